@@ -1,0 +1,63 @@
+"""From Nova's verdict to what the check alarms on: the plugin's policy, kept apart from Nova's rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+
+from .cells import Cell
+from .heartbeat import ServiceRow, Verdict, judge
+
+
+class Standing(enum.Enum):
+    """How one service counts for the check."""
+
+    UP = "up"
+    LATE = "up, heartbeat late"  # up for Nova, but older than --age-warning
+    DOWN = "down"
+    AUTO_DISABLED = "disabled by Nova (AUTO)"  # a failure, not maintenance
+    DISABLED = "disabled"  # operator maintenance: reported, not alarmed
+    DISABLED_DOWN = "disabled, down"
+
+
+@dataclass(frozen=True)
+class Policy:
+    down_time: float
+    age_warning: float | None = None
+    count_disabled: bool = False
+
+
+@dataclass(frozen=True)
+class Assessed:
+    row: ServiceRow
+    cell: Cell
+    verdict: Verdict
+    standing: Standing
+    zone: str | None = None
+
+    @property
+    def counts_down(self) -> bool:
+        """Counted in ``<binary>_down``: down and enabled, or disabled by Nova itself."""
+        return self.standing in (Standing.DOWN, Standing.AUTO_DISABLED)
+
+    @property
+    def considered(self) -> bool:
+        """Subject to alarms: not set aside by an operator's disable."""
+        return self.standing not in (Standing.DISABLED, Standing.DISABLED_DOWN)
+
+
+def assess(row: ServiceRow, cell: Cell, now: dt.datetime, policy: Policy, zone: str | None = None) -> Assessed:
+    verdict = judge(row, now, policy.down_time)
+    operator_disabled = row.disabled and not row.auto_disabled and not policy.count_disabled
+    if row.auto_disabled:
+        standing = Standing.AUTO_DISABLED
+    elif not verdict.up:
+        standing = Standing.DISABLED_DOWN if operator_disabled else Standing.DOWN
+    elif operator_disabled:
+        standing = Standing.DISABLED
+    elif policy.age_warning is not None and abs(verdict.age or 0.0) > policy.age_warning:
+        standing = Standing.LATE
+    else:
+        standing = Standing.UP
+    return Assessed(row, cell, verdict, standing, zone)

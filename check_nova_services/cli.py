@@ -1,0 +1,253 @@
+"""Command line -> check, with exit-code discipline: only 0-3, never a traceback, never argparse's 2."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import math
+import os
+import sys
+import time
+import warnings
+from typing import NoReturn
+
+CHECK_NAME = "NOVA_SERVICES"
+UNKNOWN = 3
+
+
+class UsageError(Exception):
+    """Bad command line: UNKNOWN with this message."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors as UNKNOWN and exits 3 after --help/--version."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            sys.stdout.write(message)
+        sys.exit(UNKNOWN)
+
+    def print_help(self, file=None) -> None:
+        super().print_help(sys.stdout)
+
+    def _print_message(self, message: str, file=None) -> None:
+        if message:
+            sys.stdout.write(message)
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(text)
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(text)
+    return value
+
+
+_positive_float.__name__ = "positive number of seconds"
+_non_negative_int.__name__ = "whole number of seconds"
+_non_negative_float.__name__ = "number of seconds"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+    from .thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING
+
+    parser = _Parser(
+        prog="check_nova_services",
+        description=(
+            "Check Nova services (nova-compute, nova-conductor, nova-scheduler, ...) by "
+            "reading their heartbeats from Nova's cell databases, with Nova's own rule: "
+            "up iff not forced down and |now - (last_seen_up or created_at)| <= service_down_time. "
+            "Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (cannot know: bad arguments, "
+            "database or cell unreachable, timeout)."
+        ),
+        epilog=(
+            "Passwords never need to be on the command line: use --config-file (a 0600 "
+            "nova.conf-format file), NOVA_SERVICES_DB_URL / NOVA_SERVICES_API_DB_URL, "
+            "NOVA_SERVICES_DB_PASSWORD, or a MySQL option file (?read_default_file=PATH in the URL)."
+        ),
+        add_help=False,
+        allow_abbrev=False,
+    )
+    src = parser.add_argument_group("where the services are")
+    src.add_argument("--db-url", metavar="URL", help="SQLAlchemy URL of one cell database (mysql+pymysql://USER@HOST/nova or sqlite:///PATH)")
+    src.add_argument(
+        "--config-file", metavar="PATH", action="append", default=[],
+        help="nova.conf-format file ([database]/connection, [DEFAULT]/service_down_time, report_interval); "
+        "repeatable, later files override earlier ones (default: /etc/nova/nova.conf when no URL is given)",
+    )
+    rule = parser.add_argument_group("Nova's rule")
+    rule.add_argument("--service-down-time", metavar="SECONDS", type=_non_negative_int, help="override [DEFAULT]/service_down_time (Nova's default 60)")
+    rule.add_argument("--report-interval", metavar="SECONDS", type=_non_negative_int, help="override [DEFAULT]/report_interval (Nova's default 10)")
+    rule.add_argument(
+        "--clock", default="local", metavar="local|db|TIMESTAMP",
+        help="'now' for the rule: this host's UTC clock like nova-api (local, default), each database "
+        "server's UTC clock (db), or a fixed UTC time such as 2026-11-26T15:00:00 (replaying an incident)",
+    )
+    sel = parser.add_argument_group("which services")
+    sel.add_argument("--host", action="append", default=[], metavar="HOST", help="only this host (repeatable)")
+    sel.add_argument("--binary", action="append", default=[], metavar="BINARY", help="only this binary, e.g. nova-compute (repeatable)")
+    thr = parser.add_argument_group("thresholds")
+    thr.add_argument(
+        "-w", "--warning", action="append", default=[], metavar="[BINARY=]RANGE",
+        help="range of down services per binary that is OK; outside it WARNING. A count (0, 2, @3:5) or a share "
+        f"of the binary's services (10%%); repeatable or comma-separated (default: {','.join(DEFAULT_WARNING)})",
+    )
+    thr.add_argument(
+        "-c", "--critical", action="append", default=[], metavar="[BINARY=]RANGE",
+        help=f"as --warning, for CRITICAL (default: {','.join(DEFAULT_CRITICAL)}). A plain RANGE replaces "
+        "every default of its level; BINARY=RANGE replaces only that binary's",
+    )
+    thr.add_argument(
+        "--age-warning", metavar="SECONDS", type=_non_negative_float,
+        help="WARNING when a service that is still up has a heartbeat older than this "
+        "(default: half the service down time, 30 with Nova's defaults; 0 turns it off)",
+    )
+    thr.add_argument(
+        "--count-disabled", action="store_true",
+        help="count disabled services that are down as down (default: disabled services are reported, "
+        "not alarmed; services disabled by Nova itself, reason 'AUTO: ...', always count as down)",
+    )
+    gen = parser.add_argument_group("general")
+    gen.add_argument("-t", "--timeout", type=_positive_float, default=10.0, metavar="SECONDS", help="bound on the whole run, UNKNOWN when reached (default 10)")
+    gen.add_argument("-v", "--verbose", action="count", default=0, help="-v: a line per problem service; -vv: every service; -vvv: debug")
+    gen.add_argument("-V", "--version", action="version", version=f"check_nova_services {__version__}")
+    gen.add_argument("-h", "--help", action="help", help="show this help and exit")
+    return parser
+
+
+def unknown(message: str) -> NoReturn:
+    """The one way this plugin gives up: a single line on stdout and exit 3."""
+    print(f"{CHECK_NAME} UNKNOWN - {message}")
+    sys.exit(UNKNOWN)
+
+
+def parse_clock(text: str):
+    if text in ("local", "db"):
+        return text
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--clock {text!r}: expected local, db or a UTC timestamp like 2026-11-26T15:00:00") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC)
+    return moment.replace(tzinfo=None)
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    started = time.monotonic()
+    # Icinga shows stderr in the check result: nothing may go there in a normal run.
+    warnings.simplefilter("ignore")
+    logging.getLogger().addHandler(logging.NullHandler())
+    secrets: list[str] = []
+    try:
+        import nagiosplugin
+
+        from .config import ConfigError
+
+        try:
+            args = build_parser().parse_args(argv)
+            run(args, started, secrets)
+        except (UsageError, ConfigError) as exc:
+            unknown(str(exc).splitlines()[0])
+        except nagiosplugin.Timeout as exc:
+            unknown(f"timed out after {exc}: no complete answer from the database(s)")
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        unknown("interrupted")
+    except BaseException as exc:  # noqa: BLE001 - a monitoring check must never die with a traceback
+        from .db import redact
+
+        unknown(redact(f"internal error: {type(exc).__name__}: {exc}".splitlines()[0], secrets))
+    sys.exit(UNKNOWN)
+
+
+def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoReturn:
+    from .assess import Policy
+    from .cells import Cell
+    from .check import NovaServices, build_check
+    from .config import (
+        DEFAULT_CONFIG_FILE,
+        ENV_DB_PASSWORD,
+        ENV_DB_URL,
+        ConfigError,
+        pick_url,
+        read_nova_conf,
+    )
+    from .db import ServiceFilter
+    from .heartbeat import DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME, effective_down_time
+    from .thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING, ThresholdTable
+
+    secrets.append(os.environ.get(ENV_DB_PASSWORD, ""))
+    clock = parse_clock(args.clock)
+    config_files = list(args.config_file)
+    if not config_files and not (args.db_url or os.environ.get(ENV_DB_URL)):
+        if not os.path.exists(DEFAULT_CONFIG_FILE):
+            raise ConfigError(
+                f"no database to check: give --db-url, {ENV_DB_URL} or --config-file ({DEFAULT_CONFIG_FILE} does not exist)"
+            )
+        config_files = [DEFAULT_CONFIG_FILE]
+    conf = read_nova_conf(config_files)
+    if (conf.servicegroup_driver or "db").lower() == "mc":
+        raise ConfigError(
+            "servicegroup_driver = mc: heartbeats live in memcached, the database cannot tell which services are up"
+        )
+    db_url = pick_url(args.db_url, ENV_DB_URL, conf.database_connection, "db-url")
+    if db_url is None:
+        raise ConfigError(f"no database to check: {', '.join(conf.files)} has no [database]/connection")
+    secrets.append(db_url.password or "")
+
+    service_down_time = _first(args.service_down_time, conf.service_down_time, DEFAULT_SERVICE_DOWN_TIME)
+    report_interval = _first(args.report_interval, conf.report_interval, DEFAULT_REPORT_INTERVAL)
+    down_time = effective_down_time(service_down_time, report_interval)
+    age_warning = down_time / 2 if args.age_warning is None else (args.age_warning or None)
+    policy = Policy(down_time=down_time, age_warning=age_warning, count_disabled=args.count_disabled)
+    warning = ThresholdTable(args.warning, DEFAULT_WARNING, "--warning")
+    critical = ThresholdTable(args.critical, DEFAULT_CRITICAL, "--critical")
+
+    cells = [Cell(name=_cell_name(db_url), uuid=None, url=db_url)]
+    margin = min(0.5, args.timeout / 10)
+    resource = NovaServices(
+        discover=lambda _deadline: cells,
+        where=ServiceFilter(hosts=tuple(args.host), binaries=tuple(args.binary)),
+        policy=policy,
+        clock=clock,
+        deadline=started + args.timeout - margin,
+        filters_text=_filters_text(args),
+    )
+    check = build_check(resource, warning, critical, policy, verbosity=args.verbose)
+    check.main(verbose=min(args.verbose, 3), timeout=math.ceil(args.timeout))
+    raise AssertionError("unreachable")  # check.main exits
+
+
+def _cell_name(url) -> str:
+    """What to call a single database in output: its name, or an SQLite file's stem."""
+    name = url.database or "nova"
+    return os.path.splitext(os.path.basename(name))[0] if url.get_backend_name() == "sqlite" else name
+
+
+def _first(*values):
+    return next(v for v in values if v is not None)
+
+
+def _filters_text(args: argparse.Namespace) -> str:
+    filters = [f"--host {h}" for h in args.host] + [f"--binary {b}" for b in args.binary]
+    return f" ({' '.join(filters)})" if filters else ""

@@ -1,0 +1,123 @@
+"""Where the check's settings come from: nova.conf files, environment, URLs.
+
+Passwords are kept out of argv: a database URL may come from a nova.conf-style
+file (mode 0600), from ``NOVA_SERVICES_DB_URL``, or carry no password at all
+and take it from ``NOVA_SERVICES_DB_PASSWORD`` or a MySQL option file
+(``?read_default_file=...``).
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_CONFIG_FILE = "/etc/nova/nova.conf"
+ENV_DB_URL = "NOVA_SERVICES_DB_URL"
+ENV_API_DB_URL = "NOVA_SERVICES_API_DB_URL"
+ENV_DB_PASSWORD = "NOVA_SERVICES_DB_PASSWORD"
+
+
+class ConfigError(Exception):
+    """Bad input from the operator: reported as UNKNOWN with this one-line message."""
+
+
+@dataclass
+class NovaConf:
+    """The handful of nova.conf options the check reads (later files win)."""
+
+    database_connection: str | None = None
+    api_database_connection: str | None = None
+    service_down_time: int | None = None
+    report_interval: int | None = None
+    servicegroup_driver: str | None = None
+    default_availability_zone: str | None = None
+    internal_service_availability_zone: str | None = None
+    files: list[str] = field(default_factory=list)
+
+
+# (section, option) -> NovaConf attribute, and whether it is an integer
+_OPTIONS = {
+    ("database", "connection"): ("database_connection", False),
+    ("api_database", "connection"): ("api_database_connection", False),
+    ("DEFAULT", "service_down_time"): ("service_down_time", True),
+    ("DEFAULT", "report_interval"): ("report_interval", True),
+    ("DEFAULT", "servicegroup_driver"): ("servicegroup_driver", False),
+    ("DEFAULT", "default_availability_zone"): ("default_availability_zone", False),
+    ("DEFAULT", "internal_service_availability_zone"): (
+        "internal_service_availability_zone",
+        False,
+    ),
+}
+
+
+def read_nova_conf(paths: list[str]) -> NovaConf:
+    """Read nova.conf-format files in order, later values overriding earlier ones."""
+    conf = NovaConf()
+    for path in paths:
+        # [DEFAULT] is an ordinary section in oslo.config: it must not leak into others.
+        parser = configparser.ConfigParser(
+            interpolation=None, strict=False, default_section="\0none"
+        )
+        try:
+            with open(path, encoding="utf-8") as handle:
+                parser.read_file(handle)
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        except (configparser.Error, UnicodeDecodeError) as exc:
+            first_line = str(exc).splitlines()[0]
+            raise ConfigError(f"cannot parse config file {path}: {first_line}") from None
+        for (section, option), (attr, is_int) in _OPTIONS.items():
+            if not parser.has_option(section, option):
+                continue
+            raw = parser.get(section, option).strip()
+            if is_int:
+                try:
+                    setattr(conf, attr, int(raw))
+                except ValueError:
+                    raise ConfigError(
+                        f"[{section}] {option} in {path} is not an integer: {raw!r}"
+                    ) from None
+            else:
+                setattr(conf, attr, raw or None)
+        conf.files.append(path)
+    return conf
+
+
+def parse_db_url(text: str, origin: str) -> URL:
+    """An SQLAlchemy URL, with a message that never repeats the text (it may hold a password)."""
+    try:
+        url = make_url(text)
+    except (ArgumentError, ValueError):
+        raise ConfigError(f"{origin} is not a database URL (expected e.g. mysql+pymysql://user@host/nova)") from None
+    if url.drivername == "mysql":
+        # Nova's own URLs say mysql+pymysql; a bare mysql:// would need MySQLdb.
+        url = url.set(drivername="mysql+pymysql")
+    return url
+
+
+def add_password(url: URL, password: str | None) -> URL:
+    """Fill in a password from the environment when the URL names a user but no password."""
+    if password and url.username and url.password is None:
+        return url.set(password=password)
+    return url
+
+
+def pick_url(cli_value: str | None, env_name: str, conf_value: str | None, what: str) -> URL | None:
+    """The first URL given: command line, then environment, then config file."""
+    for value, origin in (
+        (cli_value, f"--{what}"),
+        (os.environ.get(env_name), env_name),
+        (conf_value, "the config file's connection"),
+    ):
+        if value:
+            return add_password(parse_db_url(value, origin), os.environ.get(ENV_DB_PASSWORD))
+    return None
+
+
+def show_url(url: URL) -> str:
+    """A URL fit for output: password masked."""
+    return url.render_as_string(hide_password=True)

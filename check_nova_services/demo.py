@@ -1,0 +1,114 @@
+"""Build a demo Nova cell database: a small, realistic cloud with heartbeats relative to now.
+
+``check_nova_services_demo`` writes it (SQLite file by default, any SQLAlchemy
+URL accepted) so that the real check can be run against it at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import uuid as uuidlib
+
+from sqlalchemy import create_engine, insert
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import NullPool
+
+from .schema import cell_metadata
+
+DEFAULT_URL = "sqlite:///nova-demo.sqlite"
+
+
+def service(
+    host: str,
+    binary: str,
+    now: dt.datetime,
+    *,
+    age: float | None = 5.0,
+    created_age: float = 86400.0 * 30,
+    updated_age: float | None = None,
+    disabled: bool = False,
+    disabled_reason: str | None = None,
+    forced_down: bool = False,
+    deleted: int = 0,
+    topic: str | None = "",
+) -> dict:
+    """A services row as Nova writes it; ``age`` seconds since last_seen_up (None: never reported)."""
+    last_seen_up = None if age is None else now - dt.timedelta(seconds=age)
+    if updated_age is not None:
+        updated_at = now - dt.timedelta(seconds=updated_age)
+    else:
+        updated_at = last_seen_up
+    return {
+        "created_at": now - dt.timedelta(seconds=created_age),
+        "updated_at": updated_at,
+        "host": host,
+        "binary": binary,
+        "topic": binary.rpartition("nova-")[2] if topic == "" else topic,
+        "report_count": 0 if age is None else int(created_age // 10),
+        "disabled": disabled,
+        "disabled_reason": disabled_reason,
+        "deleted": deleted,
+        "last_seen_up": last_seen_up,
+        "forced_down": forced_down,
+        "version": 74,
+        "uuid": str(uuidlib.uuid4()),
+    }
+
+
+def demo_rows(now: dt.datetime, computes: int = 36) -> list[dict]:
+    """Two controllers and ``computes`` hypervisors, a few of them in trouble."""
+    rows = []
+    for n, ctl in enumerate(("ctl1", "ctl2"), start=1):
+        rows.append(service(ctl, "nova-conductor", now, age=2.0 + n))
+        rows.append(service(ctl, "nova-scheduler", now, age=4.0 + n))
+        # The WSGI API rows never heartbeat; Nova's API (and this check) leave them out.
+        rows.append(service(ctl, "nova-osapi_compute", now, age=None, topic=None))
+        rows.append(service(ctl, "nova-metadata", now, age=None, topic=None))
+    trouble = {
+        7: {"age": 312.0},  # died five minutes ago
+        13: {"age": 4.0, "forced_down": True},  # fenced by the operator's HA tooling
+        21: {"age": 2 * 86400.0, "disabled": True, "disabled_reason": "maintenance: RAM replacement"},
+        29: {"age": 6.0, "disabled": True, "disabled_reason": "AUTO: Connection to libvirt lost: 1"},
+        34: {"age": None, "created_age": 600.0},  # new host whose service never reported
+    }
+    for n in range(1, computes + 1):
+        extra = trouble.get(n, {"age": float(n % 9 + 1)})
+        rows.append(service(f"cmp{n:03d}", "nova-compute", now, **extra))
+    # A decommissioned host, soft-deleted: Nova ignores it, so must the check.
+    gone = service("cmp099", "nova-compute", now, age=90 * 86400.0)
+    rows.append(gone | {"deleted": 1})
+    return rows
+
+
+def write_cell(url: URL | str, rows: list[dict], legacy: bool = False) -> None:
+    """Create (or replace) the services table at ``url`` and fill it with ``rows``."""
+    engine = create_engine(url, poolclass=NullPool)
+    meta = cell_metadata(legacy=legacy)
+    services = meta.tables["services"]
+    if legacy:
+        dropped = {"last_seen_up", "forced_down", "version", "uuid"}
+        rows = [{k: v for k, v in row.items() if k not in dropped} for row in rows]
+    with engine.begin() as conn:
+        meta.drop_all(conn)
+        meta.create_all(conn)
+        if rows:
+            conn.execute(insert(services), rows)
+    engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="check_nova_services_demo",
+        description="Write a demo Nova cell database (services table) with heartbeats relative to now.",
+    )
+    parser.add_argument("--db-url", default=DEFAULT_URL, help=f"where to write it (default {DEFAULT_URL})")
+    parser.add_argument("--computes", type=int, default=36, help="number of nova-compute hosts (default 36)")
+    args = parser.parse_args(argv)
+    url = make_url(args.db_url)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    rows = demo_rows(now, args.computes)
+    write_cell(url, rows)
+    print(f"wrote {len(rows)} service rows to {url.render_as_string(hide_password=True)}")
+    sys.exit(0)

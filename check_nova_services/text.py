@@ -1,0 +1,58 @@
+"""Turning database text and durations into safe, short output.
+
+Host names, binaries and reasons come from the database: they must never
+break the one-line status, inject perfdata (``|``) or fake a status line.
+"""
+
+from __future__ import annotations
+
+import re
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f|]")
+_LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
+
+
+def safe(value: str | None, limit: int = 80) -> str:
+    """Control characters escaped, ``|`` replaced, long text shortened."""
+    if value is None:
+        return "-"
+    text = _UNSAFE.sub(_escape, value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return "¦" if char == "|" else f"\\x{ord(char):02x}"
+
+
+def label(value: str) -> str:
+    """A perfdata label part: letters, digits, ``_ . -`` only (no quotes, ``=`` or spaces)."""
+    return _LABEL_UNSAFE.sub("_", value)[:64] or "_"
+
+
+def duration(seconds: float) -> str:
+    """Compact, for a pager: 45s, 5m12s, 3h05m, 4d03h."""
+    total = int(abs(seconds))
+    if total < 120:
+        return f"{total}s"
+    minutes, secs = divmod(total, 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"
+
+
+def shorten_list(items: list[str], budget: int) -> str:
+    """Join items with ', ' within ``budget`` characters, ending with '+N more' when cut."""
+    shown: list[str] = []
+    for index, item in enumerate(items):
+        rest = len(items) - index - 1
+        candidate = ", ".join([*shown, item]) + (f" +{rest} more" if rest else "")
+        if shown and len(candidate) > budget:
+            break
+        shown.append(item)
+    hidden = len(items) - len(shown)
+    return ", ".join(shown) + (f" +{hidden} more" if hidden else "")
