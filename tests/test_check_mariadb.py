@@ -1,0 +1,98 @@
+"""The plugin end to end against a real MariaDB: exact status line, perfdata and exit code."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from check_nova_services.demo import service
+from tests.conftest import CLOCK, NOW, run_check
+
+PERF_CONTROLLERS = (
+    "'nova-conductor_disabled'=0;;;0;2 'nova-conductor_down'=0;0;0;0;2 "
+    "'nova-conductor_max_age'=4.0s;30;;0;60 'nova-conductor_total'=2;;;0 "
+    "'nova-scheduler_disabled'=0;;;0;2 'nova-scheduler_down'=0;0;0;0;2 "
+    "'nova-scheduler_max_age'=6.0s;30;;0;60 'nova-scheduler_total'=2;;;0"
+)
+
+
+def controllers(conductor_age: float = 3.0) -> list[dict]:
+    return [
+        service("ctl1", "nova-conductor", NOW, age=conductor_age),
+        service("ctl2", "nova-conductor", NOW, age=4.0),
+        service("ctl1", "nova-scheduler", NOW, age=5.0),
+        service("ctl2", "nova-scheduler", NOW, age=6.0),
+        service("ctl1", "nova-osapi_compute", NOW, age=None, topic=None),
+        service("ctl1", "nova-metadata", NOW, age=None, topic=None),
+    ]
+
+
+def computes(*ages: float | None, **overrides) -> list[dict]:
+    return [service(f"cmp{n}", "nova-compute", NOW, age=age, **overrides) for n, age in enumerate(ages, start=1)]
+
+
+def test_all_up_is_ok(cell_db):
+    url = cell_db(controllers() + computes(7.0, 8.0, 9.0))
+    run = run_check("--db-url", url, CLOCK)
+    assert run.stdout == (
+        "NOVA_SERVICES OK - 7 of 7 services up: nova-compute 3/3, nova-conductor 2/2, nova-scheduler 2/2 | "
+        "'nova-compute_disabled'=0;;;0;3 'nova-compute_down'=0;0;1.5;0;3 "
+        "'nova-compute_max_age'=9.0s;30;;0;60 'nova-compute_total'=3;;;0 "
+        f"{PERF_CONTROLLERS} cells_total=1;;;0 cells_unreachable=0;;;0;1\n"
+    )
+    assert (run.code, run.stderr) == (0, "")
+
+
+def test_one_compute_down_is_warning_and_named(cell_db):
+    url = cell_db(controllers() + computes(7.0, 95.0, 9.0))
+    run = run_check("--db-url", url, CLOCK)
+    assert run.status == "NOVA_SERVICES WARNING - 1 of 7 services down: nova-compute@cmp2 (95s)"
+    assert run.perfdata["nova-compute_down"] == "1;0;1.5;0;3"
+    assert run.perfdata["nova-compute_max_age"] == "9.0s;30;;0;60"
+    assert (run.code, run.stderr) == (1, "")
+
+
+def test_conductor_down_is_critical_first(cell_db):
+    url = cell_db(controllers(conductor_age=61.0) + computes(7.0, 300.0, 9.0))
+    run = run_check("--db-url", url, CLOCK)
+    assert run.status == (
+        "NOVA_SERVICES CRITICAL - 2 of 7 services down: nova-conductor@ctl1 (61s), nova-compute@cmp2 (5m00s)"
+    )
+    assert run.perfdata["nova-conductor_down"] == "1;0;0;0;2"
+    assert run.code == 2
+
+
+def test_every_kind_of_down_is_told_apart(cell_db):
+    rows = controllers() + [
+        service("cmp1", "nova-compute", NOW, age=4.0, forced_down=True),
+        service("cmp2", "nova-compute", NOW, age=None, created_age=600.0),
+        service("cmp3", "nova-compute", NOW, age=-120.0),
+        service("cmp4", "nova-compute", NOW, age=5.0, disabled=True, disabled_reason="AUTO: Connection to libvirt lost: 1"),
+        service("cmp5", "nova-compute", NOW, age=400.0, updated_age=1.0),  # admin touched it: still down
+        service("cmp6", "nova-compute", NOW, age=86400.0 * 3, disabled=True, disabled_reason="RAM swap"),
+        service("cmp7", "nova-compute", NOW, age=8.0),
+        service("cmp8", "nova-compute", NOW, age=900.0) | {"deleted": 8},  # soft-deleted: ignored
+    ]
+    run = run_check("--db-url", cell_db(rows, name="every_kind"), CLOCK, "-v", "-w", "nova-compute=10")
+    assert run.lines[0] == (
+        "NOVA_SERVICES CRITICAL - 5 of 11 services down: nova-compute@cmp1 (forced down), "
+        "nova-compute@cmp2 (never reported, created 10m00s ago), nova-compute@cmp3 (heartbeat 2m00s in the future) "
+        "+2 more"
+    )
+    assert [line.replace("every_kind_0", "{c}") for line in run.lines[1:7]] == [
+        "down: nova-compute@cmp1 cell={c} status=enabled state=down heartbeat=4s ago (last_seen_up 2026-11-26 11:59:56) "
+        "forced_down=yes disabled_reason=-",
+        "down: nova-compute@cmp2 cell={c} status=enabled state=down heartbeat=10m00s ago (created_at 2026-11-26 11:50:00) "
+        "forced_down=no disabled_reason=-",
+        "down: nova-compute@cmp3 cell={c} status=enabled state=down heartbeat=2m00s in the future "
+        "(last_seen_up 2026-11-26 12:02:00) forced_down=no disabled_reason=-",
+        "disabled by Nova (AUTO): nova-compute@cmp4 cell={c} status=disabled state=up heartbeat=5s ago "
+        "(last_seen_up 2026-11-26 11:59:55) forced_down=no disabled_reason=AUTO: Connection to libvirt lost: 1",
+        "down: nova-compute@cmp5 cell={c} status=enabled state=down heartbeat=6m40s ago (last_seen_up 2026-11-26 11:53:20) "
+        "forced_down=no disabled_reason=-",
+        "disabled, down: nova-compute@cmp6 cell={c} status=disabled state=down heartbeat=3d00h ago "
+        "(last_seen_up 2026-11-23 12:00:00) forced_down=no disabled_reason=RAM swap",
+    ]
+    assert run.perfdata["nova-compute_down"] == "5;10;3.5;0;7"
+    assert run.perfdata["nova-compute_disabled"] == "2;;;0;7"
+    assert run.perfdata["nova-compute_total"] == "7;;;0"
+    assert run.code == 2
