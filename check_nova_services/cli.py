@@ -89,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     src = parser.add_argument_group("where the services are")
     src.add_argument("--db-url", metavar="URL", help="SQLAlchemy URL of one cell database (mysql+pymysql://USER@HOST/nova or sqlite:///PATH)")
     src.add_argument(
+        "--api-db-url", metavar="URL",
+        help="SQLAlchemy URL of the API database (nova_api): check every cell listed in its cell_mappings, "
+        "with availability zones from its aggregates (default: [api_database]/connection of the config file)",
+    )
+    src.add_argument(
         "--config-file", metavar="PATH", action="append", default=[],
         help="nova.conf-format file ([database]/connection, [DEFAULT]/service_down_time, report_interval); "
         "repeatable, later files override earlier ones (default: /etc/nova/nova.conf when no URL is given)",
@@ -104,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     sel = parser.add_argument_group("which services")
     sel.add_argument("--host", action="append", default=[], metavar="HOST", help="only this host (repeatable)")
     sel.add_argument("--binary", action="append", default=[], metavar="BINARY", help="only this binary, e.g. nova-compute (repeatable)")
+    sel.add_argument("--cell", action="append", default=[], metavar="NAME|UUID", help="only this cell (repeatable)")
+    sel.add_argument("--zone", action="append", default=[], metavar="ZONE", help="only services in this availability zone (repeatable)")
     thr = parser.add_argument_group("thresholds")
     thr.add_argument(
         "-w", "--warning", action="append", default=[], metavar="[BINARY=]RANGE",
@@ -112,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     thr.add_argument(
         "-c", "--critical", action="append", default=[], metavar="[BINARY=]RANGE",
-        help=f"as --warning, for CRITICAL (default: {','.join(DEFAULT_CRITICAL)}). A plain RANGE replaces "
+        help=f"as --warning, for CRITICAL (default: {','.join(DEFAULT_CRITICAL).replace('%', '%%')}). A plain RANGE replaces "
         "every default of its level; BINARY=RANGE replaces only that binary's",
     )
     thr.add_argument(
@@ -124,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--count-disabled", action="store_true",
         help="count disabled services that are down as down (default: disabled services are reported, "
         "not alarmed; services disabled by Nova itself, reason 'AUTO: ...', always count as down)",
+    )
+    thr.add_argument(
+        "--unreachable-cell-state", choices=("unknown", "critical"), default="unknown",
+        help="state when a cell database cannot be read (default unknown; the other cells are reported anyway)",
     )
     gen = parser.add_argument_group("general")
     gen.add_argument("-t", "--timeout", type=_positive_float, default=10.0, metavar="SECONDS", help="bound on the whole run, UNKNOWN when reached (default 10)")
