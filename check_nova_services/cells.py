@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import URL
 
-from .db import DatabaseError, ServiceFilter, read_services, redact
+from .config import ConfigError, parse_db_url
+from .db import DatabaseError, ServiceFilter, read_api_database, read_services, redact
 from .heartbeat import ServiceRow
 
 
@@ -19,8 +21,10 @@ class Cell:
 
     name: str
     uuid: str | None
-    url: URL = field(repr=False)
+    url: URL | None = field(repr=False)
     disabled: bool = False
+    #: Why this cell cannot even be tried (e.g. its URL template does not format).
+    problem: str | None = None
 
     @property
     def label(self) -> str:
@@ -49,13 +53,16 @@ def read_cells(
     outcomes: list[CellReport | None] = [None] * len(cells)
 
     def work(index: int, cell: Cell) -> None:
+        if cell.problem is not None or cell.url is None:
+            outcomes[index] = CellReport(cell, error=cell.problem or "no database URL")
+            return
         try:
             rows, db_now = read_services(cell.url, where, deadline - time.monotonic(), with_db_clock)
             outcomes[index] = CellReport(cell, rows, db_now)
         except DatabaseError as exc:
             outcomes[index] = CellReport(cell, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - any failure of one cell is that cell's verdict
-            reason = redact(f"{type(exc).__name__}: {exc}", [cell.url.password or ""])
+            reason = redact(f"{type(exc).__name__}: {exc}", [str(cell.url.password or "")])
             outcomes[index] = CellReport(cell, error=" ".join(reason.split()))
 
     threads = [
@@ -64,10 +71,119 @@ def read_cells(
     for thread in threads:
         thread.start()
     reports = []
-    for thread, cell, index in zip(threads, cells, range(len(cells))):
+    for index, (thread, cell) in enumerate(zip(threads, cells, strict=True)):
         thread.join(max(0.0, deadline - time.monotonic()))
         outcome = outcomes[index]
         if thread.is_alive() or outcome is None:
             outcome = CellReport(cell, error=f"no answer within {deadline - started:.1f}s")
         reports.append(outcome)
     return reports
+
+
+def format_db_url(template: str, base: str | None) -> str:
+    """A cell mapping's database_connection, formatted the way Nova's CellMapping.format_db_url does.
+
+    Placeholders ({scheme}, {username}, {password}, {hostname}, {port}, {path},
+    {query}, {fragment}, and {username1}, {hostname1}, ... for a comma-separated
+    netloc) come from the reader's own [database]/connection.  Like Nova, a
+    template that cannot be formatted is used as it is (and will fail to connect).
+    """
+    if base is None:
+        return template
+    try:
+        parsed = urllib.parse.urlparse(base)
+        values: dict[str, object] = {
+            "username": parsed.username,
+            "password": parsed.password,
+            "hostname": parsed.hostname,
+            "port": parsed.port,
+            "scheme": parsed.scheme,
+            "query": parsed.query,
+            "fragment": parsed.fragment,
+            "path": parsed.path.lstrip("/"),
+        }
+        if "," in parsed.netloc:
+            for index, netloc in enumerate(parsed.netloc.split(","), start=1):
+                for key, value in _netloc_parts(netloc).items():
+                    values[f"{key}{index}"] = value
+        return template.format(**values)
+    except Exception:  # noqa: BLE001 - Nova falls back to the raw URL on any failure
+        return template
+
+
+def _netloc_parts(netloc: str) -> dict[str, str | None]:
+    """user:pass@host:port of one host of a multi-host URL, split as Nova splits it."""
+    userpass, hostport = netloc.split("@", 1) if "@" in netloc else ("", netloc)
+    parts: dict[str, str | None] = {"username": None, "password": None, "hostname": None, "port": None}
+    if hostport.startswith("["):
+        end = hostport.find("]")
+        if end < 0:
+            raise ValueError("Invalid IPv6 URL")
+        parts["hostname"], parts["port"] = hostport[1:end], hostport[end + 1 :]
+    elif ":" in hostport:
+        parts["hostname"], parts["port"] = hostport.split(":", 1)
+    else:
+        parts["hostname"] = hostport
+    if ":" in userpass:
+        parts["username"], parts["password"] = userpass.split(":", 1)
+    else:
+        parts["username"] = userpass
+    return parts
+
+
+@dataclass
+class Deployment:
+    """What the API database says: the cells to read and where each compute host's zones are."""
+
+    cells: list[Cell]
+    #: None when there is no API database to ask: zones are then unknown.
+    zones_by_host: dict[str, set[str]] | None = None
+    default_zone: str = "nova"
+    internal_zone: str = "internal"
+
+    def zone_of(self, row: ServiceRow) -> str | None:
+        """Nova's set_availability_zones: only topic 'compute' gets aggregate zones."""
+        if self.zones_by_host is None:
+            return None
+        if row.topic != "compute":
+            return self.internal_zone
+        zones = self.zones_by_host.get(row.host)
+        return ",".join(sorted(zones)) if zones else self.default_zone
+
+
+def discover(
+    api_url: URL,
+    base_url: URL | None,
+    timeout: float,
+    own_credentials: bool = False,
+    only: tuple[str, ...] = (),
+    default_zone: str = "nova",
+    internal_zone: str = "internal",
+) -> Deployment:
+    """Cells listed in the API database (filtered by name or uuid), with their URLs formatted."""
+    try:
+        mappings, zones = read_api_database(api_url, timeout, with_zones=True)
+    except DatabaseError as exc:
+        raise DatabaseError(f"API database unreachable: {exc}") from None
+    base = None if base_url is None else base_url.render_as_string(hide_password=False)
+    cells = []
+    for mapping in mappings:
+        name = mapping.name or mapping.uuid
+        if only and name not in only and mapping.uuid not in only:
+            continue
+        text = format_db_url(mapping.database_connection, base)
+        try:
+            url = parse_db_url(text, f"cell {name}'s database_connection")
+        except ConfigError as exc:
+            cells.append(Cell(name, mapping.uuid, None, mapping.disabled, problem=str(exc)))
+            continue
+        if own_credentials:
+            url = url.set(username=api_url.username, password=api_url.password).update_query_dict(dict(api_url.query))
+        cells.append(Cell(name, mapping.uuid, url, mapping.disabled))
+    if only:
+        known = {c.name for c in cells} | {c.uuid for c in cells}
+        missing = [name for name in only if name not in known]
+        if missing:
+            names = ", ".join(m.name or m.uuid for m in mappings)
+            raise DatabaseError(f"no cell {', '.join(missing)} in the API database (cells: {names})")
+    return Deployment(cells, zones, default_zone, internal_zone)

@@ -12,8 +12,8 @@ from nagiosplugin import Critical, Ok, Unknown, Warn
 from nagiosplugin.performance import Performance
 
 from .assess import Assessed, Policy, Standing, assess
-from .cells import Cell, CellReport, read_cells
-from .db import ServiceFilter
+from .cells import Cell, CellReport, Deployment, read_cells
+from .db import DatabaseError, ServiceFilter
 from .text import duration, label, safe, shorten_list
 from .thresholds import ThresholdTable
 
@@ -57,12 +57,12 @@ class NovaServices(nagiosplugin.Resource):
 
     def __init__(
         self,
-        discover: Callable[[float], list[Cell]],
+        discover: Callable[[float], Deployment],
         where: ServiceFilter,
         policy: Policy,
         clock: Clock,
         deadline: float,
-        zone_of: Callable[[Cell, object], str | None] | None = None,
+        zones: tuple[str, ...] = (),
         filters_text: str = "",
     ):
         self.discover = discover
@@ -70,7 +70,7 @@ class NovaServices(nagiosplugin.Resource):
         self.policy = policy
         self.clock = clock
         self.deadline = deadline
-        self.zone_of = zone_of
+        self.zones = set(zones)
         self.filters_text = filters_text
         self.services: list[Assessed] = []
         self.unreachable: list[CellReport] = []
@@ -83,7 +83,11 @@ class NovaServices(nagiosplugin.Resource):
         return CHECK_NAME
 
     def probe(self):
-        self.cells = self.discover(self.deadline)
+        try:
+            deployment = self.discover(self.deadline)
+        except DatabaseError as exc:
+            raise nagiosplugin.CheckError(str(exc)) from None
+        self.cells = deployment.cells
         reports = read_cells(self.cells, self.where, self.deadline, with_db_clock=self.clock == "db")
         local_now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         by_binary: dict[str, BinaryStats] = {}
@@ -93,7 +97,9 @@ class NovaServices(nagiosplugin.Resource):
                 continue
             now = self._now(report, local_now)
             for row in report.rows:
-                zone = self.zone_of(report.cell, row) if self.zone_of else None
+                zone = deployment.zone_of(row)
+                if self.zones and not self.zones.intersection((zone or "").split(",")):
+                    continue
                 assessed = assess(row, report.cell, now, self.policy, zone)
                 self.services.append(assessed)
                 by_binary.setdefault(row.binary, BinaryStats(row.binary)).services.append(assessed)

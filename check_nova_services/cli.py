@@ -94,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
         "with availability zones from its aggregates (default: [api_database]/connection of the config file)",
     )
     src.add_argument(
+        "--cell-credentials", choices=("mapping", "api"), default="mapping",
+        help="user and password for the cell databases: those in cell_mappings, as Nova uses them (mapping, "
+        "default), or those of the API database URL, for a SELECT-only monitoring user (api)",
+    )
+    src.add_argument(
         "--config-file", metavar="PATH", action="append", default=[],
         help="nova.conf-format file ([database]/connection, [DEFAULT]/service_down_time, report_interval); "
         "repeatable, later files override earlier ones (default: /etc/nova/nova.conf when no URL is given)",
@@ -192,11 +197,14 @@ def main(argv: list[str] | None = None) -> NoReturn:
 
 
 def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoReturn:
+    import nagiosplugin
+
     from .assess import Policy
-    from .cells import Cell
+    from .cells import Cell, Deployment, discover
     from .check import NovaServices, build_check
     from .config import (
         DEFAULT_CONFIG_FILE,
+        ENV_API_DB_URL,
         ENV_DB_PASSWORD,
         ENV_DB_URL,
         ConfigError,
@@ -210,21 +218,43 @@ def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoRetur
     secrets.append(os.environ.get(ENV_DB_PASSWORD, ""))
     clock = parse_clock(args.clock)
     config_files = list(args.config_file)
-    if not config_files and not (args.db_url or os.environ.get(ENV_DB_URL)):
+    given = args.db_url or args.api_db_url or os.environ.get(ENV_DB_URL) or os.environ.get(ENV_API_DB_URL)
+    if not config_files and not given:
         if not os.path.exists(DEFAULT_CONFIG_FILE):
             raise ConfigError(
-                f"no database to check: give --db-url, {ENV_DB_URL} or --config-file ({DEFAULT_CONFIG_FILE} does not exist)"
+                f"no database to check: give --db-url, --api-db-url, {ENV_DB_URL} or --config-file "
+                f"({DEFAULT_CONFIG_FILE} does not exist)"
             )
         config_files = [DEFAULT_CONFIG_FILE]
     conf = read_nova_conf(config_files)
-    if (conf.servicegroup_driver or "db").lower() == "mc":
+    if (conf.servicegroup_driver or "db").strip().lower() == "mc":
         raise ConfigError(
             "servicegroup_driver = mc: heartbeats live in memcached, the database cannot tell which services are up"
         )
     db_url = pick_url(args.db_url, ENV_DB_URL, conf.database_connection, "db-url")
-    if db_url is None:
-        raise ConfigError(f"no database to check: {', '.join(conf.files)} has no [database]/connection")
-    secrets.append(db_url.password or "")
+    api_url = pick_url(args.api_db_url, ENV_API_DB_URL, conf.api_database_connection, "api-db-url")
+    secrets.extend(str(url.password or "") for url in (db_url, api_url) if url is not None)
+    if api_url is None:
+        if db_url is None:
+            raise ConfigError(f"no database to check: {', '.join(conf.files)} has no [database]/connection")
+        if args.cell or args.zone:
+            raise ConfigError("--cell and --zone need the API database (--api-db-url or [api_database]/connection)")
+        single = Deployment([Cell(name=_cell_name(db_url), uuid=None, url=db_url)])
+
+        def find_cells(_deadline: float) -> Deployment:
+            return single
+    else:
+
+        def find_cells(deadline: float) -> Deployment:
+            return discover(
+                api_url,
+                db_url,
+                timeout=deadline - time.monotonic(),
+                own_credentials=args.cell_credentials == "api",
+                only=tuple(args.cell),
+                default_zone=conf.default_availability_zone or "nova",
+                internal_zone=conf.internal_service_availability_zone or "internal",
+            )
 
     service_down_time = _first(args.service_down_time, conf.service_down_time, DEFAULT_SERVICE_DOWN_TIME)
     report_interval = _first(args.report_interval, conf.report_interval, DEFAULT_REPORT_INTERVAL)
@@ -234,17 +264,18 @@ def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoRetur
     warning = ThresholdTable(args.warning, DEFAULT_WARNING, "--warning")
     critical = ThresholdTable(args.critical, DEFAULT_CRITICAL, "--critical")
 
-    cells = [Cell(name=_cell_name(db_url), uuid=None, url=db_url)]
     margin = min(0.5, args.timeout / 10)
     resource = NovaServices(
-        discover=lambda _deadline: cells,
+        discover=find_cells,
         where=ServiceFilter(hosts=tuple(args.host), binaries=tuple(args.binary)),
         policy=policy,
         clock=clock,
         deadline=started + args.timeout - margin,
+        zones=tuple(args.zone),
         filters_text=_filters_text(args),
     )
-    check = build_check(resource, warning, critical, policy, verbosity=args.verbose)
+    unreachable_state = nagiosplugin.Critical if args.unreachable_cell_state == "critical" else nagiosplugin.Unknown
+    check = build_check(resource, warning, critical, policy, unreachable_state, verbosity=args.verbose)
     check.main(verbose=min(args.verbose, 3), timeout=math.ceil(args.timeout))
     raise AssertionError("unreachable")  # check.main exits
 
@@ -260,5 +291,7 @@ def _first(*values):
 
 
 def _filters_text(args: argparse.Namespace) -> str:
-    filters = [f"--host {h}" for h in args.host] + [f"--binary {b}" for b in args.binary]
+    filters = [
+        f"--{name} {value}" for name in ("cell", "zone", "host", "binary") for value in getattr(args, name)
+    ]
     return f" ({' '.join(filters)})" if filters else ""

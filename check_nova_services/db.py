@@ -7,7 +7,7 @@ import os
 import sqlite3
 import urllib.parse
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import (
     Engine,
@@ -159,14 +159,22 @@ def describe_error(exc: SQLAlchemyError, url: URL, secrets: Iterable[str] = ()) 
         code, message = orig.args[0], str(orig.args[1])
         reason = f"{message} (error {code})"
         if code == 1146:
-            reason = "no services table: not a Nova cell database"
+            reason = _missing_table(message)
     elif orig is not None:
         reason = str(orig) or type(orig).__name__
         if "no such table" in reason:
-            reason = "no services table: not a Nova cell database"
+            reason = _missing_table(reason)
     else:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return redact(" ".join(reason.split()), [url.password or "", *secrets])
+
+
+def _missing_table(message: str) -> str:
+    if "cell_mappings" in message:
+        return "no cell_mappings table: not a Nova API database"
+    if "aggregate" in message:
+        return "no aggregate tables: not a Nova API database"
+    return "no services table: not a Nova cell database"
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
@@ -178,3 +186,48 @@ def redact(text: str, secrets: Iterable[str]) -> str:
             if quoted != secret:
                 text = text.replace(quoted, "***")
     return text
+
+
+cell_mappings = table(
+    "cell_mappings", column("id"), column("uuid"), column("name"), column("database_connection"), column("disabled")
+)
+aggregate_hosts = table("aggregate_hosts", column("host"), column("aggregate_id"))
+aggregate_metadata = table("aggregate_metadata", column("aggregate_id"), column("key"), column("value"))
+
+
+@dataclass(frozen=True)
+class CellMappingRow:
+    uuid: str
+    name: str | None
+    database_connection: str = field(repr=False)
+    disabled: bool
+
+
+def read_api_database(url: URL, timeout: float, with_zones: bool) -> tuple[list[CellMappingRow], dict[str, set[str]]]:
+    """Every cell mapping (cell0 and disabled cells included, as Nova's API lists them), in id order,
+    and the availability zones of each host from the aggregates' ``availability_zone`` metadata."""
+    mappings_stmt = select(
+        cell_mappings.c.uuid, cell_mappings.c.name, cell_mappings.c.database_connection, cell_mappings.c.disabled
+    ).order_by(cell_mappings.c.id)
+    zones_stmt = (
+        select(aggregate_hosts.c.host, aggregate_metadata.c.value)
+        .select_from(aggregate_hosts)
+        .join(aggregate_metadata, aggregate_hosts.c.aggregate_id == aggregate_metadata.c.aggregate_id)
+        .where(aggregate_metadata.c.key == "availability_zone")
+    )
+    engine = make_engine(url, timeout)
+    zones: dict[str, set[str]] = {}
+    try:
+        with engine.connect() as conn:
+            mappings = [
+                CellMappingRow(_text(uuid), None if name is None else _text(name), _text(conn_url), bool(disabled))
+                for uuid, name, conn_url, disabled in conn.execute(mappings_stmt)
+            ]
+            if with_zones:
+                for host, zone in conn.execute(zones_stmt):
+                    zones.setdefault(_text(host), set()).add(_text(zone))
+    except SQLAlchemyError as exc:
+        raise DatabaseError(describe_error(exc, url)) from None
+    finally:
+        engine.dispose()
+    return mappings, zones

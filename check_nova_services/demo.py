@@ -15,7 +15,9 @@ from sqlalchemy import create_engine, insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
-from .schema import cell_metadata
+from .schema import api_metadata, cell_metadata
+
+CELL0_UUID = "00000000-0000-0000-0000-000000000000"
 
 DEFAULT_URL = "sqlite:///nova-demo.sqlite"
 
@@ -95,6 +97,41 @@ def write_cell(url: URL | str, rows: list[dict], legacy: bool = False) -> None:
         meta.create_all(conn)
         if rows:
             conn.execute(insert(services), rows)
+    engine.dispose()
+
+
+def write_api_database(
+    url: URL | str,
+    cells: list[tuple[str, str, str]],
+    zones: dict[str, list[str]] | None = None,
+    disabled: tuple[str, ...] = (),
+) -> None:
+    """Create the API tables at ``url``: cells as (uuid, name, database_connection), and one
+    aggregate per availability zone holding the listed hosts."""
+    engine = create_engine(url, poolclass=NullPool)
+    meta = api_metadata()
+    t = meta.tables
+    with engine.begin() as conn:
+        meta.drop_all(conn)
+        meta.create_all(conn)
+        for cell_uuid, name, connection in cells:
+            conn.execute(
+                insert(t["cell_mappings"]),
+                {
+                    "uuid": cell_uuid,
+                    "name": name,
+                    "transport_url": "none:///" if cell_uuid == CELL0_UUID else "rabbit://nova:secret@mq:5672/",
+                    "database_connection": connection,
+                    "disabled": name in disabled,
+                },
+            )
+        for number, (zone, hosts) in enumerate(sorted((zones or {}).items()), start=1):
+            conn.execute(insert(t["aggregates"]), {"id": number, "uuid": str(uuidlib.uuid4()), "name": f"agg-{zone}"})
+            conn.execute(
+                insert(t["aggregate_metadata"]), {"aggregate_id": number, "key": "availability_zone", "value": zone}
+            )
+            for host in hosts:
+                conn.execute(insert(t["aggregate_hosts"]), {"aggregate_id": number, "host": host})
     engine.dispose()
 
 

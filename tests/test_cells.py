@@ -1,0 +1,254 @@
+"""Every cell in one run, against real MariaDB databases: discovery, templates, zones, unreachable cells."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid as uuidlib
+
+import pytest
+
+from check_nova_services.demo import CELL0_UUID, service, write_api_database, write_cell
+from tests.conftest import CLOCK, NOW, free_port, run_check
+
+CELL1_UUID = "11111111-1111-1111-1111-111111111111"
+CELL2_UUID = "22222222-2222-2222-2222-222222222222"
+NOVA_PASSWORD = "n0va-Secret/pass"  # has a '/' so it must travel percent-encoded inside URLs
+
+
+@pytest.fixture(scope="module")
+def nova_user(mariadb):
+    """Nova's own database user, with a password (templates format {password} from it)."""
+    mariadb.execute(
+        "DROP USER IF EXISTS 'nova'@'%'",
+        f"CREATE USER 'nova'@'%' IDENTIFIED BY '{NOVA_PASSWORD}'",
+        "GRANT ALL ON *.* TO 'nova'@'%'",
+    )
+    return "nova"
+
+
+@pytest.fixture
+def hanging_server():
+    """Accepts TCP connections and never says a word: a wedged database server."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def serve():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    listener.close()
+
+
+class Deployment:
+    """An API database and three cells on the test server, as a multi-cell Nova keeps them."""
+
+    def __init__(self, mariadb, prefix: str):
+        self.mariadb = mariadb
+        self.prefix = prefix
+        port = mariadb.admin.port
+        self.base = f"mysql+pymysql://nova:{NOVA_PASSWORD.replace('/', '%2F')}@127.0.0.1:{port}/{prefix}_cell1"
+        self.api = mariadb.create_database(f"{prefix}_api").render_as_string(hide_password=False)
+        for name in ("cell0", "cell1", "cell2"):
+            mariadb.create_database(f"{prefix}_{name}")
+        self.cells = [
+            (CELL0_UUID, "cell0", self.base.replace("_cell1", "_cell0")),
+            (CELL1_UUID, "cell1", self.base),
+            # A template, formatted from [database]/connection like Nova's format_db_url.
+            (CELL2_UUID, "cell2", "{scheme}://{username}:{password}@{hostname}:{port}/" + f"{prefix}_cell2"),
+        ]
+        self.zones = {"az1": ["cmp1", "cmp2"], "az2": ["cmp2"]}
+        write_cell(self.base.replace("_cell1", "_cell0"), [
+            service("ctl1", "nova-conductor", NOW, age=3.0),
+            service("ctl1", "nova-scheduler", NOW, age=4.0),
+            service("ctl1", "nova-osapi_compute", NOW, age=None, topic=None),
+        ])
+        write_cell(self.base, [
+            service("cell1-cond", "nova-conductor", NOW, age=5.0),
+            service("cmp1", "nova-compute", NOW, age=6.0),
+            service("cmp2", "nova-compute", NOW, age=7.0),
+        ])
+        write_cell(self.base.replace("_cell1", "_cell2"), [
+            service("cell2-cond", "nova-conductor", NOW, age=8.0),
+            service("cmp1", "nova-compute", NOW, age=9.0),  # the same host name as in cell1: another service
+            service("cmp3", "nova-compute", NOW, age=10.0),
+        ])
+        self.write_api()
+
+    def write_api(self, extra: list[tuple[str, str, str]] = (), disabled: tuple[str, ...] = ()) -> None:
+        write_api_database(self.api, self.cells + list(extra), self.zones, disabled)
+
+    def args(self, *more: str) -> list[str]:
+        return ["--api-db-url", self.api, "--db-url", self.base, CLOCK, *more]
+
+
+@pytest.fixture
+def deployment(mariadb, nova_user, request):
+    return Deployment(mariadb, request.node.name.replace("test_", "")[:24])
+
+
+PERF_CELLS_OK = (
+    "'nova-compute_disabled'=0;;;0;4 'nova-compute_down'=0;0;2;0;4 'nova-compute_max_age'=10.0s;30;;0;60 "
+    "'nova-compute_total'=4;;;0 'nova-conductor_disabled'=0;;;0;3 'nova-conductor_down'=0;0;0;0;3 "
+    "'nova-conductor_max_age'=8.0s;30;;0;60 'nova-conductor_total'=3;;;0 'nova-scheduler_disabled'=0;;;0;1 "
+    "'nova-scheduler_down'=0;0;0;0;1 'nova-scheduler_max_age'=4.0s;30;;0;60 'nova-scheduler_total'=1;;;0 "
+)
+
+
+def test_every_cell_is_read_including_cell0_and_template_urls(deployment):
+    run = run_check(*deployment.args("-vv"))
+    assert run.lines[0] == "NOVA_SERVICES OK - 8 of 8 services up: nova-compute 4/4, nova-conductor 3/3, nova-scheduler 1/1"
+    assert run.lines[1:9] == [
+        "up: nova-compute@cmp1 cell=cell1 zone=az1 status=enabled state=up heartbeat=6s ago "
+        "(last_seen_up 2026-11-26 11:59:54) forced_down=no disabled_reason=-",
+        "up: nova-compute@cmp1 cell=cell2 zone=az1 status=enabled state=up heartbeat=9s ago "
+        "(last_seen_up 2026-11-26 11:59:51) forced_down=no disabled_reason=-",
+        "up: nova-compute@cmp2 cell=cell1 zone=az1,az2 status=enabled state=up heartbeat=7s ago "
+        "(last_seen_up 2026-11-26 11:59:53) forced_down=no disabled_reason=-",
+        "up: nova-compute@cmp3 cell=cell2 zone=nova status=enabled state=up heartbeat=10s ago "
+        "(last_seen_up 2026-11-26 11:59:50) forced_down=no disabled_reason=-",
+        "up: nova-conductor@cell1-cond cell=cell1 zone=internal status=enabled state=up heartbeat=5s ago "
+        "(last_seen_up 2026-11-26 11:59:55) forced_down=no disabled_reason=-",
+        "up: nova-conductor@cell2-cond cell=cell2 zone=internal status=enabled state=up heartbeat=8s ago "
+        "(last_seen_up 2026-11-26 11:59:52) forced_down=no disabled_reason=-",
+        "up: nova-conductor@ctl1 cell=cell0 zone=internal status=enabled state=up heartbeat=3s ago "
+        "(last_seen_up 2026-11-26 11:59:57) forced_down=no disabled_reason=-",
+        "up: nova-scheduler@ctl1 cell=cell0 zone=internal status=enabled state=up heartbeat=4s ago "
+        "(last_seen_up 2026-11-26 11:59:56) forced_down=no disabled_reason=-",
+    ]
+    assert run.lines[9] == f"| {PERF_CELLS_OK}cells_total=3;;;0 cells_unreachable=0;;;0;3"
+    assert (run.code, run.stderr) == (0, "")
+
+
+def test_nova_conf_gives_the_same_answer(deployment, tmp_path):
+    conf = tmp_path / "nova.conf"
+    conf.write_text(
+        "[DEFAULT]\nservice_down_time = 60\nreport_interval = 10\ndefault_availability_zone = zone-default\n"
+        f"[database]\nconnection = {deployment.base}\n[api_database]\nconnection = {deployment.api}\n"
+    )
+    conf.chmod(0o600)
+    run = run_check("--config-file", str(conf), CLOCK, "--zone", "zone-default", "-vv")
+    assert run.lines[0] == "NOVA_SERVICES OK - 1 of 1 services up: nova-compute 1/1"
+    assert run.lines[1].startswith("up: nova-compute@cmp3 cell=cell2 zone=zone-default ")
+    assert run.code == 0
+
+
+def test_zone_and_cell_filters(deployment):
+    by_zone = run_check(*deployment.args("--zone", "az2"))
+    assert by_zone.status == "NOVA_SERVICES OK - 1 of 1 services up: nova-compute 1/1"
+    by_cell = run_check(*deployment.args("--cell", "cell2", "--cell", CELL1_UUID))
+    assert by_cell.status == "NOVA_SERVICES OK - 6 of 6 services up: nova-compute 4/4, nova-conductor 2/2"
+    assert by_cell.perfdata["cells_total"] == "2;;;0"
+    unknown = run_check(*deployment.args("--cell", "cell9"))
+    assert unknown.stdout == "NOVA_SERVICES UNKNOWN - no cell cell9 in the API database (cells: cell0, cell1, cell2)\n"
+    assert unknown.code == 3
+
+
+def test_no_service_matches_names_the_filters(deployment):
+    run = run_check(*deployment.args("--zone", "az1", "--binary", "nova-scheduler"))
+    assert run.stdout == "NOVA_SERVICES UNKNOWN - no services matched (--zone az1 --binary nova-scheduler)\n"
+    assert run.code == 3
+
+
+def test_unreachable_cells_are_named_and_the_rest_reported(deployment, mariadb, hanging_server):
+    refused, hanging, denied = (str(uuidlib.UUID(int=n)) for n in (3, 4, 5))
+    dead_port = free_port()
+    deployment.write_api(extra=[
+        (refused, "cell3", f"mysql+pymysql://nova:x@127.0.0.1:{dead_port}/nova"),
+        (hanging, "cell4", f"mysql+pymysql://nova:x@127.0.0.1:{hanging_server}/nova"),
+        (denied, "cell5", f"mysql+pymysql://nova:WrongSecret-77@127.0.0.1:{mariadb.admin.port}/nova"),
+    ])
+    started = time.monotonic()
+    run = run_check(*deployment.args("-t", "4", "-v"))
+    elapsed = time.monotonic() - started
+    assert run.lines[0] == (
+        f"NOVA_SERVICES UNKNOWN - 3 of 6 cells unreachable: cell3 ({refused}), cell4 ({hanging}), cell5 ({denied})"
+    )
+    assert run.lines[1] == (
+        f"unreachable: cell cell3 ({refused}): Can't connect to MySQL server on '127.0.0.1' "
+        "([Errno 111] Connection refused) (error 2003)"
+    )
+    assert run.lines[2].startswith(f"unreachable: cell cell4 ({hanging}): ")
+    assert run.lines[3] == (
+        f"unreachable: cell cell5 ({denied}): Access denied for user 'nova'@'localhost' (using password: YES) "
+        "(error 1045)"
+    )
+    assert run.perfdata["cells_total"] == "6;;;0"
+    assert run.perfdata["cells_unreachable"] == "3;;;0;6"
+    assert run.perfdata["nova-compute_total"] == "4;;;0"  # the reachable cells, in full
+    assert "WrongSecret" not in run.stdout and NOVA_PASSWORD not in run.stdout
+    assert (run.code, run.stderr) == (3, "")
+    assert elapsed < 5, elapsed
+
+    critical = run_check(*deployment.args("-t", "4", "--unreachable-cell-state", "critical"))
+    assert critical.code == 2
+    assert critical.status.startswith("NOVA_SERVICES CRITICAL - 3 of 6 cells unreachable: cell3")
+
+
+def test_a_critical_service_outranks_an_unreachable_cell(deployment):
+    write_cell(deployment.base.replace("_cell1", "_cell0"), [service("ctl1", "nova-conductor", NOW, age=75.0)])
+    deployment.write_api(extra=[(str(uuidlib.UUID(int=3)), "cell3", f"mysql+pymysql://nova:x@127.0.0.1:{free_port()}/x")])
+    run = run_check(*deployment.args())
+    assert run.status == (
+        "NOVA_SERVICES CRITICAL - 1 of 7 services down: nova-conductor@ctl1 (75s); "
+        "cell cell3 (00000000-0000-0000-0000-000000000003) unreachable: Can't connect to MySQL server on "
+        "'127.0.0.1' ([Errno 111] Connection refused) (error 2003)"
+    )
+    assert run.code == 2
+
+
+def test_memcache_servicegroup_driver_is_refused(deployment, tmp_path):
+    conf = tmp_path / "nova.conf"
+    conf.write_text(f"[DEFAULT]\nservicegroup_driver = mc\n[api_database]\nconnection = {deployment.api}\n")
+    run = run_check("--config-file", str(conf))
+    assert run.stdout == (
+        "NOVA_SERVICES UNKNOWN - servicegroup_driver = mc: heartbeats live in memcached, "
+        "the database cannot tell which services are up\n"
+    )
+    assert run.code == 3
+
+
+def test_api_database_unreachable_is_unknown():
+    run = run_check("--api-db-url", f"mysql+pymysql://monitor:S3cret@127.0.0.1:{free_port()}/nova_api")
+    assert run.stdout == (
+        "NOVA_SERVICES UNKNOWN - API database unreachable: Can't connect to MySQL server on '127.0.0.1' "
+        "([Errno 111] Connection refused) (error 2003)\n"
+    )
+    assert run.code == 3
+
+
+def test_select_only_user_reads_every_cell_with_api_credentials(deployment, mariadb):
+    p = deployment.prefix
+    mariadb.execute(
+        "DROP USER IF EXISTS 'monitor'@'%'",
+        "CREATE USER 'monitor'@'%' IDENTIFIED BY 'm0nitor'",
+        f"GRANT SELECT ON `{p}_api`.`cell_mappings` TO 'monitor'@'%'",
+        f"GRANT SELECT ON `{p}_api`.`aggregate_hosts` TO 'monitor'@'%'",
+        f"GRANT SELECT ON `{p}_api`.`aggregate_metadata` TO 'monitor'@'%'",
+        *(f"GRANT SELECT ON `{p}_{c}`.`services` TO 'monitor'@'%'" for c in ("cell0", "cell1", "cell2")),
+    )
+    # cell1's mapping carries credentials that no longer work: only the monitoring user's can succeed.
+    deployment.cells[1] = (CELL1_UUID, "cell1", deployment.base.replace(NOVA_PASSWORD.replace("/", "%2F"), "stale"))
+    deployment.write_api()
+    api = f"mysql+pymysql://monitor:m0nitor@127.0.0.1:{mariadb.admin.port}/{p}_api"
+    mapping = run_check("--api-db-url", api, "--db-url", deployment.base, CLOCK)
+    assert mapping.status.startswith("NOVA_SERVICES UNKNOWN - cell cell1 (11111111-1111-1111-1111-111111111111) "
+                                     "unreachable: Access denied for user 'nova'@'localhost'")
+    run = run_check("--api-db-url", api, "--db-url", deployment.base, "--cell-credentials", "api", CLOCK)
+    assert run.status == "NOVA_SERVICES OK - 8 of 8 services up: nova-compute 4/4, nova-conductor 3/3, nova-scheduler 1/1"
+    assert run.code == 0
