@@ -259,7 +259,8 @@ class ServicesSummary(nagiosplugin.Summary):
             state = results["cells_unreachable"].state
             if len(resource.unreachable) == 1:
                 report = resource.unreachable[0]
-                head = f"cell {safe(report.cell.label)} unreachable: {safe(report.error, 120)}"
+                what = "cell" if report.cell.uuid else "database"
+                head = f"{what} {safe(report.cell.label)} unreachable: {safe(report.error, 120)}"
                 parts.append((state, head, []))
             else:
                 head = f"{len(resource.unreachable)} of {len(resource.cells)} cells unreachable"
@@ -286,7 +287,8 @@ class ServicesSummary(nagiosplugin.Summary):
             return []
         lines = []
         for report in resource.unreachable:
-            lines.append(f"unreachable: cell {safe(report.cell.label)}: {safe(report.error, 300)}")
+            what = "cell" if report.cell.uuid else "database"
+            lines.append(f"unreachable: {what} {safe(report.cell.label)}: {safe(report.error, 300)}")
         show_all = getattr(self, "verbosity", 1) >= 2
         for s in sorted(resource.services, key=lambda s: (s.row.binary, s.row.host, s.cell.name)):
             if show_all or s.standing is not Standing.UP:

@@ -60,6 +60,18 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _one_of(*choices: str):
+    """A choice type whose error message does not change between Python versions."""
+
+    def parse(text: str) -> str:
+        if text.lower() not in choices:
+            raise ValueError(text)
+        return text.lower()
+
+    parse.__name__ = " or ".join(choices)
+    return parse
+
+
 _positive_float.__name__ = "positive number of seconds"
 _non_negative_int.__name__ = "whole number of seconds"
 _non_negative_float.__name__ = "number of seconds"
@@ -94,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         "with availability zones from its aggregates (default: [api_database]/connection of the config file)",
     )
     src.add_argument(
-        "--cell-credentials", choices=("mapping", "api"), default="mapping",
+        "--cell-credentials", type=_one_of("mapping", "api"), default="mapping", metavar="mapping|api",
         help="user and password for the cell databases: those in cell_mappings, as Nova uses them (mapping, "
         "default), or those of the API database URL, for a SELECT-only monitoring user (api)",
     )
@@ -138,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         "not alarmed; services disabled by Nova itself, reason 'AUTO: ...', always count as down)",
     )
     thr.add_argument(
-        "--unreachable-cell-state", choices=("unknown", "critical"), default="unknown",
+        "--unreachable-cell-state", type=_one_of("unknown", "critical"), default="unknown", metavar="unknown|critical",
         help="state when a cell database cannot be read (default unknown; the other cells are reported anyway)",
     )
     gen = parser.add_argument_group("general")

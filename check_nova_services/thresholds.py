@@ -1,7 +1,7 @@
 """Per-binary thresholds on the number of down services, in Monitoring Plugins range syntax.
 
 ``-w RANGE`` applies to every binary, ``-w BINARY=RANGE`` to one; a range
-ending in ``%`` is a share of that binary's services (``nova-compute=10%``)
+whose numbers end in ``%`` is a share of that binary's services (``nova-compute=10%``)
 and is turned into a count range once the binary's size is known.
 """
 
@@ -50,15 +50,20 @@ def parse_threshold(spec: str, option: str) -> tuple[str | None, Threshold]:
     if sep and not binary:
         raise ConfigError(f"{option} {spec!r}: missing binary name before '='")
     text = text.strip()
-    percent = text.endswith("%")
+    percent = "%" in text
     if percent:
-        text = text[:-1]
-    if not text or "%" in text:
+        # 10%, @10%:20%, ~:25%: every number carries exactly one '%', or none does.
+        atoms = [a for a in text.lstrip("@").split(":") if a not in ("", "~")]
+        if not atoms or any(not a.endswith("%") or a.count("%") != 1 for a in atoms):
+            raise ConfigError(f"{option} {spec!r}: not a range (examples: 0, 2, 10%, @1:5, 3:)")
+        text = text.replace("%", "")
+    if not text:
         raise ConfigError(f"{option} {spec!r}: not a range (examples: 0, 2, 10%, @1:5, 3:)")
     try:
         parsed = Range(text)
     except ValueError as exc:
-        raise ConfigError(f"{option} {spec!r}: not a valid range ({exc})") from None
+        detail = str(exc) if "greater than" in str(exc) else "expected [@][START:][END], e.g. 0, 2, 10%, @1:5, 3:"
+        raise ConfigError(f"{option} {spec!r}: not a valid range ({detail})") from None
     return binary, Threshold(parsed, percent)
 
 

@@ -1,0 +1,178 @@
+"""Command-line discipline: bad input is one UNKNOWN line with exit 3; options do what --help says.
+
+These run the real plugin against SQLite files (fast and deterministic) or no database at all.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from check_nova_services import __version__
+from check_nova_services.demo import service, write_cell
+from tests.conftest import CLOCK, NOW, run_check
+
+
+@pytest.fixture
+def sqlite_cell(tmp_path):
+    counter = iter(range(100))
+
+    def make(rows, legacy=False):
+        path = tmp_path / f"cell{next(counter)}.sqlite"
+        write_cell(f"sqlite:///{path}", rows, legacy=legacy)
+        return f"sqlite:///{path}"
+
+    return make
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["-w"], "argument -w/--warning: expected one argument"),
+        (["-t", "0"], "argument -t/--timeout: invalid positive number of seconds value: '0'"),
+        (["-t", "nan"], "argument -t/--timeout: invalid positive number of seconds value: 'nan'"),
+        (["--service-down-time", "-5"], "argument --service-down-time: invalid whole number of seconds value: '-5'"),
+        (["--unreachable-cell-state", "ok"],
+         "argument --unreachable-cell-state: invalid unknown or critical value: 'ok'"),
+        (["--db-url", "sqlite:///x.sqlite", "-w", "abc"],
+         "--warning 'abc': not a valid range (expected [@][START:][END], e.g. 0, 2, 10%, @1:5, 3:)"),
+        (["--db-url", "sqlite:///x.sqlite", "--clock", "yesterday"],
+         "--clock 'yesterday': expected local, db or a UTC timestamp like 2026-11-26T15:00:00"),
+        (["--db-url", "not a url"], "--db-url is not a database URL (expected e.g. mysql+pymysql://user@host/nova)"),
+        (["--config-file", "/nonexistent/nova.conf"],
+         "cannot read config file /nonexistent/nova.conf: No such file or directory"),
+        (["--db-url", "sqlite:///x.sqlite", "--zone", "az1"],
+         "--cell and --zone need the API database (--api-db-url or [api_database]/connection)"),
+        ([], "no database to check: give --db-url, --api-db-url, NOVA_SERVICES_DB_URL or --config-file "
+             "(/etc/nova/nova.conf does not exist)"),
+    ],
+)
+def test_bad_input_is_one_unknown_line(args, line):
+    run = run_check(*args)
+    assert (run.stdout, run.stderr, run.code) == (f"NOVA_SERVICES UNKNOWN - {line}\n", "", 3)
+
+
+def test_help_and_version_exit_unknown_on_stdout():
+    help_run = run_check("--help")
+    assert help_run.lines[0].startswith("usage: check_nova_services ")
+    assert "--age-warning SECONDS" in help_run.stdout
+    assert (help_run.code, help_run.stderr) == (3, "")
+    version = run_check("-V")
+    assert (version.stdout, version.code) == (f"check_nova_services {__version__}\n", 3)
+
+
+def test_config_file_errors_are_named(tmp_path):
+    conf = tmp_path / "nova.conf"
+    conf.write_text("[DEFAULT]\nservice_down_time = soon\n[database]\nconnection = sqlite:///x\n")
+    run = run_check("--config-file", str(conf))
+    assert run.stdout == f"NOVA_SERVICES UNKNOWN - [DEFAULT] service_down_time in {conf} is not an integer: 'soon'\n"
+    conf.write_text("[DEFAULT]\nreport_interval = 5\n")
+    run = run_check("--config-file", str(conf))
+    assert run.stdout == f"NOVA_SERVICES UNKNOWN - no database to check: {conf} has no [database]/connection\n"
+    conf.write_text("no section header\n")
+    run = run_check("--config-file", str(conf))
+    assert run.stdout.startswith(f"NOVA_SERVICES UNKNOWN - cannot parse config file {conf}: File contains no section")
+    assert run.code == 3
+
+
+def test_missing_sqlite_file_is_not_created(tmp_path):
+    path = tmp_path / "typo.sqlite"
+    run = run_check("--db-url", f"sqlite:///{path}")
+    assert run.status == f"NOVA_SERVICES UNKNOWN - database typo unreachable: no SQLite database file {path}"
+    assert run.code == 3
+    assert not path.exists()
+
+
+def test_later_config_files_override_earlier_ones(tmp_path, sqlite_cell):
+    url = sqlite_cell([service("c1", "nova-compute", NOW, age=20.0), service("c2", "nova-compute", NOW, age=26.0)])
+    base, override = tmp_path / "nova.conf", tmp_path / "override.conf"
+    base.write_text(f"[DEFAULT]\nservice_down_time = 60\n[database]\nconnection = {url}\n")
+    # service_down_time <= report_interval: Nova uses int(2.5 * report_interval) = 25
+    override.write_text("[DEFAULT]\nservice_down_time = 10\nreport_interval = 10\n")
+    run = run_check("--config-file", str(base), "--config-file", str(override), CLOCK, "--age-warning", "0")
+    assert run.status == "NOVA_SERVICES WARNING - 1 of 2 services down: nova-compute@c2 (26s)"
+    assert run.perfdata["nova-compute_max_age"] == "20.0s;;;0;25"
+    flags = run_check("--config-file", str(base), CLOCK, "--service-down-time", "25", "--age-warning", "0")
+    assert flags.status == "NOVA_SERVICES WARNING - 1 of 2 services down: nova-compute@c2 (26s)"
+    default = run_check("--config-file", str(base), CLOCK, "--age-warning", "0")
+    assert default.status == "NOVA_SERVICES OK - 2 of 2 services up: nova-compute 2/2"
+
+
+def test_boundary_to_the_microsecond_through_the_whole_plugin(sqlite_cell):
+    url = sqlite_cell([
+        service("c1", "nova-compute", NOW, age=60.0),
+        service("c2", "nova-compute", NOW, age=60.001),
+        service("c3", "nova-compute", NOW, age=-60.0),
+    ])
+    run = run_check("--db-url", url, CLOCK, "--age-warning", "0", "-w", "5")
+    # 60 s old and 60 s in the future are up (inclusive, absolute); 60.001 s is down, and -w 5 keeps it OK.
+    assert run.status == "NOVA_SERVICES OK - 1 of 3 services down: nova-compute@c2 (60s)"
+    assert run.perfdata["nova-compute_down"] == "1;5;1.5;0;3"
+    assert run.perfdata["nova-compute_max_age"] == "60.0s;;;0;60"
+    assert run.code == 0
+
+
+def test_late_heartbeat_warns_before_nova_calls_it_down(sqlite_cell):
+    url = sqlite_cell([service("c1", "nova-compute", NOW, age=45.0), service("c2", "nova-compute", NOW, age=5.0)])
+    run = run_check("--db-url", url, CLOCK)
+    assert run.status == "NOVA_SERVICES WARNING - heartbeat late: nova-compute@c1 (45s)"
+    assert run.perfdata["nova-compute_max_age"] == "45.0s;30;;0;60"
+    assert run.code == 1
+    quiet = run_check("--db-url", url, CLOCK, "--age-warning", "0")
+    assert (quiet.status, quiet.code) == ("NOVA_SERVICES OK - 2 of 2 services up: nova-compute 2/2", 0)
+    early = run_check("--db-url", url, CLOCK, "--age-warning", "50")
+    assert early.code == 0
+
+
+def test_disabled_services_are_reported_not_alarmed_unless_asked(sqlite_cell):
+    url = sqlite_cell([
+        service("c1", "nova-compute", NOW, age=5.0),
+        service("c2", "nova-compute", NOW, age=900.0, disabled=True, disabled_reason="kernel upgrade"),
+        service("c3", "nova-compute", NOW, age=5.0),
+    ])
+    run = run_check("--db-url", url, CLOCK, "-v")
+    assert run.lines[0] == "NOVA_SERVICES OK - 2 of 3 services up: nova-compute 2/3; 1 disabled"
+    assert run.lines[1].startswith("disabled, down: nova-compute@c2 cell=cell0 status=disabled state=down ")
+    assert run.code == 0
+    counted = run_check("--db-url", url, CLOCK, "--count-disabled")
+    assert counted.status == "NOVA_SERVICES WARNING - 1 of 3 services down: nova-compute@c2 (15m00s)"
+    assert counted.code == 1
+
+
+def test_percentage_thresholds_scale_with_the_binary(sqlite_cell):
+    rows = [service(f"c{n}", "nova-compute", NOW, age=500.0 if n <= 2 else 5.0) for n in range(1, 9)]
+    url = sqlite_cell(rows)
+    run = run_check("--db-url", url, CLOCK, "-w", "nova-compute=10%", "-c", "nova-compute=25%")
+    assert run.status == "NOVA_SERVICES WARNING - 2 of 8 services down: nova-compute@c1 (8m20s), nova-compute@c2 (8m20s)"
+    assert run.perfdata["nova-compute_down"] == "2;0.8;2;0;8"
+    assert run.code == 1
+    run = run_check("--db-url", url, CLOCK, "-c", "nova-compute=20%")
+    assert (run.perfdata["nova-compute_down"], run.code) == ("2;0;1.6;0;8", 2)
+
+
+def test_pre_liberty_schema_uses_updated_at(sqlite_cell):
+    url = sqlite_cell(
+        [
+            service("c1", "nova-compute", NOW, age=500.0, updated_age=20.0),
+            service("c2", "nova-compute", NOW, age=5.0, updated_age=90.0),
+        ],
+        legacy=True,
+    )
+    run = run_check("--db-url", url, CLOCK, "-v")
+    assert run.lines[0] == "NOVA_SERVICES WARNING - 1 of 2 services down: nova-compute@c2 (90s)"
+    assert run.lines[1] == (
+        "down: nova-compute@c2 cell=cell0 status=enabled state=down heartbeat=90s ago "
+        "(updated_at 2026-11-26 11:58:30) forced_down=no disabled_reason=-"
+    )
+
+
+def test_filters_are_pushed_into_the_query(sqlite_cell):
+    url = sqlite_cell([
+        service("c1", "nova-compute", NOW, age=500.0),
+        service("c2", "nova-compute", NOW, age=5.0),
+        service("ctl", "nova-conductor", NOW, age=5.0),
+    ])
+    run = run_check("--db-url", url, CLOCK, "--host", "c2", "--host", "ctl")
+    assert run.status == "NOVA_SERVICES OK - 2 of 2 services up: nova-compute 1/1, nova-conductor 1/1"
+    none = run_check("--db-url", url, CLOCK, "--binary", "nova-scheduler")
+    assert (none.stdout, none.code) == ("NOVA_SERVICES UNKNOWN - no services matched (--binary nova-scheduler)\n", 3)
