@@ -18,7 +18,7 @@ from .text import duration, label, safe, shorten_list
 from .thresholds import ThresholdTable
 
 CHECK_NAME = "NOVA_SERVICES"
-SUMMARY_BUDGET = 200  # characters of status text before the perfdata
+SUMMARY_BUDGET = 175  # characters of summary: with the "NOVA_SERVICES CRITICAL - " prefix, about 200
 SEVERITY = {Ok: 0, Warn: 1, Unknown: 2, Critical: 3}  # a CRITICAL must never hide behind an UNKNOWN
 
 Clock = str | dt.datetime  # "local", "db", or a fixed naive-UTC instant
