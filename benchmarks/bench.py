@@ -55,9 +55,7 @@ runpy.run_module('check_nova_services', run_name='__main__')
 def run_plugin(*args: str) -> tuple[float, float, int, str]:
     """Wall seconds, peak RSS (MiB) of this one plugin process, exit code, first line."""
     started = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-c", LAUNCHER, *CLOCK, *args], capture_output=True, text=True
-    )
+    proc = subprocess.run([sys.executable, "-c", LAUNCHER, *CLOCK, *args], capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     return elapsed, int(proc.stderr or 0) / 1024, proc.returncode, proc.stdout.splitlines()[0][:100]
 
@@ -106,29 +104,37 @@ def main() -> None:
         big = server.create_database("bench_one")
         write_cell(big, rows_for("one", args.computes, now))
         t_one, rss_one, code, line = run_plugin("--db-url", big.render_as_string(hide_password=False), "-t", "60")
-        print(f"one cell, {args.computes + 1} services: {t_one:.2f} s wall, {rss_one:.0f} MiB peak RSS, "
-              f"exit {code}: {line}")
+        print(
+            f"one cell, {args.computes + 1} services: {t_one:.2f} s wall, {rss_one:.0f} MiB peak RSS, "
+            f"exit {code}: {line}"
+        )
         print(f"  per 1000 services: {1000 * t_one / (args.computes + 1):.3f} s")
 
         small = server.create_database("bench_small")
         write_cell(small, rows_for("small", 10, now))
         t_small, rss_small, _, _ = run_plugin("--db-url", small.render_as_string(hide_password=False))
-        print(f"one cell, 11 services: {t_small:.2f} s wall, {rss_small:.0f} MiB peak RSS "
-              f"(start-up cost; big/small ratios: time {t_one / t_small:.1f}x, memory {rss_one / rss_small:.1f}x, "
-              f"for {(args.computes + 1) / 11:.0f}x the rows)")
+        print(
+            f"one cell, 11 services: {t_small:.2f} s wall, {rss_small:.0f} MiB peak RSS "
+            f"(start-up cost; big/small ratios: time {t_one / t_small:.1f}x, memory {rss_one / rss_small:.1f}x, "
+            f"for {(args.computes + 1) / 11:.0f}x the rows)"
+        )
 
         per_cell = args.computes // args.cells
         mappings = []
         for n in range(args.cells):
             url = server.create_database(f"bench_cell{n}")
             write_cell(url, rows_for(f"c{n}", per_cell, now))
-            mappings.append((f"{n:08d}-0000-0000-0000-000000000000", f"cell{n}", url.render_as_string(hide_password=False)))
+            mappings.append(
+                (f"{n:08d}-0000-0000-0000-000000000000", f"cell{n}", url.render_as_string(hide_password=False))
+            )
         api = server.create_database("bench_api")
         write_api_database(api, mappings)
         api_text = api.render_as_string(hide_password=False)
         t_cells, rss_cells, code, line = run_plugin("--api-db-url", api_text, "-t", "60")
-        print(f"{args.cells} cells x {per_cell + 1} services: {t_cells:.2f} s wall, {rss_cells:.0f} MiB peak RSS, "
-              f"exit {code}: {line}")
+        print(
+            f"{args.cells} cells x {per_cell + 1} services: {t_cells:.2f} s wall, {rss_cells:.0f} MiB peak RSS, "
+            f"exit {code}: {line}"
+        )
 
         cells = [Cell(name, uuid, server.url(f"bench_cell{n}")) for n, (uuid, name, _) in enumerate(mappings)]
         started = time.perf_counter()
@@ -138,8 +144,10 @@ def main() -> None:
         started = time.perf_counter()
         read_cells(cells, ServiceFilter(), time.monotonic() + 60)
         concurrent = time.perf_counter() - started
-        print(f"read path, {args.cells} cells: sequential {sequential:.2f} s, concurrent {concurrent:.2f} s, "
-              f"ratio {sequential / concurrent:.1f}x")
+        print(
+            f"read path, {args.cells} cells: sequential {sequential:.2f} s, concurrent {concurrent:.2f} s, "
+            f"ratio {sequential / concurrent:.1f}x"
+        )
 
         proxy = LatencyProxy(port, args.delay)
         slow_url = server.url("bench_cell0").set(port=proxy.port).render_as_string(hide_password=False)
@@ -149,8 +157,10 @@ def main() -> None:
         read_cells([single_slow], ServiceFilter(), time.monotonic() + 60)
         slowest = time.perf_counter() - started
         t_slow, _, code, _ = run_plugin("--api-db-url", api_text, "-t", "60")
-        print(f"{args.cells} cells, one slowed by {args.delay:.2f} s per reply: plugin {t_slow:.2f} s wall; "
-              f"the slow cell alone {slowest:.2f} s; ratio run/slowest {t_slow / slowest:.2f} (exit {code})")
+        print(
+            f"{args.cells} cells, one slowed by {args.delay:.2f} s per reply: plugin {t_slow:.2f} s wall; "
+            f"the slow cell alone {slowest:.2f} s; ratio run/slowest {t_slow / slowest:.2f} (exit {code})"
+        )
     finally:
         server.stop()
 

@@ -65,9 +65,7 @@ def read_cells(
             reason = redact(f"{type(exc).__name__}: {exc}", [str(cell.url.password or "")])
             outcomes[index] = CellReport(cell, error=" ".join(reason.split()))
 
-    threads = [
-        threading.Thread(target=work, args=(i, cell), daemon=True) for i, cell in enumerate(cells)
-    ]
+    threads = [threading.Thread(target=work, args=(i, cell), daemon=True) for i, cell in enumerate(cells)]
     for thread in threads:
         thread.start()
     reports = []

@@ -48,7 +48,9 @@ class BinaryStats:
     @property
     def max_age(self) -> float | None:
         """Oldest heartbeat among the considered services that are up: how late heartbeats run."""
-        ages = [abs(s.verdict.age) for s in self.services if s.considered and s.verdict.up and s.verdict.age is not None]
+        ages = [
+            abs(s.verdict.age) for s in self.services if s.considered and s.verdict.up and s.verdict.age is not None
+        ]
         return round(max(ages), 3) if ages else None
 
 
@@ -359,7 +361,14 @@ def _state_of(results, s: Assessed):
     return results[_resource(results).down_metric[s.row.binary]].state
 
 
-def build_check(resource: NovaServices, warning: ThresholdTable, critical: ThresholdTable, policy: Policy, unreachable_state=Unknown, verbosity: int = 0) -> nagiosplugin.Check:
+def build_check(
+    resource: NovaServices,
+    warning: ThresholdTable,
+    critical: ThresholdTable,
+    policy: Policy,
+    unreachable_state=Unknown,
+    verbosity: int = 0,
+) -> nagiosplugin.Check:
     summary = ServicesSummary()
     summary.verbosity = verbosity
     check = nagiosplugin.Check(

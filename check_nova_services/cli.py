@@ -99,63 +99,125 @@ def build_parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     src = parser.add_argument_group("where the services are")
-    src.add_argument("--db-url", metavar="URL", help="SQLAlchemy URL of one cell database (mysql+pymysql://USER@HOST/nova or sqlite:///PATH)")
     src.add_argument(
-        "--api-db-url", metavar="URL",
+        "--db-url",
+        metavar="URL",
+        help="SQLAlchemy URL of one cell database (mysql+pymysql://USER@HOST/nova or sqlite:///PATH)",
+    )
+    src.add_argument(
+        "--api-db-url",
+        metavar="URL",
         help="SQLAlchemy URL of the API database (nova_api): check every cell listed in its cell_mappings, "
         "with availability zones from its aggregates (default: [api_database]/connection of the config file)",
     )
     src.add_argument(
-        "--cell-credentials", type=_one_of("mapping", "api"), default="mapping", metavar="mapping|api",
+        "--cell-credentials",
+        type=_one_of("mapping", "api"),
+        default="mapping",
+        metavar="mapping|api",
         help="user and password for the cell databases: those in cell_mappings, as Nova uses them (mapping, "
         "default), or those of the API database URL, for a SELECT-only monitoring user (api)",
     )
     src.add_argument(
-        "--config-file", metavar="PATH", action="append", default=[],
+        "--config-file",
+        metavar="PATH",
+        action="append",
+        default=[],
         help="nova.conf-format file ([database]/connection, [DEFAULT]/service_down_time, report_interval); "
         "repeatable, later files override earlier ones (default: /etc/nova/nova.conf when no URL is given)",
     )
     rule = parser.add_argument_group("Nova's rule")
-    rule.add_argument("--service-down-time", metavar="SECONDS", type=_non_negative_int, help="override [DEFAULT]/service_down_time (Nova's default 60)")
-    rule.add_argument("--report-interval", metavar="SECONDS", type=_non_negative_int, help="override [DEFAULT]/report_interval (Nova's default 10)")
     rule.add_argument(
-        "--clock", default="local", metavar="local|db|TIMESTAMP",
+        "--service-down-time",
+        metavar="SECONDS",
+        type=_non_negative_int,
+        help="override [DEFAULT]/service_down_time (Nova's default 60)",
+    )
+    rule.add_argument(
+        "--report-interval",
+        metavar="SECONDS",
+        type=_non_negative_int,
+        help="override [DEFAULT]/report_interval (Nova's default 10)",
+    )
+    rule.add_argument(
+        "--clock",
+        default="local",
+        metavar="local|db|TIMESTAMP",
         help="'now' for the rule: this host's UTC clock like nova-api (local, default), each database "
         "server's UTC clock (db), or a fixed UTC time such as 2026-11-26T15:00:00 (replaying an incident)",
     )
     sel = parser.add_argument_group("which services")
     sel.add_argument("--host", action="append", default=[], metavar="HOST", help="only this host (repeatable)")
-    sel.add_argument("--binary", action="append", default=[], metavar="BINARY", help="only this binary, e.g. nova-compute (repeatable)")
+    sel.add_argument(
+        "--binary",
+        action="append",
+        default=[],
+        metavar="BINARY",
+        help="only this binary, e.g. nova-compute (repeatable)",
+    )
     sel.add_argument("--cell", action="append", default=[], metavar="NAME|UUID", help="only this cell (repeatable)")
-    sel.add_argument("--zone", action="append", default=[], metavar="ZONE", help="only services in this availability zone (repeatable)")
+    sel.add_argument(
+        "--zone",
+        action="append",
+        default=[],
+        metavar="ZONE",
+        help="only services in this availability zone (repeatable)",
+    )
     thr = parser.add_argument_group("thresholds")
     thr.add_argument(
-        "-w", "--warning", action="append", default=[], metavar="[BINARY=]RANGE",
+        "-w",
+        "--warning",
+        action="append",
+        default=[],
+        metavar="[BINARY=]RANGE",
         help="range of down services per binary that is OK; outside it WARNING. A count (0, 2, @3:5) or a share "
         f"of the binary's services (10%%); repeatable or comma-separated (default: {','.join(DEFAULT_WARNING)})",
     )
     thr.add_argument(
-        "-c", "--critical", action="append", default=[], metavar="[BINARY=]RANGE",
+        "-c",
+        "--critical",
+        action="append",
+        default=[],
+        metavar="[BINARY=]RANGE",
         help=f"as --warning, for CRITICAL (default: {','.join(DEFAULT_CRITICAL).replace('%', '%%')}). A plain RANGE replaces "
         "every default of its level; BINARY=RANGE replaces only that binary's",
     )
     thr.add_argument(
-        "--age-warning", metavar="SECONDS", type=_non_negative_float,
+        "--age-warning",
+        metavar="SECONDS",
+        type=_non_negative_float,
         help="WARNING when a service that is still up has a heartbeat older than this "
         "(default: half the service down time, 30 with Nova's defaults; 0 turns it off)",
     )
     thr.add_argument(
-        "--count-disabled", action="store_true",
+        "--count-disabled",
+        action="store_true",
         help="count disabled services that are down as down (default: disabled services are reported, "
         "not alarmed; services disabled by Nova itself, reason 'AUTO: ...', always count as down)",
     )
     thr.add_argument(
-        "--unreachable-cell-state", type=_one_of("unknown", "critical"), default="unknown", metavar="unknown|critical",
+        "--unreachable-cell-state",
+        type=_one_of("unknown", "critical"),
+        default="unknown",
+        metavar="unknown|critical",
         help="state when a cell database cannot be read (default unknown; the other cells are reported anyway)",
     )
     gen = parser.add_argument_group("general")
-    gen.add_argument("-t", "--timeout", type=_positive_float, default=10.0, metavar="SECONDS", help="bound on the whole run, UNKNOWN when reached (default 10)")
-    gen.add_argument("-v", "--verbose", action="count", default=0, help="-v: a line per problem service; -vv: every service; -vvv: debug")
+    gen.add_argument(
+        "-t",
+        "--timeout",
+        type=_positive_float,
+        default=10.0,
+        metavar="SECONDS",
+        help="bound on the whole run, UNKNOWN when reached (default 10)",
+    )
+    gen.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="-v: a line per problem service; -vv: every service; -vvv: debug",
+    )
     gen.add_argument("-V", "--version", action="version", version=f"check_nova_services {__version__}")
     gen.add_argument("-h", "--help", action="help", help="show this help and exit")
     return parser
@@ -303,7 +365,5 @@ def _first(*values):
 
 
 def _filters_text(args: argparse.Namespace) -> str:
-    filters = [
-        f"--{name} {value}" for name in ("cell", "zone", "host", "binary") for value in getattr(args, name)
-    ]
+    filters = [f"--{name} {value}" for name in ("cell", "zone", "host", "binary") for value in getattr(args, name)]
     return f" ({' '.join(filters)})" if filters else ""

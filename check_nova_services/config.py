@@ -59,9 +59,7 @@ def read_nova_conf(paths: list[str]) -> NovaConf:
     conf = NovaConf()
     for path in paths:
         # [DEFAULT] is an ordinary section in oslo.config: it must not leak into others.
-        parser = configparser.ConfigParser(
-            interpolation=None, strict=False, default_section="\0none"
-        )
+        parser = configparser.ConfigParser(interpolation=None, strict=False, default_section="\0none")
         try:
             with open(path, encoding="utf-8") as handle:
                 parser.read_file(handle)
@@ -78,9 +76,7 @@ def read_nova_conf(paths: list[str]) -> NovaConf:
                 try:
                     setattr(conf, attr, int(raw))
                 except ValueError:
-                    raise ConfigError(
-                        f"[{section}] {option} in {path} is not an integer: {raw!r}"
-                    ) from None
+                    raise ConfigError(f"[{section}] {option} in {path} is not an integer: {raw!r}") from None
             else:
                 setattr(conf, attr, raw or None)
         conf.files.append(path)

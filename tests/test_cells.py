@@ -73,21 +73,30 @@ class Deployment:
             (CELL2_UUID, "cell2", "{scheme}://{username}:{password}@{hostname}:{port}/" + f"{prefix}_cell2"),
         ]
         self.zones = {"az1": ["cmp1", "cmp2"], "az2": ["cmp2"]}
-        write_cell(self.base.replace("_cell1", "_cell0"), [
-            service("ctl1", "nova-conductor", NOW, age=3.0),
-            service("ctl1", "nova-scheduler", NOW, age=4.0),
-            service("ctl1", "nova-osapi_compute", NOW, age=None, topic=None),
-        ])
-        write_cell(self.base, [
-            service("cell1-cond", "nova-conductor", NOW, age=5.0),
-            service("cmp1", "nova-compute", NOW, age=6.0),
-            service("cmp2", "nova-compute", NOW, age=7.0),
-        ])
-        write_cell(self.base.replace("_cell1", "_cell2"), [
-            service("cell2-cond", "nova-conductor", NOW, age=8.0),
-            service("cmp1", "nova-compute", NOW, age=9.0),  # the same host name as in cell1: another service
-            service("cmp3", "nova-compute", NOW, age=10.0),
-        ])
+        write_cell(
+            self.base.replace("_cell1", "_cell0"),
+            [
+                service("ctl1", "nova-conductor", NOW, age=3.0),
+                service("ctl1", "nova-scheduler", NOW, age=4.0),
+                service("ctl1", "nova-osapi_compute", NOW, age=None, topic=None),
+            ],
+        )
+        write_cell(
+            self.base,
+            [
+                service("cell1-cond", "nova-conductor", NOW, age=5.0),
+                service("cmp1", "nova-compute", NOW, age=6.0),
+                service("cmp2", "nova-compute", NOW, age=7.0),
+            ],
+        )
+        write_cell(
+            self.base.replace("_cell1", "_cell2"),
+            [
+                service("cell2-cond", "nova-conductor", NOW, age=8.0),
+                service("cmp1", "nova-compute", NOW, age=9.0),  # the same host name as in cell1: another service
+                service("cmp3", "nova-compute", NOW, age=10.0),
+            ],
+        )
         self.write_api()
 
     def write_api(self, extra: list[tuple[str, str, str]] = (), disabled: tuple[str, ...] = ()) -> None:
@@ -112,7 +121,10 @@ PERF_CELLS_OK = (
 
 def test_every_cell_is_read_including_cell0_and_template_urls(deployment):
     run = run_check(*deployment.args("-vv"))
-    assert run.lines[0] == "NOVA_SERVICES OK - 8 of 8 services up: nova-compute 4/4, nova-conductor 3/3, nova-scheduler 1/1"
+    assert (
+        run.lines[0]
+        == "NOVA_SERVICES OK - 8 of 8 services up: nova-compute 4/4, nova-conductor 3/3, nova-scheduler 1/1"
+    )
     assert run.lines[1:9] == [
         "up: nova-compute@cmp1 cell=cell1 zone=az1 status=enabled state=up heartbeat=6s ago "
         "(last_seen_up 2026-11-26 11:59:54) forced_down=no disabled_reason=-",
@@ -168,11 +180,13 @@ def test_no_service_matches_names_the_filters(deployment):
 def test_unreachable_cells_are_named_and_the_rest_reported(deployment, mariadb, hanging_server):
     refused, hanging, denied = (str(uuidlib.UUID(int=n)) for n in (3, 4, 5))
     dead_port = free_port()
-    deployment.write_api(extra=[
-        (refused, "cell3", f"mysql+pymysql://nova:x@127.0.0.1:{dead_port}/nova"),
-        (hanging, "cell4", f"mysql+pymysql://nova:x@127.0.0.1:{hanging_server}/nova"),
-        (denied, "cell5", f"mysql+pymysql://nova:WrongSecret-77@127.0.0.1:{mariadb.admin.port}/nova"),
-    ])
+    deployment.write_api(
+        extra=[
+            (refused, "cell3", f"mysql+pymysql://nova:x@127.0.0.1:{dead_port}/nova"),
+            (hanging, "cell4", f"mysql+pymysql://nova:x@127.0.0.1:{hanging_server}/nova"),
+            (denied, "cell5", f"mysql+pymysql://nova:WrongSecret-77@127.0.0.1:{mariadb.admin.port}/nova"),
+        ]
+    )
     started = time.monotonic()
     run = run_check(*deployment.args("-t", "4", "-v"))
     elapsed = time.monotonic() - started
@@ -202,7 +216,9 @@ def test_unreachable_cells_are_named_and_the_rest_reported(deployment, mariadb, 
 
 def test_a_critical_service_outranks_an_unreachable_cell(deployment):
     write_cell(deployment.base.replace("_cell1", "_cell0"), [service("ctl1", "nova-conductor", NOW, age=75.0)])
-    deployment.write_api(extra=[(str(uuidlib.UUID(int=3)), "cell3", f"mysql+pymysql://nova:x@127.0.0.1:{free_port()}/x")])
+    deployment.write_api(
+        extra=[(str(uuidlib.UUID(int=3)), "cell3", f"mysql+pymysql://nova:x@127.0.0.1:{free_port()}/x")]
+    )
     run = run_check(*deployment.args())
     assert run.status == (
         "NOVA_SERVICES CRITICAL - 1 of 7 services down: nova-conductor@ctl1 (75s); "
@@ -247,8 +263,12 @@ def test_select_only_user_reads_every_cell_with_api_credentials(deployment, mari
     deployment.write_api()
     api = f"mysql+pymysql://monitor:m0nitor@127.0.0.1:{mariadb.admin.port}/{p}_api"
     mapping = run_check("--api-db-url", api, "--db-url", deployment.base, CLOCK)
-    assert mapping.status.startswith("NOVA_SERVICES UNKNOWN - cell cell1 (11111111-1111-1111-1111-111111111111) "
-                                     "unreachable: Access denied for user 'nova'@'localhost'")
+    assert mapping.status.startswith(
+        "NOVA_SERVICES UNKNOWN - cell cell1 (11111111-1111-1111-1111-111111111111) "
+        "unreachable: Access denied for user 'nova'@'localhost'"
+    )
     run = run_check("--api-db-url", api, "--db-url", deployment.base, "--cell-credentials", "api", CLOCK)
-    assert run.status == "NOVA_SERVICES OK - 8 of 8 services up: nova-compute 4/4, nova-conductor 3/3, nova-scheduler 1/1"
+    assert (
+        run.status == "NOVA_SERVICES OK - 8 of 8 services up: nova-compute 4/4, nova-conductor 3/3, nova-scheduler 1/1"
+    )
     assert run.code == 0

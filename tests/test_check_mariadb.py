@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from check_nova_services.demo import service
 from tests.conftest import CLOCK, NOW, run_check
 
@@ -66,7 +64,9 @@ def test_every_kind_of_down_is_told_apart(cell_db):
         service("cmp1", "nova-compute", NOW, age=4.0, forced_down=True),
         service("cmp2", "nova-compute", NOW, age=None, created_age=600.0),
         service("cmp3", "nova-compute", NOW, age=-120.0),
-        service("cmp4", "nova-compute", NOW, age=5.0, disabled=True, disabled_reason="AUTO: Connection to libvirt lost: 1"),
+        service(
+            "cmp4", "nova-compute", NOW, age=5.0, disabled=True, disabled_reason="AUTO: Connection to libvirt lost: 1"
+        ),
         service("cmp5", "nova-compute", NOW, age=400.0, updated_age=1.0),  # admin touched it: still down
         service("cmp6", "nova-compute", NOW, age=86400.0 * 3, disabled=True, disabled_reason="RAM swap"),
         service("cmp7", "nova-compute", NOW, age=8.0),

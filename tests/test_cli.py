@@ -32,19 +32,32 @@ def sqlite_cell(tmp_path):
         (["-t", "0"], "argument -t/--timeout: invalid positive number of seconds value: '0'"),
         (["-t", "nan"], "argument -t/--timeout: invalid positive number of seconds value: 'nan'"),
         (["--service-down-time", "-5"], "argument --service-down-time: invalid whole number of seconds value: '-5'"),
-        (["--unreachable-cell-state", "ok"],
-         "argument --unreachable-cell-state: invalid unknown or critical value: 'ok'"),
-        (["--db-url", "sqlite:///x.sqlite", "-w", "abc"],
-         "--warning 'abc': not a valid range (expected [@][START:][END], e.g. 0, 2, 10%, @1:5, 3:)"),
-        (["--db-url", "sqlite:///x.sqlite", "--clock", "yesterday"],
-         "--clock 'yesterday': expected local, db or a UTC timestamp like 2026-11-26T15:00:00"),
+        (
+            ["--unreachable-cell-state", "ok"],
+            "argument --unreachable-cell-state: invalid unknown or critical value: 'ok'",
+        ),
+        (
+            ["--db-url", "sqlite:///x.sqlite", "-w", "abc"],
+            "--warning 'abc': not a valid range (expected [@][START:][END], e.g. 0, 2, 10%, @1:5, 3:)",
+        ),
+        (
+            ["--db-url", "sqlite:///x.sqlite", "--clock", "yesterday"],
+            "--clock 'yesterday': expected local, db or a UTC timestamp like 2026-11-26T15:00:00",
+        ),
         (["--db-url", "not a url"], "--db-url is not a database URL (expected e.g. mysql+pymysql://user@host/nova)"),
-        (["--config-file", "/nonexistent/nova.conf"],
-         "cannot read config file /nonexistent/nova.conf: No such file or directory"),
-        (["--db-url", "sqlite:///x.sqlite", "--zone", "az1"],
-         "--cell and --zone need the API database (--api-db-url or [api_database]/connection)"),
-        ([], "no database to check: give --db-url, --api-db-url, NOVA_SERVICES_DB_URL or --config-file "
-             "(/etc/nova/nova.conf does not exist)"),
+        (
+            ["--config-file", "/nonexistent/nova.conf"],
+            "cannot read config file /nonexistent/nova.conf: No such file or directory",
+        ),
+        (
+            ["--db-url", "sqlite:///x.sqlite", "--zone", "az1"],
+            "--cell and --zone need the API database (--api-db-url or [api_database]/connection)",
+        ),
+        (
+            [],
+            "no database to check: give --db-url, --api-db-url, NOVA_SERVICES_DB_URL or --config-file "
+            "(/etc/nova/nova.conf does not exist)",
+        ),
     ],
 )
 def test_bad_input_is_one_unknown_line(args, line):
@@ -99,11 +112,13 @@ def test_later_config_files_override_earlier_ones(tmp_path, sqlite_cell):
 
 
 def test_boundary_to_the_microsecond_through_the_whole_plugin(sqlite_cell):
-    url = sqlite_cell([
-        service("c1", "nova-compute", NOW, age=60.0),
-        service("c2", "nova-compute", NOW, age=60.001),
-        service("c3", "nova-compute", NOW, age=-60.0),
-    ])
+    url = sqlite_cell(
+        [
+            service("c1", "nova-compute", NOW, age=60.0),
+            service("c2", "nova-compute", NOW, age=60.001),
+            service("c3", "nova-compute", NOW, age=-60.0),
+        ]
+    )
     run = run_check("--db-url", url, CLOCK, "--age-warning", "0", "-w", "5")
     # 60 s old and 60 s in the future are up (inclusive, absolute); 60.001 s is down, and -w 5 keeps it OK.
     assert run.status == "NOVA_SERVICES OK - 1 of 3 services down: nova-compute@c2 (60s)"
@@ -125,11 +140,13 @@ def test_late_heartbeat_warns_before_nova_calls_it_down(sqlite_cell):
 
 
 def test_disabled_services_are_reported_not_alarmed_unless_asked(sqlite_cell):
-    url = sqlite_cell([
-        service("c1", "nova-compute", NOW, age=5.0),
-        service("c2", "nova-compute", NOW, age=900.0, disabled=True, disabled_reason="kernel upgrade"),
-        service("c3", "nova-compute", NOW, age=5.0),
-    ])
+    url = sqlite_cell(
+        [
+            service("c1", "nova-compute", NOW, age=5.0),
+            service("c2", "nova-compute", NOW, age=900.0, disabled=True, disabled_reason="kernel upgrade"),
+            service("c3", "nova-compute", NOW, age=5.0),
+        ]
+    )
     run = run_check("--db-url", url, CLOCK, "-v")
     assert run.lines[0] == "NOVA_SERVICES OK - 2 of 3 services up: nova-compute 2/3; 1 disabled"
     assert run.lines[1].startswith("disabled, down: nova-compute@c2 cell=cell0 status=disabled state=down ")
@@ -143,7 +160,9 @@ def test_percentage_thresholds_scale_with_the_binary(sqlite_cell):
     rows = [service(f"c{n}", "nova-compute", NOW, age=500.0 if n <= 2 else 5.0) for n in range(1, 9)]
     url = sqlite_cell(rows)
     run = run_check("--db-url", url, CLOCK, "-w", "nova-compute=10%", "-c", "nova-compute=25%")
-    assert run.status == "NOVA_SERVICES WARNING - 2 of 8 services down: nova-compute@c1 (8m20s), nova-compute@c2 (8m20s)"
+    assert (
+        run.status == "NOVA_SERVICES WARNING - 2 of 8 services down: nova-compute@c1 (8m20s), nova-compute@c2 (8m20s)"
+    )
     assert run.perfdata["nova-compute_down"] == "2;0.8;2;0;8"
     assert run.code == 1
     run = run_check("--db-url", url, CLOCK, "-c", "nova-compute=20%")
@@ -167,11 +186,13 @@ def test_pre_liberty_schema_uses_updated_at(sqlite_cell):
 
 
 def test_filters_are_pushed_into_the_query(sqlite_cell):
-    url = sqlite_cell([
-        service("c1", "nova-compute", NOW, age=500.0),
-        service("c2", "nova-compute", NOW, age=5.0),
-        service("ctl", "nova-conductor", NOW, age=5.0),
-    ])
+    url = sqlite_cell(
+        [
+            service("c1", "nova-compute", NOW, age=500.0),
+            service("c2", "nova-compute", NOW, age=5.0),
+            service("ctl", "nova-conductor", NOW, age=5.0),
+        ]
+    )
     run = run_check("--db-url", url, CLOCK, "--host", "c2", "--host", "ctl")
     assert run.status == "NOVA_SERVICES OK - 2 of 2 services up: nova-compute 1/1, nova-conductor 1/1"
     none = run_check("--db-url", url, CLOCK, "--binary", "nova-scheduler")
