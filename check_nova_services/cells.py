@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 import urllib.parse
@@ -10,9 +11,17 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import URL
 
-from .config import ConfigError, parse_db_url
+from .config import ConfigError, parse_db_url, show_url
 from .db import DatabaseError, ServiceFilter, read_api_database, read_services, redact
 from .heartbeat import ServiceRow
+
+
+# Under "nagiosplugin" so that nagiosplugin shows these lines in the output at -vvv.
+log = logging.getLogger("nagiosplugin.check_nova_services")
+
+
+def show(cell: Cell) -> str:
+    return "no URL" if cell.url is None else show_url(cell.url)
 
 
 @dataclass(frozen=True)
@@ -39,11 +48,10 @@ class CellReport:
     rows: list[ServiceRow] = field(default_factory=list)
     db_now: dt.datetime | None = None
     error: str | None = None
+    seconds: float = 0.0
 
 
-def read_cells(
-    cells: list[Cell], where: ServiceFilter, deadline: float, with_db_clock: bool = False
-) -> list[CellReport]:
+def read_cells(cells: list[Cell], where: ServiceFilter, deadline: float, with_db_clock: bool = False) -> list[CellReport]:
     """Read every cell concurrently; a cell not done by ``deadline`` (monotonic) is reported as timed out.
 
     Daemon threads: a cell stuck in a socket read must not hold the process
@@ -57,8 +65,9 @@ def read_cells(
             outcomes[index] = CellReport(cell, error=cell.problem or "no database URL")
             return
         try:
+            begun = time.monotonic()
             rows, db_now = read_services(cell.url, where, deadline - time.monotonic(), with_db_clock)
-            outcomes[index] = CellReport(cell, rows, db_now)
+            outcomes[index] = CellReport(cell, rows, db_now, seconds=time.monotonic() - begun)
         except DatabaseError as exc:
             outcomes[index] = CellReport(cell, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - any failure of one cell is that cell's verdict
@@ -74,6 +83,10 @@ def read_cells(
         outcome = outcomes[index]
         if thread.is_alive() or outcome is None:
             outcome = CellReport(cell, error=f"no answer within {deadline - started:.1f}s")
+        if outcome.error is None:
+            log.debug("cell %s: %d rows in %.3fs from %s", cell.label, len(outcome.rows), outcome.seconds, show(cell))
+        else:
+            log.debug("cell %s: %s (%s)", cell.label, outcome.error, show(cell))
         reports.append(outcome)
     return reports
 

@@ -284,6 +284,7 @@ def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoRetur
         ConfigError,
         pick_url,
         read_nova_conf,
+        show_url,
     )
     from .db import ServiceFilter
     from .heartbeat import DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME, effective_down_time
@@ -338,6 +339,20 @@ def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoRetur
     warning = ThresholdTable(args.warning, DEFAULT_WARNING, "--warning")
     critical = ThresholdTable(args.critical, DEFAULT_CRITICAL, "--critical")
 
+    # The Runtime captures "nagiosplugin.*" log lines from now on, shown at -vvv.
+    nagiosplugin.Runtime().verbose = min(args.verbose, 3)
+    log = logging.getLogger("nagiosplugin.check_nova_services")
+    log.debug("config files read: %s", ", ".join(conf.files) or "none")
+    log.debug(
+        "service_down_time %ss (configured %s, report_interval %s); age warning %s; clock %s",
+        down_time,
+        service_down_time,
+        report_interval,
+        age_warning,
+        clock,
+    )
+    if api_url is not None:
+        log.debug("API database %s; cell template base %s", show_url(api_url), db_url and show_url(db_url))
     margin = min(0.5, args.timeout / 10)
     resource = NovaServices(
         discover=find_cells,

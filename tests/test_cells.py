@@ -121,10 +121,7 @@ PERF_CELLS_OK = (
 
 def test_every_cell_is_read_including_cell0_and_template_urls(deployment):
     run = run_check(*deployment.args("-vv"))
-    assert (
-        run.lines[0]
-        == "NOVA_SERVICES OK - 8 of 8 services up: nova-compute 4/4, nova-conductor 3/3, nova-scheduler 1/1"
-    )
+    assert run.lines[0] == "NOVA_SERVICES OK - 8 of 8 services up: nova-compute 4/4, nova-conductor 3/3, nova-scheduler 1/1"
     assert run.lines[1:9] == [
         "up: nova-compute@cmp1 cell=cell1 zone=az1 status=enabled state=up heartbeat=6s ago "
         "(last_seen_up 2026-11-26 11:59:54) forced_down=no disabled_reason=-",
@@ -199,8 +196,7 @@ def test_unreachable_cells_are_named_and_the_rest_reported(deployment, mariadb, 
     )
     assert run.lines[2].startswith(f"unreachable: cell cell4 ({hanging}): ")
     assert run.lines[3] == (
-        f"unreachable: cell cell5 ({denied}): Access denied for user 'nova'@'localhost' (using password: YES) "
-        "(error 1045)"
+        f"unreachable: cell cell5 ({denied}): Access denied for user 'nova'@'localhost' (using password: YES) (error 1045)"
     )
     assert run.perfdata["cells_total"] == "6;;;0"
     assert run.perfdata["cells_unreachable"] == "3;;;0;6"
@@ -216,9 +212,7 @@ def test_unreachable_cells_are_named_and_the_rest_reported(deployment, mariadb, 
 
 def test_a_critical_service_outranks_an_unreachable_cell(deployment):
     write_cell(deployment.base.replace("_cell1", "_cell0"), [service("ctl1", "nova-conductor", NOW, age=75.0)])
-    deployment.write_api(
-        extra=[(str(uuidlib.UUID(int=3)), "cell3", f"mysql+pymysql://nova:x@127.0.0.1:{free_port()}/x")]
-    )
+    deployment.write_api(extra=[(str(uuidlib.UUID(int=3)), "cell3", f"mysql+pymysql://nova:x@127.0.0.1:{free_port()}/x")])
     run = run_check(*deployment.args())
     assert run.status == (
         "NOVA_SERVICES CRITICAL - 1 of 7 services down: nova-conductor@ctl1 (75s); "
@@ -268,7 +262,24 @@ def test_select_only_user_reads_every_cell_with_api_credentials(deployment, mari
         "unreachable: Access denied for user 'nova'@'localhost'"
     )
     run = run_check("--api-db-url", api, "--db-url", deployment.base, "--cell-credentials", "api", CLOCK)
-    assert (
-        run.status == "NOVA_SERVICES OK - 8 of 8 services up: nova-compute 4/4, nova-conductor 3/3, nova-scheduler 1/1"
-    )
+    assert run.status == "NOVA_SERVICES OK - 8 of 8 services up: nova-compute 4/4, nova-conductor 3/3, nova-scheduler 1/1"
     assert run.code == 0
+
+
+def test_debug_output_shows_each_cell_without_passwords(deployment):
+    run = run_check(*deployment.args("-vvv"))
+    debug = [line for line in run.lines if line.startswith(("cell ", "API database", "service_down_time"))]
+    port = deployment.mariadb.admin.port
+    assert debug[0] == "service_down_time 60s (configured 60, report_interval 10); age warning 30.0; clock 2026-11-26 12:00:00"
+    assert debug[1] == (
+        f"API database mysql+pymysql://root@127.0.0.1:{port}/{deployment.prefix}_api; "
+        f"cell template base mysql+pymysql://nova:***@127.0.0.1:{port}/{deployment.prefix}_cell1"
+    )
+    assert [line.split(": ")[0] for line in debug[2:]] == [
+        f"cell cell0 ({CELL0_UUID})",
+        f"cell cell1 ({CELL1_UUID})",
+        f"cell cell2 ({CELL2_UUID})",
+    ]
+    assert debug[4].endswith(f" from mysql+pymysql://nova:***@127.0.0.1:{port}/{deployment.prefix}_cell2")
+    assert NOVA_PASSWORD not in run.stdout and NOVA_PASSWORD.replace("/", "%2F") not in run.stdout
+    assert (run.code, run.stderr) == (0, "")
