@@ -247,10 +247,10 @@ class ServicesSummary(nagiosplugin.Summary):
         parts = []
         down = sorted(
             (s for s in resource.services if s.counts_down),
-            key=lambda s: (-SEVERITY[_state_of(results, s)], s.row.binary, s.row.host),
+            key=lambda s: (-SEVERITY[_state_of(results, resource, s)], s.row.binary, s.row.host),
         )
         if down:
-            worst = max((_state_of(results, s) for s in down), key=SEVERITY.__getitem__)
+            worst = max((_state_of(results, resource, s) for s in down), key=SEVERITY.__getitem__)
             head = f"{len(down)} of {len(resource.services)} services down"
             parts.append((worst, head, [f"{_who(s)} ({_why(s)})" for s in down]))
         late = [s for s in resource.services if s.standing is Standing.LATE]
@@ -357,8 +357,9 @@ def _binaries(resource: NovaServices) -> list[BinaryStats]:
     return sorted(unique.values(), key=lambda b: b.binary)
 
 
-def _state_of(results, s: Assessed):
-    return results[_resource(results).down_metric[s.row.binary]].state
+def _state_of(results, resource: NovaServices, s: Assessed):
+    """The state of the binary's down count: orders the pager line by severity."""
+    return results[resource.down_metric[s.row.binary]].state
 
 
 def build_check(

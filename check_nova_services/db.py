@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import configparser
 import datetime as dt
+import math
 import os
+import re
 import sqlite3
 import urllib.parse
 from collections.abc import Iterable, Mapping
@@ -24,12 +27,27 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from .heartbeat import API_BINARIES, ServiceRow
+from .text import safe
 
 services = table("services", column("deleted"), column("binary"), column("host"))
 
 
 class DatabaseError(Exception):
-    """A database could not be read; the message is one line and holds no password."""
+    """A database could not be read; the message is one line and holds no password.
+
+    Whatever text goes in (a server's message, a cell name from the API database), what comes
+    out is one line of safe text: no newline, no ``|``, bounded in length.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(safe(str(message), MESSAGE_LIMIT))
+
+
+#: Longest message a DatabaseError carries (the status line shortens it further).
+MESSAGE_LIMIT = 500
+#: URL query options that name files the driver reads: checked before connecting, so that a
+#: typo says which file, instead of PyMySQL's bare "[Errno 2]" or silently ignoring an option file.
+FILE_OPTIONS = ("read_default_file", "ssl_ca", "ssl_cert", "ssl_key", "ssl_capath")
 
 
 @dataclass(frozen=True)
@@ -45,9 +63,15 @@ def is_sqlite(url: URL) -> bool:
 
 
 def make_engine(url: URL, timeout: float) -> Engine:
-    """An engine with no pool, bounded connect/read timeouts and read-only sessions."""
+    """An engine with no pool, bounded connect/read timeouts and read-only sessions.
+
+    MySQL/MariaDB sessions are READ ONLY and carry a server-side time limit, so that a statement
+    the check gave up on (a table locked by a migration, an overloaded server) is cancelled by the
+    server instead of holding a connection after the check has exited.
+    """
     if is_sqlite(url):
         return _sqlite_engine(url, timeout)
+    _check_files(url)
     connect_args: dict[str, object] = {}
     if url.get_backend_name() == "mysql":
         # PyMySQL's read_timeout also bounds the handshake of a server that never answers.
@@ -55,14 +79,49 @@ def make_engine(url: URL, timeout: float) -> Engine:
         connect_args = {"connect_timeout": seconds, "read_timeout": seconds, "write_timeout": seconds}
     engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
     if url.get_backend_name() == "mysql":
-        event.listen(engine, "connect", _mysql_read_only)
+        statement_limit = round(max(0.1, 0.8 * max(0.5, timeout)), 3)
+
+        def on_connect(dbapi_connection, _record) -> None:
+            _mysql_session(dbapi_connection, statement_limit)
+
+        event.listen(engine, "connect", on_connect)
     return engine
 
 
-def _mysql_read_only(dbapi_connection, _record) -> None:
-    """Every transaction of the session is READ ONLY: the check never writes."""
+def _mysql_session(dbapi_connection, statement_limit: float) -> None:
+    """Every transaction of the session is READ ONLY (the check never writes), and no statement
+    outlives the check: MariaDB's max_statement_time, MySQL's max_execution_time, lock_wait_timeout."""
     with dbapi_connection.cursor() as cursor:
         cursor.execute("SET SESSION TRANSACTION READ ONLY")
+        server = str(getattr(dbapi_connection, "get_server_info", lambda: "")() or "")
+        lock_wait = max(1, math.ceil(statement_limit))
+        if "mariadb" in server.lower():
+            limit = f"max_statement_time = {statement_limit:.3f}"
+        else:
+            limit = f"max_execution_time = {max(1, int(statement_limit * 1000))}"
+        try:
+            cursor.execute(f"SET SESSION {limit}, lock_wait_timeout = {lock_wait}")
+        except Exception:  # noqa: BLE001 - a server too old for these variables is still read, unbounded
+            pass
+
+
+def _check_files(url: URL) -> None:
+    """Files named in the URL's query must be readable by the monitoring user."""
+    for option in FILE_OPTIONS:
+        value = url.query.get(option)
+        for path in (value,) if isinstance(value, str) else (value or ()):
+            full = os.path.expanduser(path)
+            if option == "ssl_capath":
+                readable = os.path.isdir(full) and os.access(full, os.R_OK | os.X_OK)
+                problem = None if readable else "not a readable directory"
+            else:
+                try:
+                    with open(full, "rb"):
+                        problem = None
+                except OSError as exc:
+                    problem = exc.strerror or type(exc).__name__
+            if problem:
+                raise DatabaseError(f"{option} {path}: {problem}")
 
 
 def _sqlite_engine(url: URL, timeout: float) -> Engine:
@@ -73,11 +132,18 @@ def _sqlite_engine(url: URL, timeout: float) -> Engine:
         raise DatabaseError(f"no SQLite database file {path}")
     # mode=ro: a typo must not create an empty database, and nothing can be written.
     uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
-    return create_engine(
-        "sqlite://",
-        poolclass=NullPool,
-        creator=lambda: sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False),
-    )
+
+    def connect() -> sqlite3.Connection:
+        conn = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+        # Text that is not UTF-8 must not blind the check to the whole cell: decode what can be.
+        conn.text_factory = _decode_text
+        return conn
+
+    return create_engine("sqlite://", poolclass=NullPool, creator=connect)
+
+
+def _decode_text(value: bytes) -> str:
+    return value.decode("utf-8", errors="replace")
 
 
 def _utc_now_sql(url: URL):
@@ -113,11 +179,21 @@ def read_services(
                 db_now = _as_datetime(
                     mappings[0]["db_utc_now"] if mappings else conn.execute(select(_utc_now_sql(url))).scalar()
                 )
-    except SQLAlchemyError as exc:
+    except Exception as exc:  # noqa: BLE001 - the driver raises more than DBAPI errors (option files, TLS files)
         raise DatabaseError(describe_error(exc, url)) from None
     finally:
         engine.dispose()
-    return [row_from_mapping(m) for m in mappings], db_now
+    return [_checked_row(m) for m in mappings], db_now
+
+
+def _checked_row(m: Mapping) -> ServiceRow:
+    """A row the rule can judge, or a DatabaseError naming the row and the problem: never a guess."""
+    try:
+        return row_from_mapping(m)
+    except (KeyError, TypeError, ValueError) as exc:
+        problem = f"no column {exc.args[0]}" if isinstance(exc, KeyError) else _first_line(exc)
+        row_id = safe(str(m.get("id")), 40)
+        raise DatabaseError(f"services row id={row_id} cannot be judged: {safe(problem, 80)}") from None
 
 
 def row_from_mapping(m: Mapping) -> ServiceRow:
@@ -152,21 +228,81 @@ def _as_datetime(value: object) -> dt.datetime | None:
     return dt.datetime.fromisoformat(_text(value)).replace(tzinfo=None)
 
 
-def describe_error(exc: SQLAlchemyError, url: URL, secrets: Iterable[str] = ()) -> str:
+#: MySQL/MariaDB error codes worth a word of explanation.
+_GALERA_NOT_READY = 1047
+_STATEMENT_TIMEOUTS = (1969, 3024)  # MariaDB max_statement_time, MySQL max_execution_time
+_CANT_CONNECT = 2003
+_DNS_FAILURE = re.compile(r"\[Errno (-\d+)\] ([^)]*)")
+
+
+def describe_error(exc: BaseException, url: URL, secrets: Iterable[str] = ()) -> str:
     """One line for the status output: what failed, where, never the password."""
-    orig = exc.orig if isinstance(exc, DBAPIError) else None
-    if orig is not None and len(getattr(orig, "args", ())) >= 2 and isinstance(orig.args[0], int):
-        code, message = orig.args[0], str(orig.args[1])
-        reason = f"{message} (error {code})"
-        if code == 1146:
-            reason = _missing_table(message)
-    elif orig is not None:
-        reason = str(orig) or type(orig).__name__
-        if "no such table" in reason:
-            reason = _missing_table(reason)
+    if isinstance(exc, DBAPIError):
+        reason = _describe_driver_error(exc.orig, url, wrapped=True)
+    elif isinstance(exc, SQLAlchemyError):
+        reason = _first_line(exc) or type(exc).__name__
     else:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return redact(" ".join(reason.split()), [url.password or "", *secrets])
+        reason = _describe_driver_error(exc, url, wrapped=False)
+    return redact(" ".join(reason.split()), [url.password or "", *_url_secrets(url), *secrets])
+
+
+def _describe_driver_error(orig: BaseException, url: URL, wrapped: bool) -> str:
+    args = getattr(orig, "args", ())
+    if len(args) >= 2 and isinstance(args[0], int):  # PyMySQL and mysqlclient: (code, message)
+        code, message = args[0], str(args[1])
+        dns = _DNS_FAILURE.search(message) if code == _CANT_CONNECT else None
+        if code == 1146:
+            return _missing_table(message)
+        if dns:
+            return f"cannot resolve host name {url.host!r}: {dns.group(2)} (error {code})"
+        if code == _GALERA_NOT_READY:
+            return f"Galera node not ready: {message} (error {code})"
+        if code in _STATEMENT_TIMEOUTS:
+            return f"too slow, cancelled by the server: {message} (error {code})"
+        return f"{message} (error {code})"
+    if isinstance(orig, configparser.Error):
+        # Only the first line: the next ones quote the file, password included.
+        option_file = url.query.get("read_default_file")
+        return f"cannot parse the MySQL option file {option_file}: {_first_line(orig) or type(orig).__name__}"
+    text = str(orig)
+    if "sequence number wrong" in text:  # the peer does not speak the MySQL protocol
+        return f"not a MySQL/MariaDB server? ({_first_line(orig)})"
+    if "no such table" in text:
+        return _missing_table(text)
+    if wrapped:  # a DBAPI error without a code, e.g. sqlite3's
+        return text or type(orig).__name__
+    # Anything else the driver raised while connecting (TLS files, bad URL options...): its type and
+    # first line only, as further lines may quote file contents.
+    first = _first_line(orig)
+    return f"{type(orig).__name__}: {first}" if first else type(orig).__name__
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def _url_secrets(url: URL) -> list[str]:
+    """Passwords a URL brings besides its own: query options named *password*, and those in the
+    MySQL option file it names (PyMySQL reads them; the check never sees them otherwise)."""
+    found = [
+        value
+        for key, values in url.query.items()
+        if "password" in key.lower()
+        for value in ((values,) if isinstance(values, str) else values)
+    ]
+    option_file = url.query.get("read_default_file")
+    if isinstance(option_file, str):
+        try:
+            with open(os.path.expanduser(option_file), encoding="utf-8", errors="replace") as handle:
+                for line in handle:
+                    key, sep, value = line.partition("=")
+                    if sep and "password" in key.strip().lower():
+                        found.append(value.strip())
+                        found.append(value.strip().strip("'\""))
+        except OSError:
+            pass
+    return [secret for secret in found if secret]
 
 
 def _missing_table(message: str) -> str:
@@ -179,12 +315,9 @@ def _missing_table(message: str) -> str:
 
 def redact(text: str, secrets: Iterable[str]) -> str:
     """Mask every secret that might have slipped into a message."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-            quoted = urllib.parse.quote(secret, safe="")
-            if quoted != secret:
-                text = text.replace(quoted, "***")
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        for spelling in {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret, safe="")}:
+            text = text.replace(spelling, "***")
     return text
 
 
@@ -226,7 +359,7 @@ def read_api_database(url: URL, timeout: float, with_zones: bool) -> tuple[list[
             if with_zones:
                 for host, zone in conn.execute(zones_stmt):
                     zones.setdefault(_text(host), set()).add(_text(zone))
-    except SQLAlchemyError as exc:
+    except Exception as exc:  # noqa: BLE001 - the driver raises more than DBAPI errors (option files, TLS files)
         raise DatabaseError(describe_error(exc, url)) from None
     finally:
         engine.dispose()

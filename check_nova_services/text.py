@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import re
 
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f|]")
+#: What must not reach the output as it is: C0 and C1 control characters (CR, LF, NEL...), the
+#: Unicode line and paragraph separators, invisible and bidirectional formatting characters (they
+#: can make a host name display as another), lone surrogates (they cannot be encoded) and ``|``
+#: (the perfdata separator of Nagios and Icinga).
+_UNSAFE = re.compile(
+    r"[\x00-\x1f\x7f-\x9f|\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff]"
+)
 _LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
 
 
 def safe(value: str | None, limit: int = 80) -> str:
-    """Control characters escaped, ``|`` replaced, long text shortened."""
+    """One line of plain text: unsafe characters escaped (``\\x0a``, ``\\u202e``), ``|`` shown as ``¦``,
+    text longer than ``limit`` cut with ``…``.  Idempotent: safe text comes back unchanged."""
     if value is None:
         return "-"
     text = _UNSAFE.sub(_escape, value)
@@ -22,7 +29,10 @@ def safe(value: str | None, limit: int = 80) -> str:
 
 def _escape(match: re.Match[str]) -> str:
     char = match.group()
-    return "¦" if char == "|" else f"\\x{ord(char):02x}"
+    if char == "|":
+        return "¦"
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def label(value: str) -> str:
