@@ -39,8 +39,15 @@ class MariaDB:
         external = os.environ.get(ENV_ADMIN_URL)
         if external:
             self.admin = make_url(external)
-        else:
-            self.admin = self._start()
+            return
+        for attempt in range(3):  # a free port can be taken by someone else before mariadbd binds it
+            try:
+                self.admin = self._start()
+                return
+            except RuntimeError:
+                self.stop()
+                if attempt == 2:
+                    raise
 
     def _start(self) -> URL:
         self.tmp = tempfile.mkdtemp(prefix="cns-mariadb-")
@@ -88,7 +95,8 @@ class MariaDB:
                 return admin
             except pymysql.err.OperationalError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"mariadbd did not start: {self.log.read_text()[-2000:]}") from None
+                    log = self.log.read_text() if self.log.exists() else ""
+                    raise RuntimeError(f"mariadbd did not start: {log[-2000:]}") from None
                 time.sleep(0.2)
 
     def connect(self, database: str | None = None) -> pymysql.connections.Connection:
@@ -121,12 +129,14 @@ class MariaDB:
         )
 
     def stop(self) -> None:
-        if self.process is not None:
+        if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self.process = None
         if self.tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
