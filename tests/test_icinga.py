@@ -1,0 +1,488 @@
+"""icinga/ against the real Icinga 2: the shipped config validates, matches --help, and pages when Nova breaks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+import shutil
+import threading
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from check_nova_services.demo import service
+from tests.daemons import (
+    ICINGA2,
+    ICINGA_DIR,
+    Icinga2,
+    help_options,
+    include_lines,
+    need,
+    shipped_conf_files,
+    wait_for,
+    write_plugin,
+)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def icinga(tmp_path):
+    need(ICINGA2)
+    daemon = Icinga2(tmp_path / "icinga2")
+    yield daemon
+    daemon.stop()
+
+
+def validate_shipped(icinga: Icinga2):
+    """Every .conf under icinga/ in one configuration, as on a master: zones.d files go to zones.d/."""
+    plain, zoned = shipped_conf_files()
+    icinga.install_zones_d(zoned)
+    return icinga.validate(include_lines(plain))
+
+
+# --------------------------------------------------------------------------- icinga2 daemon -C
+
+
+def test_shipped_configuration_validates(icinga):
+    run = validate_shipped(icinga)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Finished validating the configuration file(s)." in run.stdout
+
+    command = icinga.find("CheckCommand", "nova_services")
+    assert command["command"] == [f"{icinga.plugin_dir}/check_nova_services"]
+    assert command["timeout"] == 30
+    assert command["vars"] == {
+        "nova_services_timeout": 10,
+        "nova_services_verbose": 1,
+        "nova_services_count_disabled": False,
+        "nova_services_url_in_argv": False,
+    }
+    assert command["env"] == {
+        "NOVA_SERVICES_DB_URL": "$nova_services_db_url$",
+        "NOVA_SERVICES_API_DB_URL": "$nova_services_api_db_url$",
+        "NOVA_SERVICES_DB_PASSWORD": "$nova_services_db_password$",
+    }
+    assert command["timeout"] > command["vars"]["nova_services_timeout"]
+    page = icinga.find("NotificationCommand", "nova_services-page")
+    assert page["command"] == [f"{icinga.dirs['etc']}/scripts/nova-services-page.sh"]
+
+    # The examples: one service per way of running it, each paged and mailed.
+    local = icinga.find("Service", "ctl1.regionone.example.org!nova-services")
+    assert (local["check_command"], local["command_endpoint"], local["max_check_attempts"]) == ("nova_services", "", 3)
+    agent = icinga.find("Service", "ctl1.regiontwo.example.org!nova-services")
+    assert (agent["check_command"], agent["command_endpoint"], agent["zone"]) == (
+        "nova_services", "ctl1.regiontwo.example.org", "master",
+    )
+    nrpe = icinga.find("Service", "ctl1.regionthree.example.org!nova-services")
+    assert nrpe["check_command"] == "nrpe"
+    assert (nrpe["vars"]["nrpe_command"], nrpe["vars"]["nrpe_timeout"]) == ("check_nova_services", "20:UNKNOWN")
+    for host in ("ctl1.regionone.example.org", "ctl1.regiontwo.example.org", "ctl1.regionthree.example.org"):
+        paging = icinga.find("Notification", f"{host}!nova-services!page")
+        assert (paging["command"], paging["users"], paging["interval"]) == ("nova_services-page", ["nova-oncall"], 900)
+        mail = icinga.find("Notification", f"{host}!nova-services!mail")
+        assert (mail["users"], mail["times"], mail["interval"]) == (["nova-team"], {"begin": 900}, 0)
+        # The pager gets CRITICAL (and the recovery), never WARNING/UNKNOWN; those mail if they last.
+        assert (paging["states"], paging["types"]) == (["OK", "Critical"], ["Problem", "Recovery", "Acknowledgement", "Custom"])
+        assert (mail["states"], mail["types"]) == (["OK", "Warning", "Unknown"], ["Problem", "Recovery"])
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "error"),
+    [
+        ('"--timeout" = {', '"--timeout" = {{', "syntax error"),
+        ("PluginContribDir +", "PluginDirectory +", "Tried to access undefined script variable 'PluginDirectory'"),
+        ("repeat_key = true", "repeat_key = tru", "Tried to access undefined script variable 'tru'"),
+    ],
+)
+def test_broken_copy_fails_validation(icinga, tmp_path, old, new, error):
+    """The validation test can fail: the same configuration with one defect is refused."""
+    broken = tmp_path / "nova_services.conf"
+    text = (ICINGA_DIR / "nova_services.conf").read_text()
+    assert old in text
+    broken.write_text(text.replace(old, new, 1))
+    plain, zoned = shipped_conf_files()
+    icinga.install_zones_d(zoned)
+    run = icinga.validate(include_lines([broken if p.name == broken.name and p.parent == ICINGA_DIR else p for p in plain]))
+    assert run.returncode == 1
+    assert error in run.stdout
+    assert "Config validation failed." in run.stdout
+
+
+# --------------------------------------------------------------------------- no drift from --help
+
+
+def checkcommand_arguments(icinga: Icinga2) -> dict[str, dict]:
+    run = validate_shipped(icinga)
+    assert run.returncode == 0, run.stdout
+    return icinga.find("CheckCommand", "nova_services")["arguments"]
+
+
+def option_of(key: str, options: dict[str, dict]) -> str | None:
+    """The --help option an argument key stands for: its long name; -vv and -vvv are -v repeated."""
+    if re.fullmatch(r"-(\w)\1+", key):
+        key = key[:2]
+    return next((name for name, option in options.items() if key in option["aliases"]), None)
+
+
+def test_every_argument_is_a_plugin_option(icinga):
+    options = help_options()
+    arguments = checkcommand_arguments(icinga)
+    assert [key for key in arguments if option_of(key, options) is None] == []
+    # Long names where there are long names (Icinga's convention); -v, -vv, -vvv count verbosity.
+    assert sorted(k for k in arguments if not k.startswith("--")) == ["-v", "-vv", "-vvv"]
+
+
+def test_every_plugin_option_is_an_argument(icinga):
+    options = help_options()
+    arguments = checkcommand_arguments(icinga)
+    covered = {option_of(key, options) for key in arguments}
+    not_check_arguments = {"--help", "--version"}
+    assert set(options) - covered - not_check_arguments == set()
+    assert not_check_arguments <= set(options)
+
+
+def test_arguments_follow_the_options(icinga):
+    """Descriptions copied from --help, variables named after the option, flags set_if, repeatables repeat."""
+    options = help_options()
+    repeatable = repeatable_options()
+    assert repeatable >= {"--host", "--binary", "--cell", "--zone", "--warning", "--critical", "--config-file"}
+    for key, argument in checkcommand_arguments(icinga).items():
+        name = option_of(key, options)
+        assert name, f"{key} is not an option of check_nova_services --help"
+        option = options[name]
+        assert argument["description"].startswith(option["help"]), key
+        var = "$nova_services_" + name.lstrip("-").replace("-", "_") + "$"
+        if option["flag"] and name == "--verbose":
+            # A lambda on $nova_services_verbose$ (0-3); the end-to-end test sees -v, -vv and none.
+            assert "value" not in argument and argument["set_if"]["type"] == "Function", key
+        elif option["flag"]:
+            assert (argument.get("value"), argument["set_if"]) == (None, var), key
+        else:
+            assert argument["value"] == var, key
+        assert argument.get("repeat_key", False) is (name in repeatable), key
+
+
+def repeatable_options() -> set[str]:
+    """Options argparse collects into a list (action="append"): the ones Icinga must repeat."""
+    import argparse
+
+    from check_nova_services.cli import build_parser
+
+    return {
+        max(action.option_strings, key=len)
+        for action in build_parser()._actions
+        if isinstance(action, argparse._AppendAction)
+    }
+
+
+def test_urls_and_password_go_to_the_environment(icinga):
+    arguments = checkcommand_arguments(icinga)
+    env = icinga.find("CheckCommand", "nova_services")["env"]
+    for key, var in (("--db-url", "db_url"), ("--api-db-url", "api_db_url")):
+        # On argv only on request (for URLs without a password); always in the environment.
+        assert arguments[key]["set_if"] == "$nova_services_url_in_argv$"
+        assert f"$nova_services_{var}$" in env.values()
+    assert not any("password" in str(argument.get("value")) for argument in arguments.values())
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Heartbeats(threading.Thread):
+    """Nova's report_state for every service we keep alive: last_seen_up = now, twice a second."""
+
+    def __init__(self, mariadb, database: str, alive: set[tuple[str, str]]):
+        super().__init__(daemon=True)
+        self.mariadb, self.database, self.alive = mariadb, database, set(alive)
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            with self.mariadb.connect(self.database) as conn:
+                while not self.done.wait(0.5):
+                    with self.lock, conn.cursor() as cursor:
+                        now = utcnow()
+                        for host, binary in sorted(self.alive):
+                            cursor.execute(
+                                "UPDATE services SET last_seen_up=%s, updated_at=%s, report_count=report_count+1 "
+                                "WHERE host=%s AND `binary`=%s AND deleted=0",
+                                (now, now, host, binary),
+                            )
+        except BaseException as exc:  # noqa: BLE001 - reported by stop()
+            self.error = exc
+
+    def die(self, host: str, binary: str, since: dt.datetime) -> None:
+        """The service stops reporting: its last heartbeat was at ``since``."""
+        with self.lock, self.mariadb.connect(self.database) as conn, conn.cursor() as cursor:
+            self.alive.discard((host, binary))
+            cursor.execute(
+                "UPDATE services SET last_seen_up=%s, updated_at=%s WHERE host=%s AND `binary`=%s",
+                (since, since, host, binary),
+            )
+
+    def revive(self, host: str, binary: str) -> None:
+        with self.lock:
+            self.alive.add((host, binary))
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join(10)
+        if self.error:
+            raise self.error
+
+
+def perfdata(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        label, _, value = item.rpartition("=")
+        out[label.strip("'")] = value
+    return out
+
+
+def without_max_age(perf: dict[str, str]) -> dict[str, str]:
+    """Perfdata with the heartbeat ages (real time, they move) checked for shape and taken out."""
+    for label in [k for k in perf if k.endswith("_max_age")]:
+        value = perf.pop(label)
+        match = re.fullmatch(r"([0-9.]+)s;30;;0;60", value)
+        assert match and 0 <= float(match.group(1)) < 10, (label, value)
+    return perf
+
+
+PERF_OK = {
+    "nova-compute_disabled": "0;;;0;3",
+    "nova-compute_down": "0;0;1.5;0;3",
+    "nova-compute_total": "3;;;0",
+    "nova-conductor_disabled": "0;;;0;2",
+    "nova-conductor_down": "0;0;0;0;2",
+    "nova-conductor_total": "2;;;0",
+    "nova-scheduler_disabled": "0;;;0;2",
+    "nova-scheduler_down": "0;0;0;0;2",
+    "nova-scheduler_total": "2;;;0",
+    "cells_total": "1;;;0",
+    "cells_unreachable": "0;;;0;1",
+}
+
+
+def test_icinga_checks_nova_and_pages_once_on_critical(icinga, mariadb, cell_db, tmp_path):
+    """The daemon runs the shipped CheckCommand on a live cell database; a dead conductor pages, once."""
+    now = utcnow()
+    rows = [
+        service(host, binary, now, age=0.0)
+        for host in ("ctl1", "ctl2")
+        for binary in ("nova-conductor", "nova-scheduler")
+    ]
+    rows += [service("ctl1", "nova-osapi_compute", now, age=None, topic=None)]
+    rows += [service(f"cmp{n}", "nova-compute", now, age=0.0) for n in (1, 2, 3)]
+    admin_url = make_url(cell_db(rows))
+    database = admin_url.database
+    user, password = f"mon_{secrets.token_hex(4)}", secrets.token_urlsafe(12)
+    for where in ("%", "localhost", "127.0.0.1"):
+        mariadb.execute(
+            f"CREATE USER '{user}'@'{where}' IDENTIFIED BY '{password}'",
+            f"GRANT SELECT ON `{database}`.services TO '{user}'@'{where}'",
+        )
+    # The URL names the user, the password comes separately: both through the environment.
+    url = admin_url.set(username=user, password=None).render_as_string(hide_password=False)
+    heartbeats = Heartbeats(mariadb, database, {(r["host"], r["binary"]) for r in rows if r["last_seen_up"]})
+    heartbeats.start()
+
+    write_plugin(icinga.plugin_dir)
+    scripts = icinga.dirs["etc"] / "scripts"
+    scripts.mkdir()
+    shutil.copy(ICINGA_DIR / "nova-services-page.sh", scripts / "nova-services-page.sh")
+    pages = tmp_path / "pages.log"
+    extra_conf = tmp_path / "report-interval.conf"
+    extra_conf.write_text("[DEFAULT]\nreport_interval = 10\n")
+    try:
+        icinga.start(
+            include_lines([ICINGA_DIR / "nova_services.conf", ICINGA_DIR / "nova_services_page.conf"])
+            + f"""
+object Host "ctl1" {{
+	check_command = "dummy"
+}}
+
+template Service "fast" {{
+	check_command = "nova_services"
+	check_interval = 1s
+	retry_interval = 1s
+	max_check_attempts = 1
+	vars.nova_services_db_url = "{url}"
+	vars.nova_services_db_password = "{password}"
+}}
+
+object Service "nova-services" {{
+	import "fast"
+	host_name = "ctl1"
+}}
+
+object Service "tuned" {{
+	import "fast"
+	host_name = "ctl1"
+	vars.nova_services_config_file = [ "{extra_conf}", "{extra_conf}" ]
+	vars.nova_services_cell_credentials = "mapping"
+	vars.nova_services_service_down_time = 60
+	vars.nova_services_report_interval = 10
+	vars.nova_services_clock = "db"
+	vars.nova_services_host = [ "ctl1", "ctl2" ]
+	vars.nova_services_binary = [ "nova-conductor", "nova-scheduler" ]
+	vars.nova_services_warning = [ "nova-conductor=0", "nova-scheduler=0" ]
+	vars.nova_services_critical = "1"
+	vars.nova_services_age_warning = 40
+	vars.nova_services_count_disabled = true
+	vars.nova_services_unreachable_cell_state = "critical"
+	vars.nova_services_timeout = 8
+	vars.nova_services_verbose = 2
+}}
+
+object Service "cells" {{
+	import "fast"
+	host_name = "ctl1"
+	vars.nova_services_url_in_argv = true
+	vars.nova_services_cell = [ "cell1", "cell2" ]
+	vars.nova_services_zone = "az1"
+	vars.nova_services_verbose = 0
+}}
+
+object User "oncall" {{
+}}
+
+object Notification "page" {{
+	host_name = "ctl1"
+	service_name = "nova-services"
+	command = "nova_services-page"
+	users = [ "oncall" ]
+	types = [ Problem, Recovery ]
+	states = [ OK, Critical ]
+	interval = 0
+	vars.nova_services_page_file = "{pages}"
+}}
+"""
+        )
+        plugin = str(icinga.plugin_dir / "check_nova_services")
+
+        def result(name: str, state: int | None = None, after: float = 0.0):
+            def probe():
+                attrs = icinga.service("ctl1", name)
+                cr = attrs["last_check_result"]
+                if cr and cr["execution_end"] > after and (state is None or attrs["state"] == state):
+                    return attrs
+                return None
+
+            return wait_for(f"a check result of {name} in state {state}", probe, 20)
+
+        # All up: OK, with the exact text, the parsed perfdata, and no secret on the command line.
+        attrs = result("nova-services", 0)
+        cr = attrs["last_check_result"]
+        assert cr["command"] == [plugin, "--timeout", "10", "-v"]
+        # -v puts the perfdata on a line of its own: Icinga keeps the newline before it.
+        assert cr["output"] == (
+            "NOVA_SERVICES OK - 7 of 7 services up: nova-compute 3/3, nova-conductor 2/2, nova-scheduler 2/2\n"
+        )
+        assert (cr["exit_status"], cr["state"], attrs["state_type"]) == (0, 0, 1)
+        assert without_max_age(perfdata(cr["performance_data"])) == PERF_OK
+        assert password not in str(cr) and user not in str(cr)
+
+        # Every other variable reaches the plugin as the option it names, and the plugin accepts them all.
+        tuned = result("tuned")["last_check_result"]
+        assert tuned["command"] == [
+            plugin,
+            "--age-warning", "40",
+            "--binary", "nova-conductor", "--binary", "nova-scheduler",
+            "--cell-credentials", "mapping",
+            "--clock", "db",
+            "--config-file", str(extra_conf), "--config-file", str(extra_conf),
+            "--count-disabled",
+            "--critical", "1",
+            "--host", "ctl1", "--host", "ctl2",
+            "--report-interval", "10",
+            "--service-down-time", "60",
+            "--timeout", "8",
+            "--unreachable-cell-state", "critical",
+            "--warning", "nova-conductor=0", "--warning", "nova-scheduler=0",
+            "-vv",
+        ]  # fmt: skip
+        assert tuned["output"].splitlines()[0] == (
+            "NOVA_SERVICES OK - 4 of 4 services up: nova-conductor 2/2, nova-scheduler 2/2"
+        )
+        assert [line.split(" cell=")[0] for line in tuned["output"].splitlines()[1:]] == [
+            "up: nova-conductor@ctl1", "up: nova-conductor@ctl2", "up: nova-scheduler@ctl1", "up: nova-scheduler@ctl2",
+        ]
+        assert perfdata(tuned["performance_data"])["nova-conductor_max_age"].endswith("s;40;;0;60")
+        assert tuned["exit_status"] == 0
+        cells = result("cells")["last_check_result"]
+        assert cells["command"] == [
+            plugin, "--cell", "cell1", "--cell", "cell2", "--db-url", url, "--timeout", "10", "--zone", "az1",
+        ]
+        assert (cells["output"], cells["exit_status"]) == (
+            "NOVA_SERVICES UNKNOWN - --cell and --zone need the API database (--api-db-url or [api_database]/connection)",
+            3,
+        )
+
+        # A compute dies three hours ago: WARNING, which does not page.
+        cmp2_seen = (utcnow() - dt.timedelta(hours=3, seconds=30)).replace(microsecond=0)
+        heartbeats.die("cmp2", "nova-compute", cmp2_seen)
+        attrs = result("nova-services", 1)
+        cr = attrs["last_check_result"]
+        assert cr["output"].split("\n") == [
+            "NOVA_SERVICES WARNING - 1 of 7 services down: nova-compute@cmp2 (3h00m)",
+            f"down: nova-compute@cmp2 cell={database} status=enabled state=down heartbeat=3h00m ago "
+            f"(last_seen_up {cmp2_seen}) forced_down=no disabled_reason=-",
+            "",
+        ]
+        assert perfdata(cr["performance_data"])["nova-compute_down"] == "1;0;1.5;0;3"
+        for _ in range(2):
+            cr = result("nova-services", 1, after=cr["execution_end"])["last_check_result"]
+        assert not pages.exists()
+
+        # A conductor dies: CRITICAL, paged once, with the plugin's output.
+        ctl1_seen = (utcnow() - dt.timedelta(days=3, minutes=30)).replace(microsecond=0)
+        heartbeats.die("ctl1", "nova-conductor", ctl1_seen)
+        attrs = result("nova-services", 2)
+        cr = attrs["last_check_result"]
+        critical_output = [
+            "NOVA_SERVICES CRITICAL - 2 of 7 services down: nova-conductor@ctl1 (3d00h), nova-compute@cmp2 (3h00m)",
+            f"down: nova-compute@cmp2 cell={database} status=enabled state=down heartbeat=3h00m ago "
+            f"(last_seen_up {cmp2_seen}) forced_down=no disabled_reason=-",
+            f"down: nova-conductor@ctl1 cell={database} status=enabled state=down heartbeat=3d00h ago "
+            f"(last_seen_up {ctl1_seen}) forced_down=no disabled_reason=-",
+        ]
+        assert cr["output"] == "\n".join(critical_output) + "\n"
+        assert (cr["exit_status"], attrs["state_type"]) == (2, 1)
+        assert perfdata(cr["performance_data"])["nova-conductor_down"] == "1;0;0;0;2"
+        wait_for("the page", lambda: pages.exists() and pages.read_text().endswith("\n\n"), 20)
+        for _ in range(3):  # more CRITICAL results: still one page
+            cr = result("nova-services", 2, after=cr["execution_end"])["last_check_result"]
+        page_re = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}"
+        text = pages.read_text()
+        assert re.fullmatch(
+            page_re + r" \[PROBLEM\] nova-services on ctl1 is CRITICAL\n" + re.escape("\n".join(critical_output)) + "\n\n",
+            text,
+        ), text
+        notification = icinga.api("/v1/objects/notifications/ctl1!nova-services!page")["results"][0]["attrs"]
+        assert notification["notification_number"] == 1
+
+        # Both back: OK, and the recovery reaches whoever was paged.
+        heartbeats.revive("ctl1", "nova-conductor")
+        heartbeats.revive("cmp2", "nova-compute")
+        result("nova-services", 0)
+        wait_for("the recovery", lambda: pages.read_text().count("\n\n") == 2, 20)
+        recovery = pages.read_text()[len(text) :]
+        assert re.fullmatch(
+            page_re + r" \[RECOVERY\] nova-services on ctl1 is OK\n"
+            r"NOVA_SERVICES OK - 7 of 7 services up: nova-compute 3/3, nova-conductor 2/2, nova-scheduler 2/2\n\n",
+            recovery,
+        ), recovery
+    except BaseException:
+        print(icinga.log_tail(80))
+        raise
+    finally:
+        icinga.stop()
+        heartbeats.stop()
