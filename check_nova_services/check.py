@@ -19,6 +19,8 @@ from .thresholds import ThresholdTable
 
 CHECK_NAME = "NOVA_SERVICES"
 SUMMARY_BUDGET = 175  # characters of summary: with the "NOVA_SERVICES CRITICAL - " prefix, about 200
+#: -v lines at most: with the first line and perfdata, the answer stays under Nagios's 8 KiB.
+VERBOSE_LIMIT = 30
 SEVERITY = {Ok: 0, Warn: 1, Unknown: 2, Critical: 3}  # a CRITICAL must never hide behind an UNKNOWN
 
 Clock = str | dt.datetime  # "local", "db", or a fixed naive-UTC instant
@@ -291,11 +293,28 @@ class ServicesSummary(nagiosplugin.Summary):
         for report in resource.unreachable:
             what = "cell" if report.cell.uuid else "database"
             lines.append(f"unreachable: {what} {safe(report.cell.label)}: {safe(report.error, 300)}")
-        show_all = getattr(self, "verbosity", 1) >= 2
-        for s in sorted(resource.services, key=lambda s: (s.row.binary, s.row.host, s.cell.name)):
-            if show_all or s.standing is not Standing.UP:
-                lines.append(describe(s))
+        if getattr(self, "verbosity", 1) >= 2:  # the list view: every service
+            shown = sorted(resource.services, key=lambda s: (s.row.binary, s.row.host, s.cell.name))
+            return lines + [describe(s) for s in shown]
+        problems = sorted(
+            (s for s in resource.services if s.standing is not Standing.UP),
+            key=lambda s: (_PROBLEM_ORDER[s.standing], s.row.binary, s.row.host, s.cell.name),
+        )
+        lines += [describe(s) for s in problems[:VERBOSE_LIMIT]]
+        if len(problems) > VERBOSE_LIMIT:
+            lines.append(f"... and {len(problems) - VERBOSE_LIMIT} more problem services (-vv lists every service)")
         return lines
+
+
+#: -v lists the services that count first; the rest of a big outage is summed up in one line.
+_PROBLEM_ORDER = {
+    Standing.DOWN: 0,
+    Standing.AUTO_DISABLED: 0,
+    Standing.LATE: 1,
+    Standing.DISABLED_DOWN: 2,
+    Standing.DISABLED: 3,
+    Standing.UP: 4,
+}
 
 
 def describe(s: Assessed) -> str:
