@@ -15,7 +15,6 @@ from .config import ConfigError, parse_db_url, show_url
 from .db import DatabaseError, ServiceFilter, read_api_database, read_services, redact
 from .heartbeat import ServiceRow
 
-
 # Under "nagiosplugin" so that nagiosplugin shows these lines in the output at -vvv.
 log = logging.getLogger("nagiosplugin.check_nova_services")
 
