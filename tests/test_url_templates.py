@@ -1,0 +1,49 @@
+"""Cell URL templates, formatted as Nova's CellMapping.format_db_url does (pure, no I/O)."""
+
+from __future__ import annotations
+
+import pytest
+
+from check_nova_services.cells import format_db_url
+
+BASE = "mysql+pymysql://nova:p%40ss@DB-Main.example.com:3307/nova_cell1?charset=utf8#frag"
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        (
+            "{scheme}://{username}:{password}@{hostname}:{port}/nova_cell2?{query}",
+            # hostname lower-cased by urlparse, password kept percent-encoded, as in Nova
+            "mysql+pymysql://nova:p%40ss@db-main.example.com:3307/nova_cell2?charset=utf8",
+        ),
+        ("mysql+pymysql://{username}:{password}@cell2-db/{path}", "mysql+pymysql://nova:p%40ss@cell2-db/nova_cell1"),
+        ("sqlite:///{fragment}.sqlite", "sqlite:///frag.sqlite"),
+        ("mysql+pymysql://literal:url@host/db", "mysql+pymysql://literal:url@host/db"),
+        # a placeholder Nova does not know: Nova logs and uses the template as it is; so do we
+        ("mysql+pymysql://{user}@host/db", "mysql+pymysql://{user}@host/db"),
+    ],
+)
+def test_single_host_base(template, expected):
+    assert format_db_url(template, BASE) == expected
+
+
+def test_port_missing_from_the_base_formats_as_none_like_nova():
+    assert format_db_url("{scheme}://{hostname}:{port}/x", "mysql+pymysql://u:p@db/nova") == "mysql+pymysql://db:None/x"
+
+
+def test_comma_separated_hosts_give_indexed_placeholders():
+    base = "mysql+pymysql://u1:p1@h1:3306,u2:p2@[fd00::2]:3307/nova"
+    template = "{username1}:{password1}@{hostname1}:{port1} {username2}:{password2}@{hostname2}:{port2} {hostname}"
+    # urlparse reads the plain placeholders from after the last '@', as it does for Nova
+    assert format_db_url(template, base) == "u1:p1@h1:3306 u2:p2@fd00::2:3307 fd00::2"
+
+
+def test_a_base_that_urlparse_cannot_read_leaves_the_template_as_nova_does():
+    # Nova's _format_url raises on the port here, logs, and uses the raw template.
+    base = "mysql+pymysql://u1:p1@h1:3306,u2:p2@[fd00::2]:3307,h3/nova"
+    assert format_db_url("{hostname1}/{port3}", base) == "{hostname1}/{port3}"
+
+
+def test_without_a_base_the_template_stays_as_it_is():
+    assert format_db_url("{scheme}://x/y", None) == "{scheme}://x/y"
