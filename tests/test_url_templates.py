@@ -34,8 +34,9 @@ def test_port_missing_from_the_base_formats_as_none_like_nova():
 
 def test_comma_separated_hosts_give_indexed_placeholders():
     base = "mysql+pymysql://u1:p1@h1:3306,u2:p2@[fd00::2]:3307/nova"
-    template = "{username1}:{password1}@{hostname1}:{port1} {username2}:{password2}@{hostname2}:{port2} {hostname}"
-    # urlparse reads the plain placeholders from after the last '@', as it does for Nova
+    template = "{username1}:{password1}@{hostname1}:{port1} {username2}:{password2}@{hostname2}{port2} {hostname}"
+    # As in Nova: a bracketed host keeps the ":" in its port, and the plain placeholders come from
+    # urlparse, which reads after the last "@"
     assert format_db_url(template, base) == "u1:p1@h1:3306 u2:p2@fd00::2:3307 fd00::2"
 
 
