@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import subprocess
+import sys
+
 from check_nova_services.demo import service
 from tests.conftest import CLOCK, NOW, run_check
 
@@ -96,3 +100,24 @@ def test_every_kind_of_down_is_told_apart(cell_db):
     assert run.perfdata["nova-compute_disabled"] == "2;;;0;7"
     assert run.perfdata["nova-compute_total"] == "7;;;0"
     assert run.code == 2
+
+
+def test_db_clock_is_immune_to_a_wrong_local_clock(cell_db):
+    """--clock db takes MariaDB's UTC_TIMESTAMP(); --clock local trusts this host, here an hour ahead."""
+    real_now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    url = cell_db([
+        service("cmp1", "nova-compute", real_now, age=5.0),
+        service("cmp2", "nova-compute", real_now, age=10.0),
+        service("cmp3", "nova-compute", real_now, age=7200.0),
+    ])
+
+    def skewed(clock: str) -> subprocess.CompletedProcess:
+        command = ["faketime", "-f", "+1h", sys.executable, "-m", "check_nova_services", "--db-url", url]
+        return subprocess.run([*command, "--clock", clock, "--age-warning", "0"], capture_output=True, text=True)
+
+    by_db = skewed("db")
+    assert by_db.stdout.split(" | ")[0] == "NOVA_SERVICES WARNING - 1 of 3 services down: nova-compute@cmp3 (2h00m)"
+    assert (by_db.returncode, by_db.stderr) == (1, "")
+    by_local = skewed("local")
+    assert by_local.stdout.startswith("NOVA_SERVICES CRITICAL - 3 of 3 services down: nova-compute@cmp1 (1h00m), ")
+    assert by_local.returncode == 2
