@@ -50,9 +50,7 @@ class BinaryStats:
     @property
     def max_age(self) -> float | None:
         """Oldest heartbeat among the considered services that are up: how late heartbeats run."""
-        ages = [
-            abs(s.verdict.age) for s in self.services if s.considered and s.verdict.up and s.verdict.age is not None
-        ]
+        ages = [abs(s.verdict.age) for s in self.services if s.considered and s.verdict.up and s.verdict.age is not None]
         return round(max(ages), 3) if ages else None
 
 
@@ -111,9 +109,7 @@ class NovaServices(nagiosplugin.Resource):
             raise nagiosplugin.CheckError(f"no services matched{self.filters_text}")
         yield from self._metrics(by_binary)
         yield nagiosplugin.Metric("cells_total", len(self.cells), min=0, context="count")
-        yield nagiosplugin.Metric(
-            "cells_unreachable", len(self.unreachable), min=0, max=len(self.cells), context="cells"
-        )
+        yield nagiosplugin.Metric("cells_unreachable", len(self.unreachable), min=0, max=len(self.cells), context="cells")
 
     def _now(self, report: CellReport, local_now: dt.datetime) -> dt.datetime:
         if isinstance(self.clock, dt.datetime):
@@ -185,8 +181,9 @@ class AgeContext(nagiosplugin.Context):
         return self.result_cls(Ok, None, metric)
 
     def performance(self, metric, resource):
-        value = "U" if metric.value is None else metric.value
-        return Performance(metric.name, value, "s", _num(self.policy.age_warning), "", 0, _num(self.policy.down_time))
+        # No service of the binary is up: the age is undetermined, a plain "U" (no unit) by the guidelines.
+        value, uom = ("U", "") if metric.value is None else (metric.value, "s")
+        return Performance(metric.name, value, uom, _num(self.policy.age_warning), "", 0, _num(self.policy.down_time))
 
 
 def _num(value: float | None) -> str:
@@ -321,7 +318,7 @@ def describe(s: Assessed) -> str:
     """One service as a long-output line: everything the on-call person needs to act."""
     row, verdict = s.row, s.verdict
     fields = [
-        f"{s.standing.value}: {_who(s)}",
+        f"{s.standing.value}: {_who(s, short=False)}",
         f"cell={safe(s.cell.name)}",
     ]
     if s.zone is not None:
@@ -345,8 +342,10 @@ def _heartbeat(s: Assessed) -> str:
     return f"{duration(verdict.age)} {when} ({verdict.source} {stamp:%Y-%m-%d %H:%M:%S})"
 
 
-def _who(s: Assessed) -> str:
-    return f"{safe(s.row.binary, 40)}@{safe(s.row.host, 60)}"
+def _who(s: Assessed, short: bool = True) -> str:
+    """binary@host; the pager line shortens long names, the long output keeps all of Nova's 255."""
+    binary_limit, host_limit = (40, 60) if short else (255, 255)
+    return f"{safe(s.row.binary, binary_limit)}@{safe(s.row.host, host_limit)}"
 
 
 def _why(s: Assessed) -> str:

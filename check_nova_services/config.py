@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import string
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import URL, make_url
@@ -55,8 +56,9 @@ _OPTIONS = {
 
 
 def read_nova_conf(paths: list[str]) -> NovaConf:
-    """Read nova.conf-format files in order, later values overriding earlier ones."""
+    """Read nova.conf-format files in order, later values overriding earlier ones, as oslo.config does."""
     conf = NovaConf()
+    merged: dict[str, dict[str, tuple[str, str]]] = {}  # section -> option -> (raw value, file)
     for path in paths:
         # [DEFAULT] is an ordinary section in oslo.config: it must not leak into others.
         parser = configparser.ConfigParser(interpolation=None, strict=False, default_section="\0none")
@@ -68,19 +70,52 @@ def read_nova_conf(paths: list[str]) -> NovaConf:
         except (configparser.Error, UnicodeDecodeError) as exc:
             first_line = str(exc).splitlines()[0]
             raise ConfigError(f"cannot parse config file {path}: {first_line}") from None
-        for (section, option), (attr, is_int) in _OPTIONS.items():
-            if not parser.has_option(section, option):
-                continue
-            raw = parser.get(section, option).strip()
-            if is_int:
-                try:
-                    setattr(conf, attr, int(raw))
-                except ValueError:
-                    raise ConfigError(f"[{section}] {option} in {path} is not an integer: {raw!r}") from None
-            else:
-                setattr(conf, attr, raw or None)
+        for section in parser.sections():
+            for option, raw in parser.items(section):
+                merged.setdefault(section, {})[option] = (_unquote(raw.strip()), path)
         conf.files.append(path)
+    for (section, option), (attr, is_int) in _OPTIONS.items():
+        if option not in merged.get(section, {}):
+            continue
+        raw, path = merged[section][option]
+        value = _substitute(raw, section, merged)
+        if is_int:
+            try:
+                setattr(conf, attr, int(value))
+            except ValueError:
+                raise ConfigError(f"[{section}] {option} in {path} is not an integer: {value!r}") from None
+        else:
+            setattr(conf, attr, value or None)
     return conf
+
+
+def _unquote(value: str) -> str:
+    """oslo.config drops one matching pair of quotes around a value."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
+
+
+class _OsloTemplate(string.Template):
+    """oslo.config's substitution: $$ is a dollar, $name or ${group.name} another option's value."""
+
+    idpattern = r"[_a-z][\._a-z0-9]*"
+
+
+def _substitute(value: str, section: str, merged: dict, depth: int = 0) -> str:
+    if "$" not in value or depth > 10:
+        return value
+    value = value.replace("\\$", "$$")  # oslo reads \$ as $$ too
+
+    class Lookup(dict):
+        def __missing__(self, key: str) -> str:
+            group, _, name = key.rpartition(".")
+            for where in [group] if group else [section, "DEFAULT"]:
+                if name in merged.get(where, {}):
+                    return _substitute(merged[where][name][0], where, merged, depth + 1)
+            raise KeyError(key)  # unknown: left as it is, like safe_substitute in oslo.config
+
+    return _OsloTemplate(value).safe_substitute(Lookup())
 
 
 def parse_db_url(text: str, origin: str) -> URL:

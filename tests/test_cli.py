@@ -209,3 +209,22 @@ def test_db_clock_on_sqlite_reads_sqlite_now(sqlite_cell):
     assert run.code == 0
     empty = sqlite_cell([])
     assert run_check("--db-url", empty, "--clock", "db").status == "NOVA_SERVICES UNKNOWN - no services matched"
+
+
+def test_all_down_binary_has_undetermined_age_and_long_names_survive_in_long_output(sqlite_cell):
+    long_host = "compute-" + "x" * 80 + ".example.com"
+    url = sqlite_cell([
+        service("ctl1", "nova-scheduler", NOW, age=300.0),
+        service(long_host, "nova-compute", NOW, age=5.0, forced_down=True),
+    ])
+    run = run_check("--db-url", url, CLOCK, "-v")
+    assert run.lines[-1] == (
+        "| 'nova-compute_disabled'=0;;;0;1 'nova-compute_down'=1;0;0.5;0;1 'nova-compute_max_age'=U;30;;0;60 "
+        "'nova-compute_total'=1;;;0 'nova-scheduler_disabled'=0;;;0;1 'nova-scheduler_down'=1;0;0;0;1 "
+        "'nova-scheduler_max_age'=U;30;;0;60 'nova-scheduler_total'=1;;;0 cells_total=1;;;0 cells_unreachable=0;;;0;1"
+    )
+    assert run.lines[0] == (
+        "NOVA_SERVICES CRITICAL - 2 of 2 services down: nova-compute@compute-" + "x" * 51 + "… (forced down), "
+        "nova-scheduler@ctl1 (5m00s)"
+    )
+    assert run.lines[1].startswith(f"down: nova-compute@{long_host} cell=")

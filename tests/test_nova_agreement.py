@@ -404,7 +404,6 @@ OSLO_SYNTAX = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="the plugin reads nova.conf with configparser, not with oslo.config's syntax")
 @pytest.mark.parametrize("variant", sorted(OSLO_SYNTAX))
 def test_nova_conf_read_as_oslo_config_reads_it(deployment, variant):
     options = dict(OSLO_SYNTAX[variant])
