@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -65,6 +66,7 @@ class NovaServices(nagiosplugin.Resource):
         clock: Clock,
         deadline: float,
         zones: tuple[str, ...] = (),
+        exclude: list[re.Pattern] | None = None,
         filters_text: str = "",
     ):
         self.discover = discover
@@ -73,6 +75,7 @@ class NovaServices(nagiosplugin.Resource):
         self.clock = clock
         self.deadline = deadline
         self.zones = set(zones)
+        self.exclude = exclude or []
         self.filters_text = filters_text
         self.services: list[Assessed] = []
         self.unreachable: list[CellReport] = []
@@ -101,6 +104,8 @@ class NovaServices(nagiosplugin.Resource):
             for row in report.rows:
                 zone = deployment.zone_of(row)
                 if self.zones and not self.zones.intersection((zone or "").split(",")):
+                    continue
+                if any(pattern.search(f"{row.binary}@{row.host}") for pattern in self.exclude):
                     continue
                 assessed = assess(row, report.cell, now, self.policy, zone)
                 self.services.append(assessed)

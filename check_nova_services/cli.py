@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import math
 import os
+import re
 import sys
 import time
 import warnings
@@ -156,6 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="only this binary, e.g. nova-compute (repeatable)",
     )
     sel.add_argument("--cell", action="append", default=[], metavar="NAME|UUID", help="only this cell (repeatable)")
+    sel.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="REGEX",
+        help="leave out services whose BINARY@HOST matches this regular expression, e.g. a decommissioned "
+        "host's leftover rows: '@cmp-old-[0-9]+$' (repeatable)",
+    )
     sel.add_argument(
         "--zone",
         action="append",
@@ -361,12 +370,23 @@ def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoRetur
         clock=clock,
         deadline=started + args.timeout - margin,
         zones=tuple(args.zone),
+        exclude=_compile_excludes(args.exclude),
         filters_text=_filters_text(args),
     )
     unreachable_state = nagiosplugin.Critical if args.unreachable_cell_state == "critical" else nagiosplugin.Unknown
     check = build_check(resource, warning, critical, policy, unreachable_state, verbosity=args.verbose)
     check.main(verbose=min(args.verbose, 3), timeout=math.ceil(args.timeout))
     raise AssertionError("unreachable")  # check.main exits
+
+
+def _compile_excludes(patterns: list[str]) -> list[re.Pattern]:
+    compiled = []
+    for pattern in patterns:
+        try:
+            compiled.append(re.compile(pattern))
+        except re.error as exc:
+            raise UsageError(f"--exclude {pattern!r}: not a regular expression ({exc})") from None
+    return compiled
 
 
 def _cell_name(url) -> str:
@@ -380,5 +400,5 @@ def _first(*values):
 
 
 def _filters_text(args: argparse.Namespace) -> str:
-    filters = [f"--{name} {value}" for name in ("cell", "zone", "host", "binary") for value in getattr(args, name)]
+    filters = [f"--{name} {value}" for name in ("cell", "zone", "host", "binary", "exclude") for value in getattr(args, name)]
     return f" ({' '.join(filters)})" if filters else ""

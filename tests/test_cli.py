@@ -228,3 +228,20 @@ def test_all_down_binary_has_undetermined_age_and_long_names_survive_in_long_out
         "nova-scheduler@ctl1 (5m00s)"
     )
     assert run.lines[1].startswith(f"down: nova-compute@{long_host} cell=")
+
+
+def test_exclude_leaves_out_matching_services(sqlite_cell):
+    url = sqlite_cell([
+        service("cmp-old-1", "nova-compute", NOW, age=90 * 86400.0),
+        service("cmp-old-2", "nova-compute", NOW, age=90 * 86400.0),
+        service("cmp1", "nova-compute", NOW, age=5.0),
+        service("ctl1", "nova-conductor", NOW, age=5.0),
+    ])
+    run = run_check("--db-url", url, CLOCK, "--exclude", "@cmp-old-[0-9]+$")
+    assert (run.status, run.code) == ("NOVA_SERVICES OK - 2 of 2 services up: nova-compute 1/1, nova-conductor 1/1", 0)
+    everything = run_check("--db-url", url, CLOCK, "--exclude", "^nova-", "--exclude", "x")
+    assert everything.stdout == "NOVA_SERVICES UNKNOWN - no services matched (--exclude ^nova- --exclude x)\n"
+    bad = run_check("--db-url", url, "--exclude", "(")
+    assert bad.stdout == (
+        "NOVA_SERVICES UNKNOWN - --exclude '(': not a regular expression (missing ), unterminated subpattern at position 0)\n"
+    )
