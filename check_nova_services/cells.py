@@ -50,7 +50,13 @@ class CellReport:
     seconds: float = 0.0
 
 
-def read_cells(cells: list[Cell], where: ServiceFilter, deadline: float, with_db_clock: bool = False) -> list[CellReport]:
+def read_cells(
+    cells: list[Cell],
+    where: ServiceFilter,
+    deadline: float,
+    with_db_clock: bool = False,
+    timeout: float | None = None,
+) -> list[CellReport]:
     """Read every cell concurrently; a cell not done by ``deadline`` (monotonic) is reported as timed out.
 
     Daemon threads: a cell stuck in a socket read must not hold the process
@@ -81,7 +87,8 @@ def read_cells(cells: list[Cell], where: ServiceFilter, deadline: float, with_db
         thread.join(max(0.0, deadline - time.monotonic()))
         outcome = outcomes[index]
         if thread.is_alive() or outcome is None:
-            outcome = CellReport(cell, error=f"no answer within {deadline - started:.1f}s")
+            waited = f"the {timeout:g}s timeout" if timeout else f"{deadline - started:.1f}s"
+            outcome = CellReport(cell, error=f"no answer within {waited}")
         if outcome.error is None:
             log.debug("cell %s: %d rows in %.3fs from %s", cell.label, len(outcome.rows), outcome.seconds, show(cell))
         else:
@@ -188,7 +195,9 @@ def discover(
             cells.append(Cell(name, mapping.uuid, None, mapping.disabled, problem=str(exc)))
             continue
         if own_credentials:
-            url = url.set(username=api_url.username, password=api_url.password).update_query_dict(dict(api_url.query))
+            # _replace, not set(): set() keeps the mapping's user when the API URL has none (option file).
+            url = url._replace(username=api_url.username, password=api_url.password)
+            url = url.update_query_dict(dict(api_url.query))
         cells.append(Cell(name, mapping.uuid, url, mapping.disabled))
     if only:
         known = {c.name for c in cells} | {c.uuid for c in cells}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -12,13 +11,13 @@ import nagiosplugin
 from nagiosplugin import Critical, Ok, Unknown, Warn
 from nagiosplugin.performance import Performance
 
+from . import CHECK_NAME
 from .assess import Assessed, Policy, Standing, assess
 from .cells import Cell, CellReport, Deployment, read_cells
 from .db import DatabaseError, ServiceFilter
 from .text import duration, label, safe, shorten_list
 from .thresholds import ThresholdTable
 
-CHECK_NAME = "NOVA_SERVICES"
 SUMMARY_BUDGET = 175  # characters of summary: with the "NOVA_SERVICES CRITICAL - " prefix, about 200
 #: -v lines at most: with the first line and perfdata, the answer stays under Nagios's 8 KiB.
 VERBOSE_LIMIT = 30
@@ -50,9 +49,42 @@ class BinaryStats:
 
     @property
     def max_age(self) -> float | None:
-        """Oldest heartbeat among the considered services that are up: how late heartbeats run."""
+        """Oldest heartbeat among the considered services that are up: how late heartbeats run.
+
+        Nova measures the distance (abs); a heartbeat from the future is clock skew, not lateness."""
         ages = [abs(s.verdict.age) for s in self.services if s.considered and s.verdict.up and s.verdict.age is not None]
         return round(max(ages), 3) if ages else None
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which services the run is about. Host and binary also narrow each cell's query."""
+
+    hosts: tuple[str, ...] = ()
+    binaries: tuple[str, ...] = ()
+    zones: tuple[str, ...] = ()
+    exclude: tuple[re.Pattern, ...] = ()
+    #: The filters as given on the command line, for "no services matched (...)".
+    text: str = ""
+
+    @property
+    def where(self) -> ServiceFilter:
+        return ServiceFilter(hosts=self.hosts, binaries=self.binaries)
+
+    @property
+    def narrowed(self) -> bool:
+        return bool(self.hosts or self.binaries or self.zones)
+
+    def keeps(self, row, zone: str | None) -> bool:
+        """Exact matches, as Nova's ?host= and ?binary= are (MySQL's = ignores case and trailing spaces)."""
+        if self.hosts and row.host not in self.hosts:
+            return False
+        if self.binaries and row.binary not in self.binaries:
+            return False
+        return not self.zones or bool(set(self.zones).intersection((zone or "").split(",")))
+
+    def excludes(self, row) -> bool:
+        return any(pattern.search(f"{row.binary}@{row.host}") for pattern in self.exclude)
 
 
 class NovaServices(nagiosplugin.Resource):
@@ -61,26 +93,24 @@ class NovaServices(nagiosplugin.Resource):
     def __init__(
         self,
         discover: Callable[[float], Deployment],
-        where: ServiceFilter,
+        selection: Selection,
         policy: Policy,
         clock: Clock,
         deadline: float,
-        zones: tuple[str, ...] = (),
-        exclude: list[re.Pattern] | None = None,
-        filters_text: str = "",
+        timeout: float,
     ):
         self.discover = discover
-        self.where = where
+        self.selection = selection
         self.policy = policy
         self.clock = clock
         self.deadline = deadline
-        self.zones = set(zones)
-        self.exclude = exclude or []
-        self.filters_text = filters_text
+        self.timeout = timeout
         self.services: list[Assessed] = []
+        self.excluded: list[Assessed] = []
         self.unreachable: list[CellReport] = []
         self.cells: list[Cell] = []
-        self.by_metric: dict[str, BinaryStats] = {}
+        self.binaries: dict[str, BinaryStats] = {}
+        self.binary_of_metric: dict[str, str] = {}
         self.down_metric: dict[str, str] = {}  # binary -> name of its _down metric
 
     @property
@@ -93,9 +123,8 @@ class NovaServices(nagiosplugin.Resource):
         except DatabaseError as exc:
             raise nagiosplugin.CheckError(str(exc)) from None
         self.cells = deployment.cells
-        reports = read_cells(self.cells, self.where, self.deadline, with_db_clock=self.clock == "db")
+        reports = read_cells(self.cells, self.selection.where, self.deadline, self.clock == "db", self.timeout)
         local_now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        by_binary: dict[str, BinaryStats] = {}
         for report in reports:
             if report.error is not None:
                 self.unreachable.append(report)
@@ -103,18 +132,22 @@ class NovaServices(nagiosplugin.Resource):
             now = self._now(report, local_now)
             for row in report.rows:
                 zone = deployment.zone_of(row)
-                if self.zones and not self.zones.intersection((zone or "").split(",")):
-                    continue
-                if any(pattern.search(f"{row.binary}@{row.host}") for pattern in self.exclude):
+                if not self.selection.keeps(row, zone):
                     continue
                 assessed = assess(row, report.cell, now, self.policy, zone)
+                if self.selection.excludes(row):
+                    self.excluded.append(assessed)
+                    continue
                 self.services.append(assessed)
-                by_binary.setdefault(row.binary, BinaryStats(row.binary)).services.append(assessed)
+                self.binaries.setdefault(row.binary, BinaryStats(row.binary)).services.append(assessed)
         if not self.services and not self.unreachable:
-            raise nagiosplugin.CheckError(f"no services matched{self.filters_text}")
-        yield from self._metrics(by_binary)
+            hidden = f"; {len(self.excluded)} excluded" if self.excluded else ""
+            raise nagiosplugin.CheckError(f"no services matched{self.selection.text}{hidden}")
+        yield from self._metrics()
         yield nagiosplugin.Metric("cells_total", len(self.cells), min=0, context="count")
         yield nagiosplugin.Metric("cells_unreachable", len(self.unreachable), min=0, max=len(self.cells), context="cells")
+        if self.selection.exclude:
+            yield nagiosplugin.Metric("services_excluded", len(self.excluded), min=0, context="count")
 
     def _now(self, report: CellReport, local_now: dt.datetime) -> dt.datetime:
         if isinstance(self.clock, dt.datetime):
@@ -123,10 +156,10 @@ class NovaServices(nagiosplugin.Resource):
             return report.db_now
         return local_now
 
-    def _metrics(self, by_binary: dict[str, BinaryStats]):
-        used: set[str] = {"cells"}
-        for binary in sorted(by_binary):
-            stats = by_binary[binary]
+    def _metrics(self):
+        used: set[str] = {"cells", "services"}
+        for binary in sorted(self.binaries):
+            stats = self.binaries[binary]
             prefix = label(binary)
             while prefix in used:  # two hostile binaries that sanitise alike stay apart
                 prefix += "_"
@@ -139,7 +172,7 @@ class NovaServices(nagiosplugin.Resource):
                 ("disabled", stats.disabled, "count", stats.total),
             ):
                 name = f"{prefix}_{suffix}"
-                self.by_metric[name] = stats
+                self.binary_of_metric[name] = binary
                 uom = "s" if suffix == "max_age" else None
                 yield nagiosplugin.Metric(name, value, uom=uom, min=0, max=maximum, context=context)
 
@@ -153,7 +186,7 @@ class DownContext(nagiosplugin.Context):
         self.critical = critical
 
     def ranges(self, metric, resource):
-        stats = resource.by_metric[metric.name]
+        stats = resource.binaries[resource.binary_of_metric[metric.name]]
         return (
             self.warning.for_binary(stats.binary, stats.total),
             self.critical.for_binary(stats.binary, stats.total),
@@ -226,6 +259,11 @@ class SeverityResults(nagiosplugin.Results):
 class ServicesSummary(nagiosplugin.Summary):
     """The pager line: what is broken, where, and for how long."""
 
+    def __init__(self, verbosity: int = 0, threshold_binaries: frozenset[str] = frozenset()):
+        self.verbosity = verbosity
+        #: Binaries the operator named in -w/-c: one with no service is likely a typo.
+        self.threshold_binaries = threshold_binaries
+
     def ok(self, results):
         return self.status_text(results)
 
@@ -237,17 +275,27 @@ class ServicesSummary(nagiosplugin.Summary):
         if resource is None:  # probe failed before any metric: the CheckError says why
             return "; ".join(str(r) for r in results if r.state != Ok) or "no result"
         parts = self._parts(resource, results)
-        if not parts:
-            return self._all_up(resource)
         parts.sort(key=lambda part: -SEVERITY[part[0]])
-        text, budget = [], SUMMARY_BUDGET
-        for _state, head, items in parts:
-            piece = head + (": " + shorten_list(items, max(20, budget - len(head) - 2)) if items else "")
-            text.append(piece)
-            budget -= len(piece) + 2
-        return "; ".join(text)
+        pieces = [self._all_up(resource)] if not parts else []
+        budget = SUMMARY_BUDGET - sum(len(p) + 2 for p in pieces)
+        for index, (_state, head, items) in enumerate(parts):
+            if pieces and budget < len(head) + 2:
+                if items or budget < 42:  # no room even for a shortened head
+                    pieces.append(f"+{len(parts) - index} more problems")
+                    break
+                head = head[: budget - 3] + "…"
+            room = budget - len(head) - 2
+            listing = _listing(items, room)
+            pieces.append(f"{head}: {listing}" if listing else head)
+            budget -= len(pieces[-1]) + 2
+        for note in self._notes(resource):
+            if budget >= len(note) + 2:
+                pieces.append(note)
+                budget -= len(note) + 2
+        return "; ".join(pieces)
 
     def _parts(self, resource: NovaServices, results):
+        """(state, head, items) for each kind of problem."""
         parts = []
         down = sorted(
             (s for s in resource.services if s.counts_down),
@@ -260,44 +308,51 @@ class ServicesSummary(nagiosplugin.Summary):
         late = [s for s in resource.services if s.standing is Standing.LATE]
         if late:
             late.sort(key=lambda s: -abs(s.verdict.age or 0))
-            parts.append((Warn, "heartbeat late", [f"{_who(s)} ({duration(s.verdict.age or 0)})" for s in late]))
+            parts.append((Warn, "heartbeat late", [f"{_who(s)} ({_age(s)})" for s in late]))
         if resource.unreachable:
             state = results["cells_unreachable"].state
             if len(resource.unreachable) == 1:
                 report = resource.unreachable[0]
-                what = "cell" if report.cell.uuid else "database"
-                head = f"{what} {safe(report.cell.label)} unreachable: {safe(report.error, 120)}"
-                parts.append((state, head, []))
+                head = f"{_cell(report.cell)} unreachable"
+                parts.append((state, f"{head}: {safe(report.error, max(40, SUMMARY_BUDGET - len(head) - 2))}", []))
             else:
                 head = f"{len(resource.unreachable)} of {len(resource.cells)} cells unreachable"
-                parts.append((state, head, [safe(r.cell.label) for r in resource.unreachable]))
+                parts.append((state, head, [_cell(r.cell, named=False) for r in resource.unreachable]))
         return parts
 
-    def _all_up(self, resource: NovaServices) -> str:
-        stats = _binaries(resource)
-        per_binary = ", ".join(f"{safe(b.binary, 40)} {b.up}/{b.total}" for b in stats)
-        up = sum(b.up for b in stats)
-        text = f"{up} of {len(resource.services)} services up: {per_binary}"
-        disabled = sum(b.disabled for b in stats)
+    def _notes(self, resource: NovaServices) -> list[str]:
+        """Facts that change no state but must not go unseen."""
+        notes = []
+        disabled = sum(b.disabled for b in resource.binaries.values())
         if disabled:
-            text += f"; {disabled} disabled"
-        if len(text) > SUMMARY_BUDGET:
-            text = f"{up} of {len(resource.services)} services up in {len(stats)} binaries" + (
-                f"; {disabled} disabled" if disabled else ""
-            )
+            notes.append(f"{disabled} disabled")
+        if resource.excluded:
+            notes.append(f"{len(resource.excluded)} excluded")
+        if not resource.selection.narrowed and not resource.unreachable:
+            for binary in sorted(self.threshold_binaries - resource.binaries.keys()):
+                notes.append(f"no {safe(binary, 40)} services (named in -w/-c)")
+        return notes
+
+    def _all_up(self, resource: NovaServices) -> str:
+        stats = [resource.binaries[b] for b in sorted(resource.binaries)]
+        up = sum(b.up for b in stats)
+        text = f"{up} of {len(resource.services)} services up: " + ", ".join(
+            f"{safe(b.binary, 40)} {b.up}/{b.total}" for b in stats
+        )
+        if len(text) > SUMMARY_BUDGET - 40:
+            text = f"{up} of {len(resource.services)} services up in {len(stats)} binaries"
         return text
 
     def verbose(self, results):
         resource = _resource(results)
         if resource is None:
             return []
-        lines = []
-        for report in resource.unreachable:
-            what = "cell" if report.cell.uuid else "database"
-            lines.append(f"unreachable: {what} {safe(report.cell.label)}: {safe(report.error, 300)}")
-        if getattr(self, "verbosity", 1) >= 2:  # the list view: every service
-            shown = sorted(resource.services, key=lambda s: (s.row.binary, s.row.host, s.cell.name))
-            return lines + [describe(s) for s in shown]
+        lines = [f"unreachable: {_cell(r.cell)}: {safe(r.error, 300)}" for r in resource.unreachable]
+        for binary in sorted(self.threshold_binaries - resource.binaries.keys()):
+            lines.append(f"note: -w/-c name {safe(binary, 255)}, which has no services here")
+        if self.verbosity >= 2:  # the list view: every service, the excluded ones marked
+            shown = sorted(resource.services + resource.excluded, key=lambda s: (s.row.binary, s.row.host, s.cell.name))
+            return lines + [describe(s, excluded=s in resource.excluded) for s in shown]
         problems = sorted(
             (s for s in resource.services if s.standing is not Standing.UP),
             key=lambda s: (_PROBLEM_ORDER[s.standing], s.row.binary, s.row.host, s.cell.name),
@@ -305,6 +360,8 @@ class ServicesSummary(nagiosplugin.Summary):
         lines += [describe(s) for s in problems[:VERBOSE_LIMIT]]
         if len(problems) > VERBOSE_LIMIT:
             lines.append(f"... and {len(problems) - VERBOSE_LIMIT} more problem services (-vv lists every service)")
+        if resource.excluded:
+            lines.append(f"excluded by --exclude: {len(resource.excluded)} services (-vv lists them)")
         return lines
 
 
@@ -319,11 +376,11 @@ _PROBLEM_ORDER = {
 }
 
 
-def describe(s: Assessed) -> str:
+def describe(s: Assessed, excluded: bool = False) -> str:
     """One service as a long-output line: everything the on-call person needs to act."""
     row, verdict = s.row, s.verdict
     fields = [
-        f"{s.standing.value}: {_who(s, short=False)}",
+        f"{'excluded, ' if excluded else ''}{s.standing.value}: {_who(s, short=False)}",
         f"cell={safe(s.cell.name)}",
     ]
     if s.zone is not None:
@@ -368,16 +425,33 @@ def _why(s: Assessed) -> str:
     return duration(verdict.age)
 
 
+def _listing(items: list[str], room: int) -> str:
+    """As many items as fit in ``room``, then "+N more"; a first item too long for it is shortened."""
+    if not items or room < 20:
+        return ""
+    if len(items[0]) <= room:
+        return shorten_list(items, room)
+    more = f" +{len(items) - 1} more" if len(items) > 1 else ""
+    return items[0][: room - len(more) - 1] + "…" + more
+
+
+def _age(s: Assessed) -> str:
+    age = s.verdict.age or 0.0
+    return f"{duration(age)} in the future" if age < 0 else duration(age)
+
+
+def _cell(cell: Cell, named: bool = True) -> str:
+    """A cell as the on-call person needs it: name and uuid, the uuid never cut off."""
+    what = ("cell " if cell.uuid else "database ") if named else ""
+    text = f"{what}{safe(cell.name, 40)}"
+    return f"{text} ({cell.uuid}, disabled)" if cell.disabled else f"{text} ({cell.uuid})" if cell.uuid else text
+
+
 def _resource(results) -> NovaServices | None:
     for result in results:
         if isinstance(result.resource, NovaServices):
             return result.resource
     return None
-
-
-def _binaries(resource: NovaServices) -> list[BinaryStats]:
-    unique = {id(stats): stats for stats in resource.by_metric.values()}
-    return sorted(unique.values(), key=lambda b: b.binary)
 
 
 def _state_of(results, resource: NovaServices, s: Assessed):
@@ -393,8 +467,7 @@ def build_check(
     unreachable_state=Unknown,
     verbosity: int = 0,
 ) -> nagiosplugin.Check:
-    summary = ServicesSummary()
-    summary.verbosity = verbosity
+    summary = ServicesSummary(verbosity, warning.named_binaries | critical.named_binaries)
     check = nagiosplugin.Check(
         resource,
         DownContext(warning, critical),
@@ -406,7 +479,3 @@ def build_check(
         name=CHECK_NAME,
     )
     return check
-
-
-def deadline_after(seconds: float) -> float:
-    return time.monotonic() + seconds

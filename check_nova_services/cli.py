@@ -13,8 +13,9 @@ import time
 import warnings
 from typing import NoReturn
 
-CHECK_NAME = "NOVA_SERVICES"
 UNKNOWN = 3
+#: Beyond this, seconds are a typo (and signal.alarm would overflow).
+MAX_SECONDS = 86400 * 365
 
 
 class UsageError(Exception):
@@ -42,21 +43,23 @@ class _Parser(argparse.ArgumentParser):
 
 def _positive_float(text: str) -> float:
     value = float(text)
-    if not math.isfinite(value) or value <= 0:
+    if not 0 < value <= MAX_SECONDS:  # also refuses nan and inf
         raise ValueError(text)
     return value
 
 
 def _non_negative_int(text: str) -> int:
+    if len(text) > 12:
+        raise ValueError(text)
     value = int(text)
-    if value < 0:
+    if not 0 <= value <= MAX_SECONDS:
         raise ValueError(text)
     return value
 
 
 def _non_negative_float(text: str) -> float:
     value = float(text)
-    if not math.isfinite(value) or value < 0:
+    if not 0 <= value <= MAX_SECONDS:
         raise ValueError(text)
     return value
 
@@ -196,7 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         type=_non_negative_float,
         help="WARNING when a service that is still up has a heartbeat older than this "
-        "(default: half the service down time, 30 with Nova's defaults; 0 turns it off)",
+        "(default: halfway between report_interval and the service down time, 35 with Nova's defaults; "
+        "0 turns it off)",
     )
     thr.add_argument(
         "--count-disabled",
@@ -232,10 +236,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def unknown(message: str) -> NoReturn:
-    """The one way this plugin gives up: a single line on stdout and exit 3."""
-    print(f"{CHECK_NAME} UNKNOWN - {message}")
+def unknown(message: str, secrets: list[str] = ()) -> NoReturn:
+    """The one way this plugin gives up: a single safe line on stdout and exit 3.
+
+    The message may quote the command line or a file: URL passwords and known secrets are
+    masked, and ``|`` or line breaks cannot fake perfdata or a second status line."""
+    from . import CHECK_NAME
+    from .db import redact
+    from .text import safe
+
+    masked = redact(_URL_PASSWORD.sub(r"\1***@", message), [s for s in secrets if s])
+    print(f"{CHECK_NAME} UNKNOWN - {safe(masked, 500)}")
     sys.exit(UNKNOWN)
+
+
+#: user:password@ inside anything that looks like a URL.
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
 
 
 def parse_clock(text: str):
@@ -252,10 +268,14 @@ def parse_clock(text: str):
 
 def main(argv: list[str] | None = None) -> NoReturn:
     started = time.monotonic()
+    # A legacy 8-bit locale must not turn a Unicode host name into a crash: escape what cannot be encoded.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     # Icinga shows stderr in the check result: nothing may go there in a normal run.
     warnings.simplefilter("ignore")
     logging.getLogger().addHandler(logging.NullHandler())
-    secrets: list[str] = []
+    secrets: list[str] = [os.environ.get("NOVA_SERVICES_DB_PASSWORD", "")]
     try:
         import nagiosplugin
 
@@ -265,17 +285,15 @@ def main(argv: list[str] | None = None) -> NoReturn:
             args = build_parser().parse_args(argv)
             run(args, started, secrets)
         except (UsageError, ConfigError) as exc:
-            unknown(str(exc).splitlines()[0])
+            unknown(str(exc).splitlines()[0], secrets)
         except nagiosplugin.Timeout as exc:
-            unknown(f"timed out after {exc}: no complete answer from the database(s)")
+            unknown(f"timed out after {exc}: no complete answer from the database(s)", secrets)
     except SystemExit:
         raise
     except KeyboardInterrupt:
         unknown("interrupted")
     except BaseException as exc:  # noqa: BLE001 - a monitoring check must never die with a traceback
-        from .db import redact
-
-        unknown(redact(f"internal error: {type(exc).__name__}: {exc}".splitlines()[0], secrets))
+        unknown(f"internal error: {type(exc).__name__}: {exc}".splitlines()[0], secrets)
     sys.exit(UNKNOWN)
 
 
@@ -284,7 +302,7 @@ def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoRetur
 
     from .assess import Policy
     from .cells import Cell, Deployment, discover
-    from .check import NovaServices, build_check
+    from .check import NovaServices, Selection, build_check
     from .config import (
         DEFAULT_CONFIG_FILE,
         ENV_API_DB_URL,
@@ -295,7 +313,6 @@ def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoRetur
         read_nova_conf,
         show_url,
     )
-    from .db import ServiceFilter
     from .heartbeat import DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME, effective_down_time
     from .thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING, ThresholdTable
 
@@ -343,7 +360,8 @@ def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoRetur
     service_down_time = _first(args.service_down_time, conf.service_down_time, DEFAULT_SERVICE_DOWN_TIME)
     report_interval = _first(args.report_interval, conf.report_interval, DEFAULT_REPORT_INTERVAL)
     down_time = effective_down_time(service_down_time, report_interval)
-    age_warning = down_time / 2 if args.age_warning is None else (args.age_warning or None)
+    # Default: halfway between a healthy heartbeat's age (report_interval) and Nova's down verdict.
+    age_warning = (report_interval + down_time) / 2 if args.age_warning is None else (args.age_warning or None)
     policy = Policy(down_time=down_time, age_warning=age_warning, count_disabled=args.count_disabled)
     warning = ThresholdTable(args.warning, DEFAULT_WARNING, "--warning")
     critical = ThresholdTable(args.critical, DEFAULT_CRITICAL, "--critical")
@@ -363,15 +381,20 @@ def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoRetur
     if api_url is not None:
         log.debug("API database %s; cell template base %s", show_url(api_url), db_url and show_url(db_url))
     margin = min(0.5, args.timeout / 10)
+    selection = Selection(
+        hosts=tuple(args.host),
+        binaries=tuple(args.binary),
+        zones=tuple(args.zone),
+        exclude=_compile_excludes(args.exclude),
+        text=_filters_text(args),
+    )
     resource = NovaServices(
         discover=find_cells,
-        where=ServiceFilter(hosts=tuple(args.host), binaries=tuple(args.binary)),
+        selection=selection,
         policy=policy,
         clock=clock,
         deadline=started + args.timeout - margin,
-        zones=tuple(args.zone),
-        exclude=_compile_excludes(args.exclude),
-        filters_text=_filters_text(args),
+        timeout=args.timeout,
     )
     unreachable_state = nagiosplugin.Critical if args.unreachable_cell_state == "critical" else nagiosplugin.Unknown
     check = build_check(resource, warning, critical, policy, unreachable_state, verbosity=args.verbose)
@@ -379,14 +402,14 @@ def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoRetur
     raise AssertionError("unreachable")  # check.main exits
 
 
-def _compile_excludes(patterns: list[str]) -> list[re.Pattern]:
+def _compile_excludes(patterns: list[str]) -> tuple[re.Pattern, ...]:
     compiled = []
     for pattern in patterns:
         try:
             compiled.append(re.compile(pattern))
         except re.error as exc:
             raise UsageError(f"--exclude {pattern!r}: not a regular expression ({exc})") from None
-    return compiled
+    return tuple(compiled)
 
 
 def _cell_name(url) -> str:
@@ -400,5 +423,8 @@ def _first(*values):
 
 
 def _filters_text(args: argparse.Namespace) -> str:
-    filters = [f"--{name} {value}" for name in ("cell", "zone", "host", "binary", "exclude") for value in getattr(args, name)]
+    from .text import safe
+
+    names = ("cell", "zone", "host", "binary", "exclude")
+    filters = [f"--{name} {safe(value)}" for name in names for value in getattr(args, name)]
     return f" ({' '.join(filters)})" if filters else ""

@@ -151,4 +151,5 @@ def pick_url(cli_value: str | None, env_name: str, conf_value: str | None, what:
 
 def show_url(url: URL) -> str:
     """A URL fit for output: password masked."""
-    return url.render_as_string(hide_password=True)
+    masked = {key: "***" for key in url.query if "password" in key.lower()}  # e.g. ssl_key_password
+    return url.update_query_dict(masked).render_as_string(hide_password=True)

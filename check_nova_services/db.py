@@ -77,7 +77,10 @@ def make_engine(url: URL, timeout: float) -> Engine:
         # PyMySQL's read_timeout also bounds the handshake of a server that never answers.
         seconds = max(0.5, timeout)
         connect_args = {"connect_timeout": seconds, "read_timeout": seconds, "write_timeout": seconds}
-    engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
+    try:
+        engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
+    except Exception as exc:  # noqa: BLE001 - e.g. a URL option the dialect cannot convert
+        raise DatabaseError(describe_error(exc, url)) from None
     if url.get_backend_name() == "mysql":
         statement_limit = round(max(0.1, 0.8 * max(0.5, timeout)), 3)
 
@@ -160,8 +163,10 @@ def read_services(
     One SELECT: ``services.*`` lets the same statement serve every schema since
     Icehouse, and the rule tells old from new by the columns that come back.
     """
-    stmt = select(literal_column("services.*")).select_from(services).where(
-        services.c.deleted == 0, services.c.binary.not_in(API_BINARIES)
+    stmt = (
+        select(literal_column("services.*"))
+        .select_from(services)
+        .where(services.c.deleted == 0, services.c.binary.not_in(API_BINARIES))
     )
     if where.hosts:
         stmt = stmt.where(services.c.host.in_(where.hosts))
@@ -232,6 +237,7 @@ def _as_datetime(value: object) -> dt.datetime | None:
 _GALERA_NOT_READY = 1047
 _STATEMENT_TIMEOUTS = (1969, 3024)  # MariaDB max_statement_time, MySQL max_execution_time
 _CANT_CONNECT = 2003
+_CLIENT_GAVE_UP = (2003, 2013)  # can't connect, lost connection: with "timed out", the server was silent
 _DNS_FAILURE = re.compile(r"\[Errno (-\d+)\] ([^)]*)")
 
 
@@ -259,6 +265,8 @@ def _describe_driver_error(orig: BaseException, url: URL, wrapped: bool) -> str:
             return f"Galera node not ready: {message} (error {code})"
         if code in _STATEMENT_TIMEOUTS:
             return f"too slow, cancelled by the server: {message} (error {code})"
+        if code in _CLIENT_GAVE_UP and "timed out" in message:
+            return f"no answer in time: {message} (error {code})"
         return f"{message} (error {code})"
     if isinstance(orig, configparser.Error):
         # Only the first line: the next ones quote the file, password included.
@@ -313,11 +321,19 @@ def _missing_table(message: str) -> str:
     return "no services table: not a Nova cell database"
 
 
+#: Secrets shorter than this are masked only where they stand alone, so that a password "p"
+#: does not turn a host name "example" into "exam***le".
+_SHORT_SECRET = 6
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Mask every secret that might have slipped into a message."""
+    """Mask every secret that might have slipped into a message, as typed and as URL-encoded."""
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
         for spelling in {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret, safe="")}:
-            text = text.replace(spelling, "***")
+            if len(spelling) >= _SHORT_SECRET:
+                text = text.replace(spelling, "***")
+            else:
+                text = re.sub(rf"(?<![0-9A-Za-z]){re.escape(spelling)}(?![0-9A-Za-z])", "***", text)
     return text
 
 

@@ -127,9 +127,7 @@ def write_api_database(
             )
         for number, (zone, hosts) in enumerate(sorted((zones or {}).items()), start=1):
             conn.execute(insert(t["aggregates"]), {"id": number, "uuid": str(uuidlib.uuid4()), "name": f"agg-{zone}"})
-            conn.execute(
-                insert(t["aggregate_metadata"]), {"aggregate_id": number, "key": "availability_zone", "value": zone}
-            )
+            conn.execute(insert(t["aggregate_metadata"]), {"aggregate_id": number, "key": "availability_zone", "value": zone})
             for host in hosts:
                 conn.execute(insert(t["aggregate_hosts"]), {"aggregate_id": number, "host": host})
     engine.dispose()

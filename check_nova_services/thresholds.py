@@ -17,6 +17,7 @@ from .config import ConfigError
 #: Any down service warns; a down conductor or scheduler, or more than half of any binary, is critical.
 DEFAULT_WARNING = ("0",)
 DEFAULT_CRITICAL = ("50%", "nova-conductor=0", "nova-scheduler=0")
+RANGE_HELP = "expected [@][START:][END], e.g. 0, 2, 10%, @1:5, 3:"
 
 
 @dataclass(frozen=True)
@@ -55,14 +56,14 @@ def parse_threshold(spec: str, option: str) -> tuple[str | None, Threshold]:
         # 10%, @10%:20%, ~:25%: every number carries exactly one '%', or none does.
         atoms = [a for a in text.lstrip("@").split(":") if a not in ("", "~")]
         if not atoms or any(not a.endswith("%") or a.count("%") != 1 for a in atoms):
-            raise ConfigError(f"{option} {spec!r}: not a range (examples: 0, 2, 10%, @1:5, 3:)")
+            raise ConfigError(f"{option} {spec!r}: not a valid range ({RANGE_HELP})")
         text = text.replace("%", "")
-    if not text:
-        raise ConfigError(f"{option} {spec!r}: not a range (examples: 0, 2, 10%, @1:5, 3:)")
+    if not any(char.isdigit() for char in text):  # '', '@', '~:' say nothing a graph could use
+        raise ConfigError(f"{option} {spec!r}: not a valid range ({RANGE_HELP})")
     try:
         parsed = Range(text)
     except ValueError as exc:
-        detail = str(exc) if "greater than" in str(exc) else "expected [@][START:][END], e.g. 0, 2, 10%, @1:5, 3:"
+        detail = str(exc) if "greater than" in str(exc) else RANGE_HELP
         raise ConfigError(f"{option} {spec!r}: not a valid range ({detail})") from None
     return binary, Threshold(parsed, percent)
 
@@ -75,8 +76,12 @@ class ThresholdTable:
     """
 
     def __init__(self, user_specs: list[str], default_specs: tuple[str, ...], option: str):
+        if any(not isinstance(spec, str) for spec in user_specs):  # argparse turns "--warning=--" into []
+            raise ConfigError(f"{option} needs a range ({RANGE_HELP})")
         specs = [part for spec in user_specs for part in spec.split(",") if part.strip()]
         user = [parse_threshold(spec, option) for spec in specs]
+        #: Binaries the operator named: one that matches no service is probably a typo.
+        self.named_binaries = frozenset(binary for binary, _ in user if binary is not None)
         defaults = [parse_threshold(spec, option) for spec in default_specs]
         if any(binary is None for binary, _ in user):
             defaults = []

@@ -51,7 +51,7 @@ def write_plugin(directory: Path) -> Path:
         "#!/bin/sh\n"
         f"PYTHONPATH={_sh_quote(str(REPO))}${{PYTHONPATH:+:$PYTHONPATH}}\n"
         "export PYTHONPATH\n"
-        f"exec {_sh_quote(sys.executable)} -m check_nova_services \"$@\"\n"
+        f'exec {_sh_quote(sys.executable)} -m check_nova_services "$@"\n'
     )
     path.chmod(0o755)
     return path
@@ -205,8 +205,8 @@ class Icinga2:
         self._make_certificate()
         self.port = free_port()
         api = (
-            "object CheckerComponent \"checker\" {}\n"
-            "object NotificationComponent \"notification\" {}\n"
+            'object CheckerComponent "checker" {}\n'
+            'object NotificationComponent "notification" {}\n'
             f'object ApiListener "api" {{ bind_host = "127.0.0.1"\n bind_port = {self.port} }}\n'
             f'object ApiUser "test" {{ password = "{self.api_password}"\n permissions = [ "*" ] }}\n'
         )
@@ -352,7 +352,10 @@ class Nrpe:
                 os.chown(path, nagios.pw_uid, nagios.pw_gid)
         command = [*self.prefix, NRPE, "-c", str(self.config), "-f", *([] if self.ssl else ["-n"])]
         self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
 

@@ -44,8 +44,7 @@ def _run(argv: list[str], *, stdin: str | None = None, env: dict[str, str] | Non
     proc = subprocess.run(argv, input=stdin, capture_output=True, text=True, env=env, timeout=timeout)
     if proc.returncode != 0:
         raise NovaError(
-            f"{' '.join(argv)} exited {proc.returncode}\n"
-            f"--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-8000:]}"
+            f"{' '.join(argv)} exited {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-8000:]}"
         )
     return proc.stdout
 
@@ -83,8 +82,18 @@ def nova_venv() -> Path:
         python3 = shutil.which("python3") or "python3"
         _run([python3, "-m", "venv", str(venv)], env=nova_env())
         _run(
-            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             "--constraint", str(CONSTRAINTS), f"nova=={NOVA_RELEASE}", "PyMySQL"],
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--constraint",
+                str(CONSTRAINTS),
+                f"nova=={NOVA_RELEASE}",
+                "PyMySQL",
+            ],
             env=nova_env(),
             timeout=1800,
         )
@@ -223,8 +232,14 @@ class NovaDeployment:
             # cell1: a plain URL; cell2 and cell3: templates; cell3 disabled (Nova still lists its services)
             url = self.templates.get(cell) or _url(self.base_url, self.databases[cell], "?charset=utf8")
             self.manage(
-                "cell_v2", "create_cell", "--name", cell, "--database_connection", url,
-                "--transport-url", f"rabbit://nova:nova@127.0.0.1:5672/{cell}",
+                "cell_v2",
+                "create_cell",
+                "--name",
+                cell,
+                "--database_connection",
+                url,
+                "--transport-url",
+                f"rabbit://nova:nova@127.0.0.1:5672/{cell}",
                 *(["--disabled"] if cell == "cell3" else []),
             )
 
@@ -239,7 +254,9 @@ class NovaDeployment:
         for cell in CELLS:
             self.mariadb.execute("DELETE FROM services", database=self.databases[cell])
         self.mariadb.execute(
-            "DELETE FROM aggregate_metadata", "DELETE FROM aggregate_hosts", "DELETE FROM aggregates",
+            "DELETE FROM aggregate_metadata",
+            "DELETE FROM aggregate_hosts",
+            "DELETE FROM aggregates",
             database=self.databases["api"],
         )
 

@@ -11,9 +11,9 @@ from tests.conftest import CLOCK, NOW, run_check
 
 PERF_CONTROLLERS = (
     "'nova-conductor_disabled'=0;;;0;2 'nova-conductor_down'=0;0;0;0;2 "
-    "'nova-conductor_max_age'=4.0s;30;;0;60 'nova-conductor_total'=2;;;0 "
+    "'nova-conductor_max_age'=4.0s;35;;0;60 'nova-conductor_total'=2;;;0 "
     "'nova-scheduler_disabled'=0;;;0;2 'nova-scheduler_down'=0;0;0;0;2 "
-    "'nova-scheduler_max_age'=6.0s;30;;0;60 'nova-scheduler_total'=2;;;0"
+    "'nova-scheduler_max_age'=6.0s;35;;0;60 'nova-scheduler_total'=2;;;0"
 )
 
 
@@ -38,7 +38,7 @@ def test_all_up_is_ok(cell_db):
     assert run.stdout == (
         "NOVA_SERVICES OK - 7 of 7 services up: nova-compute 3/3, nova-conductor 2/2, nova-scheduler 2/2 | "
         "'nova-compute_disabled'=0;;;0;3 'nova-compute_down'=0;0;1.5;0;3 "
-        "'nova-compute_max_age'=9.0s;30;;0;60 'nova-compute_total'=3;;;0 "
+        "'nova-compute_max_age'=9.0s;35;;0;60 'nova-compute_total'=3;;;0 "
         f"{PERF_CONTROLLERS} cells_total=1;;;0 cells_unreachable=0;;;0;1\n"
     )
     assert (run.code, run.stderr) == (0, "")
@@ -49,16 +49,14 @@ def test_one_compute_down_is_warning_and_named(cell_db):
     run = run_check("--db-url", url, CLOCK)
     assert run.status == "NOVA_SERVICES WARNING - 1 of 7 services down: nova-compute@cmp2 (95s)"
     assert run.perfdata["nova-compute_down"] == "1;0;1.5;0;3"
-    assert run.perfdata["nova-compute_max_age"] == "9.0s;30;;0;60"
+    assert run.perfdata["nova-compute_max_age"] == "9.0s;35;;0;60"
     assert (run.code, run.stderr) == (1, "")
 
 
 def test_conductor_down_is_critical_first(cell_db):
     url = cell_db(controllers(conductor_age=61.0) + computes(7.0, 300.0, 9.0))
     run = run_check("--db-url", url, CLOCK)
-    assert run.status == (
-        "NOVA_SERVICES CRITICAL - 2 of 7 services down: nova-conductor@ctl1 (61s), nova-compute@cmp2 (5m00s)"
-    )
+    assert run.status == ("NOVA_SERVICES CRITICAL - 2 of 7 services down: nova-conductor@ctl1 (61s), nova-compute@cmp2 (5m00s)")
     assert run.perfdata["nova-conductor_down"] == "1;0;0;0;2"
     assert run.code == 2
 
@@ -68,9 +66,7 @@ def test_every_kind_of_down_is_told_apart(cell_db):
         service("cmp1", "nova-compute", NOW, age=4.0, forced_down=True),
         service("cmp2", "nova-compute", NOW, age=None, created_age=600.0),
         service("cmp3", "nova-compute", NOW, age=-120.0),
-        service(
-            "cmp4", "nova-compute", NOW, age=5.0, disabled=True, disabled_reason="AUTO: Connection to libvirt lost: 1"
-        ),
+        service("cmp4", "nova-compute", NOW, age=5.0, disabled=True, disabled_reason="AUTO: Connection to libvirt lost: 1"),
         service("cmp5", "nova-compute", NOW, age=400.0, updated_age=1.0),  # admin touched it: still down
         service("cmp6", "nova-compute", NOW, age=86400.0 * 3, disabled=True, disabled_reason="RAM swap"),
         service("cmp7", "nova-compute", NOW, age=8.0),
@@ -105,11 +101,13 @@ def test_every_kind_of_down_is_told_apart(cell_db):
 def test_db_clock_is_immune_to_a_wrong_local_clock(cell_db):
     """--clock db takes MariaDB's UTC_TIMESTAMP(); --clock local trusts this host, here an hour ahead."""
     real_now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    url = cell_db([
-        service("cmp1", "nova-compute", real_now, age=5.0),
-        service("cmp2", "nova-compute", real_now, age=10.0),
-        service("cmp3", "nova-compute", real_now, age=7200.0),
-    ])
+    url = cell_db(
+        [
+            service("cmp1", "nova-compute", real_now, age=5.0),
+            service("cmp2", "nova-compute", real_now, age=10.0),
+            service("cmp3", "nova-compute", real_now, age=7200.0),
+        ]
+    )
 
     def skewed(clock: str) -> subprocess.CompletedProcess:
         command = ["faketime", "-f", "+1h", sys.executable, "-m", "check_nova_services", "--db-url", url]

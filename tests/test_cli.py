@@ -131,7 +131,7 @@ def test_late_heartbeat_warns_before_nova_calls_it_down(sqlite_cell):
     url = sqlite_cell([service("c1", "nova-compute", NOW, age=45.0), service("c2", "nova-compute", NOW, age=5.0)])
     run = run_check("--db-url", url, CLOCK)
     assert run.status == "NOVA_SERVICES WARNING - heartbeat late: nova-compute@c1 (45s)"
-    assert run.perfdata["nova-compute_max_age"] == "45.0s;30;;0;60"
+    assert run.perfdata["nova-compute_max_age"] == "45.0s;35;;0;60"
     assert run.code == 1
     quiet = run_check("--db-url", url, CLOCK, "--age-warning", "0")
     assert (quiet.status, quiet.code) == ("NOVA_SERVICES OK - 2 of 2 services up: nova-compute 2/2", 0)
@@ -152,7 +152,7 @@ def test_disabled_services_are_reported_not_alarmed_unless_asked(sqlite_cell):
     assert run.lines[1].startswith("disabled, down: nova-compute@c2 cell=cell0 status=disabled state=down ")
     assert run.code == 0
     counted = run_check("--db-url", url, CLOCK, "--count-disabled")
-    assert counted.status == "NOVA_SERVICES WARNING - 1 of 3 services down: nova-compute@c2 (15m00s)"
+    assert counted.status == "NOVA_SERVICES WARNING - 1 of 3 services down: nova-compute@c2 (15m00s); 1 disabled"
     assert counted.code == 1
 
 
@@ -160,9 +160,7 @@ def test_percentage_thresholds_scale_with_the_binary(sqlite_cell):
     rows = [service(f"c{n}", "nova-compute", NOW, age=500.0 if n <= 2 else 5.0) for n in range(1, 9)]
     url = sqlite_cell(rows)
     run = run_check("--db-url", url, CLOCK, "-w", "nova-compute=10%", "-c", "nova-compute=25%")
-    assert (
-        run.status == "NOVA_SERVICES WARNING - 2 of 8 services down: nova-compute@c1 (8m20s), nova-compute@c2 (8m20s)"
-    )
+    assert run.status == "NOVA_SERVICES WARNING - 2 of 8 services down: nova-compute@c1 (8m20s), nova-compute@c2 (8m20s)"
     assert run.perfdata["nova-compute_down"] == "2;0.8;2;0;8"
     assert run.code == 1
     run = run_check("--db-url", url, CLOCK, "-c", "nova-compute=20%")
@@ -213,15 +211,17 @@ def test_db_clock_on_sqlite_reads_sqlite_now(sqlite_cell):
 
 def test_all_down_binary_has_undetermined_age_and_long_names_survive_in_long_output(sqlite_cell):
     long_host = "compute-" + "x" * 80 + ".example.com"
-    url = sqlite_cell([
-        service("ctl1", "nova-scheduler", NOW, age=300.0),
-        service(long_host, "nova-compute", NOW, age=5.0, forced_down=True),
-    ])
+    url = sqlite_cell(
+        [
+            service("ctl1", "nova-scheduler", NOW, age=300.0),
+            service(long_host, "nova-compute", NOW, age=5.0, forced_down=True),
+        ]
+    )
     run = run_check("--db-url", url, CLOCK, "-v")
     assert run.lines[-1] == (
-        "| 'nova-compute_disabled'=0;;;0;1 'nova-compute_down'=1;0;0.5;0;1 'nova-compute_max_age'=U;30;;0;60 "
+        "| 'nova-compute_disabled'=0;;;0;1 'nova-compute_down'=1;0;0.5;0;1 'nova-compute_max_age'=U;35;;0;60 "
         "'nova-compute_total'=1;;;0 'nova-scheduler_disabled'=0;;;0;1 'nova-scheduler_down'=1;0;0;0;1 "
-        "'nova-scheduler_max_age'=U;30;;0;60 'nova-scheduler_total'=1;;;0 cells_total=1;;;0 cells_unreachable=0;;;0;1"
+        "'nova-scheduler_max_age'=U;35;;0;60 'nova-scheduler_total'=1;;;0 cells_total=1;;;0 cells_unreachable=0;;;0;1"
     )
     assert run.lines[0] == (
         "NOVA_SERVICES CRITICAL - 2 of 2 services down: nova-compute@compute-" + "x" * 51 + "… (forced down), "
@@ -231,17 +231,41 @@ def test_all_down_binary_has_undetermined_age_and_long_names_survive_in_long_out
 
 
 def test_exclude_leaves_out_matching_services(sqlite_cell):
-    url = sqlite_cell([
-        service("cmp-old-1", "nova-compute", NOW, age=90 * 86400.0),
-        service("cmp-old-2", "nova-compute", NOW, age=90 * 86400.0),
-        service("cmp1", "nova-compute", NOW, age=5.0),
-        service("ctl1", "nova-conductor", NOW, age=5.0),
-    ])
+    url = sqlite_cell(
+        [
+            service("cmp-old-1", "nova-compute", NOW, age=90 * 86400.0),
+            service("cmp-old-2", "nova-compute", NOW, age=90 * 86400.0),
+            service("cmp1", "nova-compute", NOW, age=5.0),
+            service("ctl1", "nova-conductor", NOW, age=5.0),
+        ]
+    )
     run = run_check("--db-url", url, CLOCK, "--exclude", "@cmp-old-[0-9]+$")
-    assert (run.status, run.code) == ("NOVA_SERVICES OK - 2 of 2 services up: nova-compute 1/1, nova-conductor 1/1", 0)
+    assert (run.status, run.code) == (
+        "NOVA_SERVICES OK - 2 of 2 services up: nova-compute 1/1, nova-conductor 1/1; 2 excluded",
+        0,
+    )
+    assert run.perfdata["services_excluded"] == "2;;;0"
+    listed = run_check("--db-url", url, CLOCK, "--exclude", "@cmp-old-[0-9]+$", "-vv")
+    assert [line.split(" cell=")[0] for line in listed.lines[1:5]] == [
+        "excluded, down: nova-compute@cmp-old-1",
+        "excluded, down: nova-compute@cmp-old-2",
+        "up: nova-compute@cmp1",
+        "up: nova-conductor@ctl1",
+    ]
     everything = run_check("--db-url", url, CLOCK, "--exclude", "^nova-", "--exclude", "x")
-    assert everything.stdout == "NOVA_SERVICES UNKNOWN - no services matched (--exclude ^nova- --exclude x)\n"
+    assert everything.stdout == "NOVA_SERVICES UNKNOWN - no services matched (--exclude ^nova- --exclude x); 4 excluded\n"
     bad = run_check("--db-url", url, "--exclude", "(")
     assert bad.stdout == (
         "NOVA_SERVICES UNKNOWN - --exclude '(': not a regular expression (missing ), unterminated subpattern at position 0)\n"
     )
+
+
+def test_default_age_warning_sits_between_report_interval_and_down_time(sqlite_cell):
+    # report_interval 40: a healthy service's heartbeat is up to 40 s old; Nova says down after 60 s.
+    url = sqlite_cell([service("c1", "nova-compute", NOW, age=38.0), service("c2", "nova-compute", NOW, age=5.0)])
+    run = run_check("--db-url", url, CLOCK, "--report-interval", "40", "--service-down-time", "60")
+    assert (run.status, run.code) == ("NOVA_SERVICES OK - 2 of 2 services up: nova-compute 2/2", 0)
+    assert run.perfdata["nova-compute_max_age"] == "38.0s;50;;0;60"
+    url = sqlite_cell([service("c1", "nova-compute", NOW, age=51.0)])
+    late = run_check("--db-url", url, CLOCK, "--report-interval", "40", "--service-down-time", "60")
+    assert (late.status, late.code) == ("NOVA_SERVICES WARNING - heartbeat late: nova-compute@c1 (51s)", 1)

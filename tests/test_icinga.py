@@ -73,7 +73,9 @@ def test_shipped_configuration_validates(icinga):
     assert (local["check_command"], local["command_endpoint"], local["max_check_attempts"]) == ("nova_services", "", 3)
     agent = icinga.find("Service", "ctl1.regiontwo.example.org!nova-services")
     assert (agent["check_command"], agent["command_endpoint"], agent["zone"]) == (
-        "nova_services", "ctl1.regiontwo.example.org", "master",
+        "nova_services",
+        "ctl1.regiontwo.example.org",
+        "master",
     )
     nrpe = icinga.find("Service", "ctl1.regionthree.example.org!nova-services")
     assert nrpe["check_command"] == "nrpe"
@@ -171,9 +173,7 @@ def repeatable_options() -> set[str]:
     from check_nova_services.cli import build_parser
 
     return {
-        max(action.option_strings, key=len)
-        for action in build_parser()._actions
-        if isinstance(action, argparse._AppendAction)
+        max(action.option_strings, key=len) for action in build_parser()._actions if isinstance(action, argparse._AppendAction)
     }
 
 
@@ -251,7 +251,7 @@ def without_max_age(perf: dict[str, str]) -> dict[str, str]:
     """Perfdata with the heartbeat ages (real time, they move) checked for shape and taken out."""
     for label in [k for k in perf if k.endswith("_max_age")]:
         value = perf.pop(label)
-        match = re.fullmatch(r"([0-9.]+)s;30;;0;60", value)
+        match = re.fullmatch(r"([0-9.]+)s;35;;0;60", value)
         assert match and 0 <= float(match.group(1)) < 10, (label, value)
     return perf
 
@@ -274,11 +274,7 @@ PERF_OK = {
 def test_icinga_checks_nova_and_pages_once_on_critical(icinga, mariadb, cell_db, tmp_path):
     """The daemon runs the shipped CheckCommand on a live cell database; a dead conductor pages, once."""
     now = utcnow()
-    rows = [
-        service(host, binary, now, age=0.0)
-        for host in ("ctl1", "ctl2")
-        for binary in ("nova-conductor", "nova-scheduler")
-    ]
+    rows = [service(host, binary, now, age=0.0) for host in ("ctl1", "ctl2") for binary in ("nova-conductor", "nova-scheduler")]
     rows += [service("ctl1", "nova-osapi_compute", now, age=None, topic=None)]
     rows += [service(f"cmp{n}", "nova-compute", now, age=0.0) for n in (1, 2, 3)]
     admin_url = make_url(cell_db(rows))
@@ -413,13 +409,26 @@ object Notification "page" {{
             "NOVA_SERVICES OK - 4 of 4 services up: nova-conductor 2/2, nova-scheduler 2/2"
         )
         assert [line.split(" cell=")[0] for line in tuned["output"].splitlines()[1:]] == [
-            "up: nova-conductor@ctl1", "up: nova-conductor@ctl2", "up: nova-scheduler@ctl1", "up: nova-scheduler@ctl2",
+            "up: nova-conductor@ctl1",
+            "up: nova-conductor@ctl2",
+            "up: nova-scheduler@ctl1",
+            "up: nova-scheduler@ctl2",
         ]
         assert perfdata(tuned["performance_data"])["nova-conductor_max_age"].endswith("s;40;;0;60")
         assert tuned["exit_status"] == 0
         cells = result("cells")["last_check_result"]
         assert cells["command"] == [
-            plugin, "--cell", "cell1", "--cell", "cell2", "--db-url", url, "--timeout", "10", "--zone", "az1",
+            plugin,
+            "--cell",
+            "cell1",
+            "--cell",
+            "cell2",
+            "--db-url",
+            url,
+            "--timeout",
+            "10",
+            "--zone",
+            "az1",
         ]
         assert (cells["output"], cells["exit_status"]) == (
             "NOVA_SERVICES UNKNOWN - --cell and --zone need the API database (--api-db-url or [api_database]/connection)",

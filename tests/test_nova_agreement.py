@@ -140,8 +140,10 @@ def assert_agrees(verdict: dict, plugin: PluginAnswer, count_disabled: bool, whe
             got = plugin.perfdata.get(f"{binary}_{metric}")
             if got != str(want):
                 problems.append(f"perfdata {binary}_{metric}: plugin={got} Nova-derived={want}")
-    assert not problems, f"plugin and Nova {nova_env.NOVA_RELEASE} disagree{where}:\n" + "\n".join(problems) + (
-        f"\n--- plugin output\n{plugin.stdout}"
+    assert not problems, (
+        f"plugin and Nova {nova_env.NOVA_RELEASE} disagree{where}:\n"
+        + "\n".join(problems)
+        + (f"\n--- plugin output\n{plugin.stdout}")
     )
 
 
@@ -195,19 +197,30 @@ def every_state(sdt: float, margin: float) -> dict:
         svc("cell1", "cmp-far-ahead", seen=-stale),
         svc("cell1", "cmp-forced", seen=fresh, admin=[admin(fresh, forced_down=True)]),
         svc("cell1", "cmp-forced-stale", seen=stale * 2, admin=[admin(stale, forced_down=True)]),
-        svc("cell1", "cmp-unforced", seen=fresh, admin=[  # forced down, then back
-            admin(stale, forced_down=True), admin(fresh, forced_down=False)
-        ]),
+        svc(
+            "cell1",
+            "cmp-unforced",
+            seen=fresh,
+            admin=[  # forced down, then back
+                admin(stale, forced_down=True),
+                admin(fresh, forced_down=False),
+            ],
+        ),
         # an admin's disable + enable bumps updated_at, not last_seen_up: still down
         svc("cell1", "cmp-touched", seen=stale * 4, admin=[admin(2, disabled=True), admin(1, disabled=False)]),
         svc("cell1", "cmp-maint", seen=fresh, admin=[admin(86400, disabled=True, disabled_reason="RAM swap")]),
         svc("cell1", "cmp-maint-down", seen=stale * 50, admin=[admin(86400, disabled=True, disabled_reason=None)]),
         svc("cell1", "cmp-auto-up", seen=fresh, admin=[admin(stale, disabled=True, disabled_reason=AUTO)]),
         svc("cell1", "cmp-auto-down", seen=stale, admin=[admin(stale + 1, disabled=True, disabled_reason=AUTO)]),
-        svc("cell1", "cmp-auto-back", seen=fresh, admin=[  # libvirt back: Nova re-enables it, reason cleared
-            admin(stale * 3, disabled=True, disabled_reason=AUTO),
-            admin(stale * 2, disabled=False, disabled_reason=None),
-        ]),
+        svc(
+            "cell1",
+            "cmp-auto-back",
+            seen=fresh,
+            admin=[  # libvirt back: Nova re-enables it, reason cleared
+                admin(stale * 3, disabled=True, disabled_reason=AUTO),
+                admin(stale * 2, disabled=False, disabled_reason=None),
+            ],
+        ),
         svc("cell1", "cmp-gone", seen=fresh, deleted=fresh / 2),
         # deleted, then the same host registered again (Nova's unique keys include `deleted`)
         svc("cell1", "cmp-reborn", created=9000, seen=8000, deleted=7000),
@@ -344,7 +357,10 @@ def test_real_clock_every_state_and_random_services(deployment):
     assert ("cell1", "cmp-gone", "nova-compute") not in nova
     assert ("cell0", "ctl1", "nova-osapi_compute") not in nova
     assert [nova[("cell2", host, "nova-compute")]["zone"] for host in ("CMP-Case", "cmp-pad", "cmp-keycase")] == [
-        "nova", "nova", "az-keycase"]
+        "nova",
+        "nova",
+        "az-keycase",
+    ]
     assert nova[("cell1", "cmp-no-topic", "nova-compute")]["zone"] == "internal"
     assert nova[("cell2", "odd-topic", "nova-conductor")]["zone"] == "az-topic"
 
@@ -352,8 +368,12 @@ def test_real_clock_every_state_and_random_services(deployment):
 CONF_VARIANTS = {
     "defaults": ({}, 60),
     "down_time_25_custom_zones": (
-        {"service_down_time": 25, "report_interval": 10,
-         "default_availability_zone": "zone-default", "internal_service_availability_zone": "zone-internal"},
+        {
+            "service_down_time": 25,
+            "report_interval": 10,
+            "default_availability_zone": "zone-default",
+            "internal_service_availability_zone": "zone-internal",
+        },
         25,
     ),
     # service_down_time <= report_interval: Nova uses int(report_interval * 2.5)
@@ -397,9 +417,7 @@ def test_fixed_clock_on_the_boundary(deployment, variant):
 # How nova.conf is read: oslo.config strips a matching pair of quotes around a value and turns "$$" into "$"
 # (it substitutes "$name" with other options).  Nova reads these files fine; the plugin must read them alike.
 OSLO_SYNTAX = {
-    "quoted_values": dict(
-        quote=True, defaults={"service_down_time": 25, "default_availability_zone": "zone-quoted"}, sdt=25
-    ),
+    "quoted_values": dict(quote=True, defaults={"service_down_time": 25, "default_availability_zone": "zone-quoted"}, sdt=25),
     "dollar_in_password": dict(user="nova_dollar", password="pa$word$", defaults={}, sdt=60),
 }
 

@@ -102,24 +102,15 @@ def nrpe():
 
 
 def controllers(now: dt.datetime) -> list[dict]:
-    return [
-        service(host, binary, now, age=2.0)
-        for host in ("ctl1", "ctl2")
-        for binary in ("nova-conductor", "nova-scheduler")
-    ]
+    return [service(host, binary, now, age=2.0) for host in ("ctl1", "ctl2") for binary in ("nova-conductor", "nova-scheduler")]
 
 
 def computes(now: dt.datetime, count: int, down: set[int] = frozenset()) -> list[dict]:
-    return [
-        service(f"cmp{n:03d}", "nova-compute", now, age=3 * 3600 + 30.0 if n in down else 2.0)
-        for n in range(1, count + 1)
-    ]
+    return [service(f"cmp{n:03d}", "nova-compute", now, age=3 * 3600 + 30.0 if n in down else 2.0) for n in range(1, count + 1)]
 
 
 def ask(nrpe: Nrpe, command: str, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*shipped_check_nrpe(nrpe.port), *extra, "-c", command], capture_output=True, text=True, timeout=60
-    )
+    return subprocess.run([*shipped_check_nrpe(nrpe.port), *extra, "-c", command], capture_output=True, text=True, timeout=60)
 
 
 def direct(nrpe: Nrpe, command: str) -> subprocess.CompletedProcess:

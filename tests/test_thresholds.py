@@ -45,9 +45,9 @@ def test_default_warning_is_any_down():
         ("1e3", "-c '1e3': not a valid range (expected [@][START:][END], e.g. 0, 2, 10%, @1:5, 3:)"),
         ("5:1", "-c '5:1': not a valid range (start 5 must not be greater than end 1)"),
         ("=5", "-c '=5': missing binary name before '='"),
-        ("nova-compute=", "-c 'nova-compute=': not a range (examples: 0, 2, 10%, @1:5, 3:)"),
-        ("10%%", "-c '10%%': not a range (examples: 0, 2, 10%, @1:5, 3:)"),
-        ("10%:20", "-c '10%:20': not a range (examples: 0, 2, 10%, @1:5, 3:)"),
+        ("nova-compute=", "-c 'nova-compute=': not a valid range (expected [@][START:][END], e.g. 0, 2, 10%, @1:5, 3:)"),
+        ("10%%", "-c '10%%': not a valid range (expected [@][START:][END], e.g. 0, 2, 10%, @1:5, 3:)"),
+        ("10%:20", "-c '10%:20': not a valid range (expected [@][START:][END], e.g. 0, 2, 10%, @1:5, 3:)"),
     ],
 )
 def test_bad_ranges_are_refused_with_a_reason(spec, message):

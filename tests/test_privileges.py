@@ -1,0 +1,342 @@
+"""Least privilege and secrets: SELECT on four tables is all the check needs, it never writes, and
+its password never shows, wherever it comes from."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import urllib.parse
+
+import pymysql
+import pytest
+from sqlalchemy import insert, text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError
+
+from check_nova_services.check import SUMMARY_BUDGET
+from check_nova_services.db import describe_error, make_engine, redact
+from check_nova_services.demo import service, write_api_database, write_cell
+from check_nova_services.schema import cell_metadata
+from tests.conftest import CLOCK, NOW, clean_env, run_check
+from tests.faults_helpers import parse_plugin_output, wait_no_connections
+
+PASSWORD = "Pr1v/Secret@x;y'z"  # '/', '@', ';' and a quote: percent-encoded in URLs, quoted in option files
+ROWS = [
+    service("ctl1", "nova-conductor", NOW, age=3.0),
+    service("cmp1", "nova-compute", NOW, age=5.0),
+    service("cmp2", "nova-compute", NOW, age=95.0),
+]
+STATUS = "NOVA_SERVICES WARNING - 1 of 3 services down: nova-compute@cmp2 (95s)"
+
+
+def mysql_url(port: int, database: str, user: str, password: str | None = PASSWORD, **query: str) -> str:
+    return URL.create(
+        "mysql+pymysql", username=user, password=password, host="127.0.0.1", port=port, database=database, query=query
+    ).render_as_string(hide_password=False)
+
+
+def assert_secret_absent(output: str, secret: str = PASSWORD) -> None:
+    for spelling in {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)}:
+        assert spelling not in output
+
+
+@pytest.fixture(scope="module")
+def single(mariadb):
+    """One cell database and a user with SELECT on its services table and nothing else."""
+    write_cell(mariadb.create_database("priv_cell"), ROWS)
+    mariadb.execute(
+        "DROP USER IF EXISTS 'priv_single'@'%'",
+        f"CREATE USER 'priv_single'@'%' IDENTIFIED BY '{PASSWORD.replace(chr(39), chr(39) * 2)}'",
+        "GRANT SELECT ON `priv_cell`.`services` TO 'priv_single'@'%'",
+    )
+    return mariadb
+
+
+def test_select_on_services_is_all_a_single_database_needs(single):
+    assert single.execute("SHOW GRANTS FOR 'priv_single'@'%'")[1:] == [
+        ("GRANT SELECT ON `priv_cell`.`services` TO `priv_single`@`%`",)
+    ]
+    run = run_check("--db-url", mysql_url(single.admin.port, "priv_cell", "priv_single"), CLOCK, "-vv")
+    parsed = parse_plugin_output(run.stdout, run.code)
+    assert parsed.status_line == STATUS
+    assert len(parsed.long_output) == 3
+    assert (run.code, run.stderr) == (1, "")
+    assert wait_no_connections(single, "priv_single") == []
+
+
+# --- every cell, SELECT-only, with availability zones: the four grants are needed and enough ----------
+
+CELLS = {"1": "aaaaaaaa-0000-4000-8000-000000000001", "2": "aaaaaaaa-0000-4000-8000-000000000002"}
+GRANTS = {
+    "cell_mappings": "GRANT SELECT ON `priv_api`.`cell_mappings` TO 'priv_cells'@'%'",
+    "aggregate_hosts": "GRANT SELECT ON `priv_api`.`aggregate_hosts` TO 'priv_cells'@'%'",
+    "aggregate_metadata": "GRANT SELECT ON `priv_api`.`aggregate_metadata` TO 'priv_cells'@'%'",
+    "cell1 services": "GRANT SELECT ON `priv_cell1`.`services` TO 'priv_cells'@'%'",
+    "cell2 services": "GRANT SELECT ON `priv_cell2`.`services` TO 'priv_cells'@'%'",
+}
+
+
+@pytest.fixture(scope="module")
+def cells(mariadb):
+    port = mariadb.admin.port
+    api = mariadb.create_database("priv_api").render_as_string(hide_password=False)
+    write_cell(mariadb.create_database("priv_cell1"), [service("cmp1", "nova-compute", NOW, age=5.0)])
+    write_cell(mariadb.create_database("priv_cell2"), [service("cmp2", "nova-compute", NOW, age=6.0)])
+    write_api_database(
+        api,
+        [(uuid, f"cell{n}", f"mysql+pymysql://nova:NovaOwn-1@127.0.0.1:{port}/priv_cell{n}") for n, uuid in CELLS.items()],
+        zones={"az1": ["cmp1"], "az2": ["cmp2"]},
+    )
+    return mariadb
+
+
+def grant_all_but(mariadb, missing: str | None) -> None:
+    mariadb.execute(
+        "DROP USER IF EXISTS 'priv_cells'@'%'",
+        f"CREATE USER 'priv_cells'@'%' IDENTIFIED BY 'Cells-{PASSWORD.replace(chr(39), chr(39) * 2)}'",
+        *(grant for name, grant in GRANTS.items() if name != missing),
+    )
+
+
+def cells_args(port: int) -> list[str]:
+    api = mysql_url(port, "priv_api", "priv_cells", "Cells-" + PASSWORD)
+    return ["--api-db-url", api, "--cell-credentials", "api", CLOCK]
+
+
+def test_select_on_four_tables_is_all_every_cell_needs(cells):
+    grant_all_but(cells, None)
+    run = run_check(*cells_args(cells.admin.port), "--zone", "az2", "-vv")
+    assert run.lines[0] == "NOVA_SERVICES OK - 1 of 1 services up: nova-compute 1/1"
+    assert run.lines[1].startswith("up: nova-compute@cmp2 cell=cell2 zone=az2 status=enabled ")
+    assert (run.code, run.stderr) == (0, "")
+    assert wait_no_connections(cells, "priv_cells") == []
+
+
+@pytest.mark.parametrize(
+    "missing, line",
+    [
+        (
+            "cell_mappings",
+            "NOVA_SERVICES UNKNOWN - API database unreachable: SELECT command denied to user "
+            "'priv_cells'@'localhost' for table `priv_api`.`cell_mappings` (error 1142)",
+        ),
+        (
+            "aggregate_hosts",
+            "NOVA_SERVICES UNKNOWN - API database unreachable: SELECT command denied to user "
+            "'priv_cells'@'localhost' for table `priv_api`.`aggregate_hosts` (error 1142)",
+        ),
+        (
+            "aggregate_metadata",
+            "NOVA_SERVICES UNKNOWN - API database unreachable: SELECT command denied to user "
+            "'priv_cells'@'localhost' for table `priv_api`.`aggregate_metadata` (error 1142)",
+        ),
+        (
+            "cell2 services",
+            f"NOVA_SERVICES UNKNOWN - cell cell2 ({CELLS['2']}) unreachable: Access denied for user "
+            "'priv_cells'@'%' to database 'priv_cell2' (error 1044)",
+        ),
+    ],
+)
+def test_each_of_the_grants_is_needed(cells, missing, line):
+    grant_all_but(cells, missing)
+    run = run_check(*cells_args(cells.admin.port))
+    assert run.status == line
+    assert (run.code, run.stderr) == (3, "")
+
+
+# --- the check never writes ---------------------------------------------------------------------------
+
+WRITES = [
+    "INSERT INTO services (host, `binary`, topic, report_count, deleted) VALUES ('evil', 'nova-compute', 'x', 0, 0)",
+    "UPDATE services SET forced_down = 1",
+    "DELETE FROM services",
+    "CREATE TABLE evil (id INT)",
+    "DROP TABLE services",
+    "ALTER TABLE services ADD COLUMN evil INT",
+]
+
+
+@pytest.mark.parametrize("statement", WRITES, ids=lambda s: s.split(" (")[0][:24])
+@pytest.mark.parametrize("autocommit", [False, True], ids=["transaction", "autocommit"])
+def test_the_plugins_engine_cannot_write_even_as_root(single, statement, autocommit):
+    """The session is READ ONLY whatever the user may do: even root's writes fail through make_engine."""
+    url = single.url("priv_cell").update_query_dict({"init_command": "SET SESSION TRANSACTION READ WRITE"})
+    engine = make_engine(url, timeout=5)
+    try:
+        with engine.connect() as conn:
+            if autocommit:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            with pytest.raises(OperationalError) as caught:
+                conn.execute(text(statement))
+                conn.commit()
+    finally:
+        engine.dispose()
+    assert caught.value.orig.args == (1792, "Cannot execute statement in a READ ONLY transaction")
+    assert single.execute("SELECT COUNT(*), SUM(forced_down) FROM priv_cell.services") == [(3, 0)]
+
+
+def test_the_plugins_engine_cannot_write_sqlite(tmp_path):
+    path = tmp_path / "ro.sqlite"
+    write_cell(f"sqlite:///{path}", ROWS)
+    engine = make_engine(URL.create("sqlite", database=str(path)), timeout=5)
+    services = cell_metadata().tables["services"]
+    try:
+        for statement in (insert(services).values(host="evil", binary="x", report_count=0), text("DELETE FROM services")):
+            with engine.connect() as conn, pytest.raises(OperationalError, match="attempt to write a readonly database"):
+                conn.execute(statement)
+                conn.commit()
+    finally:
+        engine.dispose()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM services").fetchone() == (3,)
+
+
+def test_a_whole_run_sends_only_reads(single):
+    """The server's general log of one run: every statement is a SELECT, SET, SHOW or ROLLBACK."""
+    single.execute("SET GLOBAL log_output = 'TABLE'", "TRUNCATE mysql.general_log", "SET GLOBAL general_log = ON")
+    try:
+        run = run_check("--db-url", mysql_url(single.admin.port, "priv_cell", "priv_single"), CLOCK, "-t", "5")
+    finally:
+        single.execute("SET GLOBAL general_log = OFF")
+    threads = [
+        row[0]
+        for row in single.execute(
+            "SELECT thread_id FROM mysql.general_log WHERE command_type = 'Connect' AND argument LIKE 'priv_single@%'"
+        )
+    ]
+    statements = [
+        row[0].decode() if isinstance(row[0], bytes) else row[0]
+        for row in single.execute(
+            "SELECT argument FROM mysql.general_log WHERE command_type = 'Query' "
+            f"AND thread_id IN ({','.join(str(t) for t in threads) or 'NULL'}) ORDER BY event_time"
+        )
+    ]
+    single.execute("TRUNCATE mysql.general_log")
+    assert run.status == STATUS
+    assert len(threads) == 1  # one connection per cell, no pool
+    assert "SET SESSION TRANSACTION READ ONLY" in statements
+    assert any(s.startswith("SET SESSION max_statement_time = ") for s in statements)
+    assert any("FROM services" in s for s in statements)
+    verbs = {s.split()[0].upper() for s in statements}
+    assert verbs <= {"SELECT", "SET", "SHOW", "ROLLBACK"}, statements
+
+
+# --- the password: from a file, the environment or a MySQL option file; never in any output -------------
+
+
+def nova_conf(tmp_path, connection: str):
+    conf = tmp_path / "nova.conf"
+    conf.write_text(f"[database]\nconnection = {connection}\n")
+    conf.chmod(0o600)
+    assert stat.S_IMODE(os.stat(conf).st_mode) == 0o600
+    return conf
+
+
+def option_file(tmp_path, body: str):
+    path = tmp_path / "monitor.cnf"
+    path.write_text(body)
+    path.chmod(0o600)
+    return path
+
+
+def sources(tmp_path, port: int, database: str) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """The four places the password can come from: (arguments, environment)."""
+    with_password = mysql_url(port, database, "priv_single")
+    without = mysql_url(port, database, "priv_single", password=None)
+    cnf = option_file(tmp_path, f'[client]\nuser = priv_single\npassword = "{PASSWORD}"\n')
+    from_option_file = URL.create(
+        "mysql+pymysql", host="127.0.0.1", port=port, database=database, query={"read_default_file": str(cnf)}
+    ).render_as_string()
+    return {
+        "config-file": (["--config-file", str(nova_conf(tmp_path, with_password))], {}),
+        "env-url": ([], {"NOVA_SERVICES_DB_URL": with_password}),
+        "env-password": (["--db-url", without], {"NOVA_SERVICES_DB_PASSWORD": PASSWORD}),
+        "option-file": (["--db-url", from_option_file], {}),
+    }
+
+
+SOURCES = ["config-file", "env-url", "env-password", "option-file"]
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_password_sources_work(single, tmp_path, source):
+    args, env = sources(tmp_path, single.admin.port, "priv_cell")[source]
+    assert all(PASSWORD not in arg for arg in args)  # never on the command line
+    run = run_check(*args, CLOCK, "-vvv", env=clean_env(**env))
+    assert run.status == STATUS
+    assert (run.code, run.stderr) == (1, "")
+    assert_secret_absent(run.stdout)
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_password_never_shows_in_errors(single, tmp_path, source):
+    """The same credentials on a database the user may not read: the error names the user, not the password."""
+    args, env = sources(tmp_path, single.admin.port, "priv_other")[source]
+    run = run_check(*args, CLOCK, "-vvv", env=clean_env(**env))
+    assert run.lines[0] == (
+        "NOVA_SERVICES UNKNOWN - database priv_other unreachable: Access denied for user 'priv_single'@'%' "
+        "to database 'priv_other' (error 1044)"
+    )
+    assert (run.code, run.stderr) == (3, "")
+    assert_secret_absent(run.stdout)
+
+
+def test_malformed_option_file_does_not_leak_its_password(single, tmp_path):
+    """PyMySQL's parser quotes the offending line, password and all: only its first line may be shown."""
+    cnf = option_file(tmp_path, f"password={PASSWORD}\n[client]\nuser=priv_single\n")
+    url = URL.create(
+        "mysql+pymysql", host="127.0.0.1", port=single.admin.port, database="priv_cell", query={"read_default_file": str(cnf)}
+    ).render_as_string()
+    run = run_check("--db-url", url, CLOCK, "-vvv")
+    reason = f"cannot parse the MySQL option file {cnf}: File contains no section headers."
+    room = SUMMARY_BUDGET - len("database priv_cell unreachable: ")  # the status line cuts to its budget
+    shown = reason if len(reason) <= room else reason[: room - 1] + "…"
+    assert run.lines[:2] == [
+        f"NOVA_SERVICES UNKNOWN - database priv_cell unreachable: {shown}",
+        f"unreachable: database priv_cell: {reason}",
+    ]
+    assert (run.code, run.stderr) == (3, "")
+    assert_secret_absent(run.stdout)
+
+
+def test_option_file_that_cannot_be_read(single, tmp_path):
+    """PyMySQL silently ignores an option file it cannot read; the check says which file."""
+    missing = tmp_path / "missing.cnf"
+    url = URL.create(
+        "mysql+pymysql",
+        host="127.0.0.1",
+        port=single.admin.port,
+        database="priv_cell",
+        query={"read_default_file": str(missing)},
+    ).render_as_string()
+    run = run_check("--db-url", url, CLOCK)
+    assert run.status == (
+        f"NOVA_SERVICES UNKNOWN - database priv_cell unreachable: read_default_file {missing}: No such file or directory"
+    )
+    assert run.code == 3
+
+
+def test_tls_key_password_never_shows_at_debug_level(single):
+    url = mysql_url(single.admin.port, "priv_other", "priv_single", ssl_key_password="Key-" + PASSWORD)
+    run = run_check("--db-url", url, CLOCK, "-vvv")
+    assert run.code == 3
+    assert_secret_absent(run.stdout, "Key-" + PASSWORD)
+
+
+def test_redaction_masks_secrets_but_not_words_that_contain_a_short_one():
+    long_secret = "Pr1v/Secret@x"
+    assert redact(f"a {long_secret} b {urllib.parse.quote(long_secret, safe='')} c", [long_secret]) == "a *** b *** c"
+    assert redact("host 'nova-db.example.invalid', password p: p", ["p"]) == (
+        "host 'nova-db.example.invalid', password ***: ***"
+    )
+    refused = OperationalError(
+        "SELECT 1",
+        {},
+        pymysql.err.OperationalError(
+            2003, "Can't connect to MySQL server on 'db.example.invalid' ([Errno -2] Name or service not known)"
+        ),
+    )
+    assert describe_error(refused, URL.create("mysql+pymysql", username="u", password="p", host="db.example.invalid")) == (
+        "cannot resolve host name 'db.example.invalid': Name or service not known (error 2003)"
+    )
