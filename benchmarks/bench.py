@@ -104,10 +104,7 @@ def main() -> None:
         big = server.create_database("bench_one")
         write_cell(big, rows_for("one", args.computes, now))
         t_one, rss_one, code, line = run_plugin("--db-url", big.render_as_string(hide_password=False), "-t", "60")
-        print(
-            f"one cell, {args.computes + 1} services: {t_one:.2f} s wall, {rss_one:.0f} MiB peak RSS, "
-            f"exit {code}: {line}"
-        )
+        print(f"one cell, {args.computes + 1} services: {t_one:.2f} s wall, {rss_one:.0f} MiB peak RSS, exit {code}: {line}")
         print(f"  per 1000 services: {1000 * t_one / (args.computes + 1):.3f} s")
 
         small = server.create_database("bench_small")
@@ -124,9 +121,7 @@ def main() -> None:
         for n in range(args.cells):
             url = server.create_database(f"bench_cell{n}")
             write_cell(url, rows_for(f"c{n}", per_cell, now))
-            mappings.append(
-                (f"{n:08d}-0000-0000-0000-000000000000", f"cell{n}", url.render_as_string(hide_password=False))
-            )
+            mappings.append((f"{n:08d}-0000-0000-0000-000000000000", f"cell{n}", url.render_as_string(hide_password=False)))
         api = server.create_database("bench_api")
         write_api_database(api, mappings)
         api_text = api.render_as_string(hide_password=False)
