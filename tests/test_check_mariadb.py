@@ -119,3 +119,14 @@ def test_db_clock_is_immune_to_a_wrong_local_clock(cell_db):
     by_local = skewed("local")
     assert by_local.stdout.startswith("NOVA_SERVICES CRITICAL - 3 of 3 services down: nova-compute@cmp1 (1h00m), ")
     assert by_local.returncode == 2
+
+
+def test_host_and_binary_filters_match_exactly_as_nova_does(cell_db):
+    # MariaDB's = ignores case and trailing spaces; Nova's ?host= and ?binary= compare exactly.
+    url = cell_db(controllers() + computes(5.0, 6.0))
+    assert run_check("--db-url", url, CLOCK, "--host", "cmp1").status == (
+        "NOVA_SERVICES OK - 1 of 1 services up: nova-compute 1/1"
+    )
+    for args in (("--host", "CMP1"), ("--host", "cmp1  "), ("--binary", "NOVA-compute")):
+        run = run_check("--db-url", url, CLOCK, *args)
+        assert (run.stdout, run.code) == (f"NOVA_SERVICES UNKNOWN - no services matched ({args[0]} {args[1]})\n", 3)

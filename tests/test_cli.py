@@ -197,18 +197,6 @@ def test_filters_are_pushed_into_the_query(sqlite_cell):
     assert (none.stdout, none.code) == ("NOVA_SERVICES UNKNOWN - no services matched (--binary nova-scheduler)\n", 3)
 
 
-def test_db_clock_on_sqlite_reads_sqlite_now(sqlite_cell):
-    import datetime as dt
-
-    real_now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    url = sqlite_cell([service("c1", "nova-compute", real_now, age=5.0), service("c2", "nova-compute", real_now, age=3600.0)])
-    run = run_check("--db-url", url, "--clock", "db", "-w", "1")
-    assert run.status == "NOVA_SERVICES OK - 1 of 2 services down: nova-compute@c2 (1h00m)"
-    assert run.code == 0
-    empty = sqlite_cell([])
-    assert run_check("--db-url", empty, "--clock", "db").status == "NOVA_SERVICES UNKNOWN - no services matched"
-
-
 def test_all_down_binary_has_undetermined_age_and_long_names_survive_in_long_output(sqlite_cell):
     long_host = "compute-" + "x" * 80 + ".example.com"
     url = sqlite_cell(
