@@ -19,19 +19,13 @@ import os
 import re
 import socket
 import struct
-import subprocess
-import tempfile
 import threading
 import time
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import pymysql
-from sqlalchemy.engine import URL
 
 from tests.conftest import Run
-from tests.mariadb import MariaDB, _binary, free_port
+from tests.mariadb import MariaDB
 
 # Capability flags of the handshake (MySQL client/server protocol, "Capabilities Flags").
 _CAPS = (
@@ -223,63 +217,12 @@ class FakeMySQL:
 
 
 class PrivateMariaDB(MariaDB):
-    """A MariaDB server of one's own (tests.mariadb's start, with extra server options): for a TLS
-    server, or one to shut down in the middle of a run.  Never the shared server of the suite, even
-    when NOVA_SERVICES_TEST_DB_URL names one."""
+    """A MariaDB server of one's own, with extra server options: for a TLS server, or one to shut
+    down in the middle of a run.  Never the shared server of the suite, even when
+    NOVA_SERVICES_TEST_DB_URL names one."""
 
     def __init__(self, *server_options: str) -> None:
-        self.server_options = server_options
-        self.process: subprocess.Popen | None = None
-        self.tmp: str | None = None
-        self.admin = self._start()
-
-    def _start(self) -> URL:
-        self.tmp = tempfile.mkdtemp(prefix="cns-mariadb-private-")
-        datadir = Path(self.tmp, "data")
-        self.socket = str(Path(self.tmp, "mysqld.sock"))
-        user = ["--user=root"] if os.geteuid() == 0 else []
-        subprocess.run(
-            [
-                _binary("mariadb-install-db", "mysql_install_db"),
-                "--no-defaults",
-                f"--datadir={datadir}",
-                "--auth-root-authentication-method=normal",
-                "--skip-test-db",
-                *user,
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.log = Path(self.tmp, "error.log")
-        port = free_port()
-        self.process = subprocess.Popen(
-            [
-                _binary("mariadbd", "mysqld"),
-                "--no-defaults",
-                f"--datadir={datadir}",
-                f"--socket={self.socket}",
-                f"--port={port}",
-                "--bind-address=127.0.0.1",
-                f"--pid-file={Path(self.tmp, 'mysqld.pid')}",
-                f"--log-error={self.log}",
-                "--skip-log-bin",
-                "--innodb-buffer-pool-size=16M",
-                *self.server_options,
-                *user,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                pymysql.connect(host="127.0.0.1", port=port, user="root", password="").close()
-                return URL.create("mysql+pymysql", username="root", host="127.0.0.1", port=port)
-            except pymysql.err.OperationalError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"mariadbd did not start: {self.log.read_text()[-2000:]}") from None
-                time.sleep(0.2)
+        super().__init__(*server_options, private=True)
 
 
 def connections_of(mariadb, user: str) -> list[tuple]:

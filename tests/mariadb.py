@@ -33,10 +33,12 @@ def _binary(*names: str) -> str:
 class MariaDB:
     """Either a server we start (default) or one named by NOVA_SERVICES_TEST_DB_URL (an admin URL)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *server_options: str, private: bool = False) -> None:
+        """``server_options`` go to mariadbd (e.g. TLS); ``private`` never uses an external server."""
+        self.server_options = server_options
         self.process: subprocess.Popen | None = None
         self.tmp: str | None = None
-        external = os.environ.get(ENV_ADMIN_URL)
+        external = None if private else os.environ.get(ENV_ADMIN_URL)
         if external:
             self.admin = make_url(external)
             return
@@ -82,6 +84,7 @@ class MariaDB:
                 "--skip-log-bin",
                 "--innodb-buffer-pool-size=64M",
                 "--max-connections=500",
+                *self.server_options,
                 *user,
             ],
             stdout=subprocess.DEVNULL,
