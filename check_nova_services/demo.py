@@ -133,17 +133,70 @@ def write_api_database(
     engine.dispose()
 
 
+def sibling_url(url: URL, suffix: str) -> URL:
+    """The database next to ``url``: nova-demo.sqlite -> nova-demo-api.sqlite, nova -> nova_api."""
+    if url.get_backend_name() == "sqlite":
+        stem, dot, ext = (url.database or "nova-demo.sqlite").rpartition(".")
+        return url.set(database=f"{stem}-{suffix}.{ext}" if dot else f"{ext}-{suffix}")
+    return url.set(database=f"{url.database or 'nova'}_{suffix}")
+
+
+def write_deployment(url: URL, cells: int, computes: int, now: dt.datetime) -> URL:
+    """A multi-cell deployment: an API database, cell0 with the super-conductor and scheduler
+    (as DevStack lays it out), and ``cells`` cells sharing the demo's hypervisors and troubles."""
+    if url.get_backend_name() != "sqlite":
+        server = create_engine(url.set(database=None), poolclass=NullPool)
+        with server.begin() as conn:
+            for suffix in ["api", *(f"cell{n}" for n in range(cells + 1))]:
+                conn.exec_driver_sql(f"CREATE DATABASE IF NOT EXISTS `{sibling_url(url, suffix).database}`")
+        server.dispose()
+    rows = demo_rows(now, computes)
+    controllers = [r for r in rows if r["binary"] != "nova-compute"]
+    hypervisors = [r for r in rows if r["binary"] == "nova-compute"]
+    mappings = [(CELL0_UUID, "cell0", sibling_url(url, "cell0"))]
+    write_cell(mappings[0][2], controllers)
+    for n in range(1, cells + 1):
+        cell_url = sibling_url(url, f"cell{n}")
+        conductor = service(f"cell{n}-conductor", "nova-conductor", now, age=3.0)
+        write_cell(cell_url, [conductor, *hypervisors[n - 1 :: cells]])
+        mappings.append((str(uuidlib.UUID(int=n)), f"cell{n}", cell_url))
+    hosts = sorted(r["host"] for r in hypervisors)
+    zones = {"az1": hosts[: len(hosts) // 2], "az2": hosts[len(hosts) // 2 :]}
+    api_url = sibling_url(url, "api")
+    write_api_database(api_url, [(u, name, c.render_as_string(hide_password=False)) for u, name, c in mappings], zones)
+    return api_url
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="check_nova_services_demo",
-        description="Write a demo Nova cell database (services table) with heartbeats relative to now.",
+        description="Write a demo Nova cell database (services table) with heartbeats relative to now, "
+        "or with --cells a whole multi-cell deployment: API database, cell0 and the cells.",
     )
     parser.add_argument("--db-url", default=DEFAULT_URL, help=f"where to write it (default {DEFAULT_URL})")
     parser.add_argument("--computes", type=int, default=36, help="number of nova-compute hosts (default 36)")
+    parser.add_argument(
+        "--cells",
+        type=int,
+        default=0,
+        help="write an API database and this many cells besides cell0, next to --db-url "
+        "(nova-demo-api.sqlite, nova-demo-cell0.sqlite, ...; on a server: nova_api, nova_cell0, ...)",
+    )
     args = parser.parse_args(argv)
     url = make_url(args.db_url)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    if args.cells > 0:
+        api_url = write_deployment(url, args.cells, args.computes, now)
+        shown = api_url.render_as_string(hide_password=True)
+        print(
+            f"wrote an API database and {args.cells + 1} cells; check them all with: check_nova_services --api-db-url {shown}"
+        )
+        sys.exit(0)
     rows = demo_rows(now, args.computes)
     write_cell(url, rows)
     print(f"wrote {len(rows)} service rows to {url.render_as_string(hide_password=True)}")
     sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -257,3 +257,25 @@ def test_default_age_warning_sits_between_report_interval_and_down_time(sqlite_c
     url = sqlite_cell([service("c1", "nova-compute", NOW, age=51.0)])
     late = run_check("--db-url", url, CLOCK, "--report-interval", "40", "--service-down-time", "60")
     assert (late.status, late.code) == ("NOVA_SERVICES WARNING - heartbeat late: nova-compute@c1 (51s)", 1)
+
+
+def test_multi_cell_demo_is_checked_through_its_api_database(tmp_path):
+    import subprocess
+    import sys
+
+    demo = subprocess.run(
+        [sys.executable, "-m", "check_nova_services.demo", "--db-url", f"sqlite:///{tmp_path}/demo.sqlite", "--cells", "2"],
+        capture_output=True,
+        text=True,
+    )
+    api = f"sqlite:///{tmp_path}/demo-api.sqlite"
+    assert demo.stdout == f"wrote an API database and 3 cells; check them all with: check_nova_services --api-db-url {api}\n"
+    run = run_check("--api-db-url", api)
+    # the demo's heartbeats are relative to when it ran: the first age may have grown by a second
+    assert run.status.replace("5m13s", "5m12s") == (
+        "NOVA_SERVICES WARNING - 4 of 42 services down: nova-compute@cmp007 (5m12s), nova-compute@cmp013 (forced down), "
+        "nova-compute@cmp029 (AUTO: Connection to libvirt lost: 1) +1 more; 2 disabled"
+    )
+    assert (run.perfdata["cells_total"], run.perfdata["nova-conductor_total"], run.code) == ("3;;;0", "4;;;0", 1)
+    zone = run_check("--api-db-url", api, "--zone", "az2", "--binary", "nova-compute", "--cell", "cell2")
+    assert zone.perfdata["nova-compute_total"] == "9;;;0"
