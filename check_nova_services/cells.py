@@ -14,6 +14,7 @@ from sqlalchemy.engine import URL
 from .config import ConfigError, parse_db_url, show_url
 from .db import DatabaseError, ServiceFilter, read_api_database, read_services, redact
 from .heartbeat import ServiceRow
+from .text import safe
 
 # Under "nagiosplugin" so that nagiosplugin shows these lines in the output at -vvv.
 log = logging.getLogger("nagiosplugin.check_nova_services")
@@ -90,9 +91,9 @@ def read_cells(
             waited = f"the {timeout:g}s timeout" if timeout else f"{deadline - started:.1f}s"
             outcome = CellReport(cell, error=f"no answer within {waited}")
         if outcome.error is None:
-            log.debug("cell %s: %d rows in %.3fs from %s", cell.label, len(outcome.rows), outcome.seconds, show(cell))
+            log.debug("cell %s: %d rows in %.3fs from %s", safe(cell.label), len(outcome.rows), outcome.seconds, show(cell))
         else:
-            log.debug("cell %s: %s (%s)", cell.label, outcome.error, show(cell))
+            log.debug("cell %s: %s (%s)", safe(cell.label), outcome.error, show(cell))
         reports.append(outcome)
     return reports
 

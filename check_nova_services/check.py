@@ -21,6 +21,8 @@ from .thresholds import ThresholdTable
 SUMMARY_BUDGET = 175  # characters of summary: with the "NOVA_SERVICES CRITICAL - " prefix, about 200
 #: -v lines at most: with the first line and perfdata, the answer stays under Nagios's 8 KiB.
 VERBOSE_LIMIT = 30
+#: ... and at most this many bytes of them, whatever the length of host names and reasons.
+VERBOSE_BYTES = 5500
 SEVERITY = {Ok: 0, Warn: 1, Unknown: 2, Critical: 3}  # a CRITICAL must never hide behind an UNKNOWN
 
 Clock = str | dt.datetime  # "local", "db", or a fixed naive-UTC instant
@@ -52,7 +54,8 @@ class BinaryStats:
         """Oldest heartbeat among the considered services that are up: how late heartbeats run.
 
         Nova measures the distance (abs); a heartbeat from the future is clock skew, not lateness."""
-        ages = [abs(s.verdict.age) for s in self.services if s.considered and s.verdict.up and s.verdict.age is not None]
+        timely = (Standing.UP, Standing.LATE)  # not disabled, by an operator or by Nova itself
+        ages = [abs(s.verdict.age) for s in self.services if s.standing in timely and s.verdict.age is not None]
         return round(max(ages), 3) if ages else None
 
 
@@ -273,25 +276,24 @@ class ServicesSummary(nagiosplugin.Summary):
     def status_text(self, results) -> str:
         resource = _resource(results)
         if resource is None:  # probe failed before any metric: the CheckError says why
-            return "; ".join(str(r) for r in results if r.state != Ok) or "no result"
+            return safe("; ".join(str(r) for r in results if r.state != Ok) or "no result", SUMMARY_BUDGET)
         parts = self._parts(resource, results)
         parts.sort(key=lambda part: -SEVERITY[part[0]])
         pieces = [self._all_up(resource)] if not parts else []
-        budget = SUMMARY_BUDGET - sum(len(p) + 2 for p in pieces)
         for index, (_state, head, items) in enumerate(parts):
-            if pieces and budget < len(head) + 2:
-                if items or budget < 42:  # no room even for a shortened head
-                    pieces.append(f"+{len(parts) - index} more problems")
-                    break
-                head = head[: budget - 3] + "…"
-            room = budget - len(head) - 2
-            listing = _listing(items, room)
+            # room for this part, keeping "; +N more problems" for the parts after it
+            reserve = len(f"; +{len(parts) - index - 1} more problems") if index < len(parts) - 1 else 0
+            budget = SUMMARY_BUDGET - len("; ".join(pieces)) - (2 if pieces else 0) - reserve
+            if pieces and budget < min(len(head), 42):  # not even a shortened head fits
+                pieces.append(f"+{len(parts) - index} more problems")
+                break
+            if len(head) > budget:
+                head = head[: budget - 1] + "…"
+            listing = _listing(items, budget - len(head) - 2)
             pieces.append(f"{head}: {listing}" if listing else head)
-            budget -= len(pieces[-1]) + 2
         for note in self._notes(resource):
-            if budget >= len(note) + 2:
+            if len("; ".join([*pieces, note])) <= SUMMARY_BUDGET:
                 pieces.append(note)
-                budget -= len(note) + 2
         return "; ".join(pieces)
 
     def _parts(self, resource: NovaServices, results):
@@ -347,7 +349,7 @@ class ServicesSummary(nagiosplugin.Summary):
         resource = _resource(results)
         if resource is None:
             return []
-        lines = [f"unreachable: {_cell(r.cell)}: {safe(r.error, 300)}" for r in resource.unreachable]
+        lines = [f"unreachable: {_cell(r.cell)}: {safe(r.error, 300)}" for r in resource.unreachable[:VERBOSE_LIMIT]]
         for binary in sorted(self.threshold_binaries - resource.binaries.keys()):
             lines.append(f"note: -w/-c name {safe(binary, 255)}, which has no services here")
         if self.verbosity >= 2:  # the list view: every service, the excluded ones marked
@@ -357,9 +359,15 @@ class ServicesSummary(nagiosplugin.Summary):
             (s for s in resource.services if s.standing is not Standing.UP),
             key=lambda s: (_PROBLEM_ORDER[s.standing], s.row.binary, s.row.host, s.cell.name),
         )
-        lines += [describe(s) for s in problems[:VERBOSE_LIMIT]]
-        if len(problems) > VERBOSE_LIMIT:
-            lines.append(f"... and {len(problems) - VERBOSE_LIMIT} more problem services (-vv lists every service)")
+        shown = 0
+        for s in problems[:VERBOSE_LIMIT]:
+            line = describe(s)
+            if sum(len(x.encode()) + 1 for x in lines) + len(line.encode()) > VERBOSE_BYTES:
+                break
+            lines.append(line)
+            shown += 1
+        if len(problems) > shown:
+            lines.append(f"... and {len(problems) - shown} more problem services (-vv lists every service)")
         if resource.excluded:
             lines.append(f"excluded by --exclude: {len(resource.excluded)} services (-vv lists them)")
         return lines
@@ -429,9 +437,9 @@ def _listing(items: list[str], room: int) -> str:
     """As many items as fit in ``room``, then "+N more"; a first item too long for it is shortened."""
     if not items or room < 20:
         return ""
-    if len(items[0]) <= room:
-        return shorten_list(items, room)
     more = f" +{len(items) - 1} more" if len(items) > 1 else ""
+    if len(items[0]) + len(more) <= room:
+        return shorten_list(items, room)
     return items[0][: room - len(more) - 1] + "…" + more
 
 

@@ -251,7 +251,7 @@ def unknown(message: str, secrets: list[str] = ()) -> NoReturn:
 
 
 #: user:password@ inside anything that looks like a URL.
-_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)\S*@")  # greedy: a password may hold an unencoded "@"
 
 
 def parse_clock(text: str):
@@ -427,4 +427,7 @@ def _filters_text(args: argparse.Namespace) -> str:
 
     names = ("cell", "zone", "host", "binary", "exclude")
     filters = [f"--{name} {safe(value)}" for name in names for value in getattr(args, name)]
+    if len(" ".join(filters)) > 120:  # many filters: count them, the pager line stays short
+        filters = [f"{len(getattr(args, name))} --{name}" for name in names if getattr(args, name)]
+        return f" ({', '.join(filters)})"
     return f" ({' '.join(filters)})" if filters else ""

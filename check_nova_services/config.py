@@ -124,6 +124,8 @@ def parse_db_url(text: str, origin: str) -> URL:
         url = make_url(text)
     except (ArgumentError, ValueError):
         raise ConfigError(f"{origin} is not a database URL (expected e.g. mysql+pymysql://user@host/nova)") from None
+    if url.host and "@" in url.host:  # user:pa@ss@host: the host would swallow part of the password
+        raise ConfigError(f"{origin}: an '@' in the password must be written %40")
     if url.drivername == "mysql":
         # Nova's own URLs say mysql+pymysql; a bare mysql:// would need MySQLdb.
         url = url.set(drivername="mysql+pymysql")
@@ -149,7 +151,12 @@ def pick_url(cli_value: str | None, env_name: str, conf_value: str | None, what:
     return None
 
 
+def is_secret_option(key: str) -> bool:
+    """URL query options that carry a password (PyMySQL also takes ``passwd``)."""
+    return "password" in key.lower() or "passwd" in key.lower()
+
+
 def show_url(url: URL) -> str:
     """A URL fit for output: password masked."""
-    masked = {key: "***" for key in url.query if "password" in key.lower()}  # e.g. ssl_key_password
+    masked = {key: "***" for key in url.query if is_secret_option(key)}  # e.g. ssl_key_password, passwd
     return url.update_query_dict(masked).render_as_string(hide_password=True)

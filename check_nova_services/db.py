@@ -26,6 +26,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from .config import is_secret_option
 from .heartbeat import API_BINARIES, ServiceRow
 from .text import safe
 
@@ -296,7 +297,7 @@ def _url_secrets(url: URL) -> list[str]:
     found = [
         value
         for key, values in url.query.items()
-        if "password" in key.lower()
+        if is_secret_option(key)
         for value in ((values,) if isinstance(values, str) else values)
     ]
     option_file = url.query.get("read_default_file")

@@ -279,3 +279,71 @@ def test_multi_cell_demo_is_checked_through_its_api_database(tmp_path):
     assert (run.perfdata["cells_total"], run.perfdata["nova-conductor_total"], run.code) == ("3;;;0", "4;;;0", 1)
     zone = run_check("--api-db-url", api, "--zone", "az2", "--binary", "nova-compute", "--cell", "cell2")
     assert zone.perfdata["nova-compute_total"] == "9;;;0"
+
+
+def test_passwords_in_odd_places_stay_hidden():
+    typo = run_check("--db-urll", "mysql+pymysql://nova:Sup3r@Secret@127.0.0.1:1/nova")
+    assert (
+        typo.stdout == "NOVA_SERVICES UNKNOWN - unrecognized arguments: --db-urll mysql+pymysql://nova:***@127.0.0.1:1/nova\n"
+    )
+    at_sign = run_check("--db-url", "mysql+pymysql://nova:Sup3r@Secret@127.0.0.1:1/nova")
+    assert at_sign.stdout == "NOVA_SERVICES UNKNOWN - --db-url: an '@' in the password must be written %40\n"
+    passwd = run_check("--db-url", "mysql+pymysql://nova@127.0.0.1:1/nova?passwd=Sup3rSecretPW", "-vvv")
+    assert "Sup3r" not in passwd.stdout and "passwd=%2A%2A%2A" in passwd.stdout
+    assert {typo.code, at_sign.code, passwd.code} == {3}
+
+
+def test_many_filters_are_counted_not_listed(sqlite_cell):
+    url = sqlite_cell([service("c1", "nova-compute", NOW, age=5.0)])
+    hosts = [arg for n in range(12) for arg in ("--host", f"compute-node-{n:03d}.region-one.cloud.example.com")]
+    run = run_check("--db-url", url, CLOCK, *hosts, "--exclude", "x")
+    assert run.stdout == "NOVA_SERVICES UNKNOWN - no services matched (12 --host, 1 --exclude)\n"
+
+
+def test_a_heartbeat_of_an_auto_disabled_service_does_not_warn_as_late(sqlite_cell):
+    auto = "AUTO: Connection to libvirt lost: 1"
+    url = sqlite_cell(
+        [
+            service("c1", "nova-compute", NOW, age=50.0, disabled=True, disabled_reason=auto),
+            service("c2", "nova-compute", NOW, age=3.0),
+            service("c3", "nova-compute", NOW, age=3.0),
+        ]
+    )
+    run = run_check("--db-url", url, CLOCK, "-w", "nova-compute=1")
+    assert run.status == f"NOVA_SERVICES OK - 1 of 3 services down: nova-compute@c1 ({auto}); 1 disabled"
+    assert (run.perfdata["nova-compute_max_age"], run.code) == ("3.0s;35;;0;60", 0)
+
+
+def test_a_big_outage_stays_within_the_line_and_nagios_limits(tmp_path):
+    from check_nova_services.demo import write_api_database
+
+    long = ".rack01.az1.region-one.openstack.internal.example.com"
+    reason = "maintenance window for the storage network migration, ticket OPS-123456, ask the storage team first"
+    cells = []
+    for n in range(1, 4):
+        rows = [service(f"compute-{n}{i:03d}{long}", "nova-compute", NOW, age=400.0) for i in range(40)]
+        rows += [service(f"late-{n}{i:03d}{long}", "nova-compute", NOW, age=50.0) for i in range(3)]
+        rows += [
+            service(f"ops-{n}{i:03d}{long}", "nova-compute", NOW, age=900.0, disabled=True, disabled_reason=reason)
+            for i in range(5)
+        ]
+        rows.append(service(f"conductor-{n}{long}", "nova-conductor", NOW, age=200.0))
+        path = tmp_path / f"cell{n}.sqlite"
+        write_cell(f"sqlite:///{path}", rows)
+        cells.append((f"{n:08d}-0000-0000-0000-000000000000", f"cell{n}-with-a-rather-long-name", f"sqlite:///{path}"))
+    for n in range(4, 7):  # unreachable: no such file
+        cells.append((f"{n:08d}-0000-0000-0000-000000000000", f"cell{n}-gone", f"sqlite:///{tmp_path}/none{n}.sqlite"))
+    api = f"sqlite:///{tmp_path}/api.sqlite"
+    write_api_database(api, cells)
+    plain = run_check("--api-db-url", api, CLOCK, "-c", "nova-compte=0")
+    status = plain.status
+    assert status.startswith("NOVA_SERVICES CRITICAL - 123 of 147 services down: nova-compute@compute-1000.rack01.")
+    assert status.endswith(" +122 more; 3 of 6 cells unreachable; heartbeat late; 15 disabled")
+    assert len(status) <= len("NOVA_SERVICES CRITICAL - ") + 175, status
+    assert plain.lines[0].count(" | ") == 1 and plain.code == 2
+    verbose = run_check("--api-db-url", api, CLOCK, "-v")
+    assert len(verbose.stdout.encode()) < 8192, len(verbose.stdout.encode())
+    assert verbose.lines[-1].startswith("| 'nova-compute_disabled'=15;;;0;144 ")
+    assert verbose.lines[-2].startswith("... and ") and verbose.lines[-2].endswith(
+        " more problem services (-vv lists every service)"
+    )
