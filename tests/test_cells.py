@@ -218,7 +218,7 @@ def test_a_critical_service_outranks_an_unreachable_cell(deployment):
         # the pager line keeps about 200 characters: the second problem is shortened, not dropped
         "NOVA_SERVICES CRITICAL - 1 of 7 services down: nova-conductor@ctl1 (75s); "
         "cell cell3 (00000000-0000-0000-0000-000000000003) unreachable: Can't connect to MySQL server on "
-        "'127.0.0.1' ([Errno 111] Co…"
+        "'127.0.0.1' ([Errno 111] Conn…"
     )
     assert run.code == 2
 

@@ -63,7 +63,7 @@ def test_hostile_rows_keep_the_output_intact(cell_db):
     assert run.lines[-1] == (
         "| 'nova-___disabled'=0;;;0;1 'nova-___down'=0;0;0.5;0;1 'nova-___max_age'=7.0s;35;;0;60 "
         "'nova-___total'=1;;;0 'nova-compute_disabled'=1;;;0;3 'nova-compute_down'=2;0;1.5;0;3 "
-        "'nova-compute_max_age'=6.0s;35;;0;60 'nova-compute_total'=3;;;0 'nova-compute_x_1__y___disabled'=0;;;0;1 "
+        "'nova-compute_max_age'=5.0s;35;;0;60 'nova-compute_total'=3;;;0 'nova-compute_x_1__y___disabled'=0;;;0;1 "
         "'nova-compute_x_1__y___down'=0;0;0.5;0;1 'nova-compute_x_1__y___max_age'=4.0s;35;;0;60 "
         "'nova-compute_x_1__y___total'=1;;;0 'nova-scheduler_disabled'=1;;;0;2 'nova-scheduler_down'=0;0;0;0;2 "
         "'nova-scheduler_max_age'=8.0s;35;;0;60 'nova-scheduler_total'=2;;;0 cells_total=1;;;0 "

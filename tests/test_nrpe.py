@@ -150,7 +150,7 @@ def test_every_state_comes_back_intact(nrpe, cell_db, monitor):
 
 
 def test_long_output_survives_within_64_kib(nrpe, cell_db, monitor):
-    """-v with 250 computes down: 30 problem lines, a count of the rest, and the perfdata line at the end
+    """-v with 250 computes down: at most 30 problem lines, a count of the rest, and the perfdata line at the end
     arrive whole (the plugin caps -v so that the answer also fits Nagios's 8 KiB)."""
     now = utcnow()
     down = set(range(1, 251))
@@ -159,8 +159,9 @@ def test_long_output_survives_within_64_kib(nrpe, cell_db, monitor):
     assert mine.returncode == 2  # 250 of 300 computes: more than half
     lines = mine.stdout.splitlines()
     assert lines[0].startswith("NOVA_SERVICES CRITICAL - 250 of 304 services down: nova-compute@cmp001 (3h00m), ")
-    assert len([line for line in lines if line.startswith("down: nova-compute@")]) == 30
-    assert lines[31] == "... and 220 more problem services (-vv lists every service)"
+    shown = len([line for line in lines if line.startswith("down: nova-compute@")])
+    assert 20 <= shown <= 30  # at most 30 lines and about 5.5 KB of them
+    assert lines[shown + 1] == f"... and {250 - shown} more problem services (-vv lists every service)"
     assert lines[-1].startswith("| 'nova-compute_disabled'=0;;;0;300 'nova-compute_down'=250;0;150;0;300 ")
     size = len(mine.stdout.encode())
     assert 4 * 1024 < size < 8 * 1024, size
