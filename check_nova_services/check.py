@@ -67,6 +67,8 @@ class Selection:
     binaries: tuple[str, ...] = ()
     zones: tuple[str, ...] = ()
     exclude: tuple[re.Pattern, ...] = ()
+    #: --cell, applied when the cells are discovered; here it only says the view is narrowed.
+    cells: tuple[str, ...] = ()
     #: The filters as given on the command line, for "no services matched (...)".
     text: str = ""
 
@@ -76,7 +78,7 @@ class Selection:
 
     @property
     def narrowed(self) -> bool:
-        return bool(self.hosts or self.binaries or self.zones)
+        return bool(self.hosts or self.binaries or self.zones or self.cells)
 
     def keeps(self, row, zone: str | None) -> bool:
         """Exact matches, as Nova's ?host= and ?binary= are (MySQL's = ignores case and trailing spaces)."""

@@ -386,6 +386,7 @@ def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoRetur
         binaries=tuple(args.binary),
         zones=tuple(args.zone),
         exclude=_compile_excludes(args.exclude),
+        cells=tuple(args.cell),
         text=_filters_text(args),
     )
     resource = NovaServices(

@@ -347,3 +347,14 @@ def test_a_big_outage_stays_within_the_line_and_nagios_limits(tmp_path):
     assert verbose.lines[-2].startswith("... and ") and verbose.lines[-2].endswith(
         " more problem services (-vv lists every service)"
     )
+
+
+def test_a_threshold_for_a_binary_with_no_services_is_pointed_out(sqlite_cell):
+    url = sqlite_cell([service("c1", "nova-compute", NOW, age=5.0)])
+    typo = run_check("--db-url", url, CLOCK, "-c", "nova-compte=0", "-v")
+    assert typo.lines[:2] == [
+        "NOVA_SERVICES OK - 1 of 1 services up: nova-compute 1/1; no nova-compte services (named in -w/-c)",
+        "note: -w/-c name nova-compte, which has no services here",
+    ]
+    narrowed = run_check("--db-url", url, CLOCK, "-c", "nova-conductor=0", "--binary", "nova-compute")
+    assert narrowed.status == "NOVA_SERVICES OK - 1 of 1 services up: nova-compute 1/1"
