@@ -41,11 +41,6 @@ class Assessed:
         """Counted in ``<binary>_down``: down and enabled, or disabled by Nova itself."""
         return self.standing in (Standing.DOWN, Standing.AUTO_DISABLED)
 
-    @property
-    def considered(self) -> bool:
-        """Subject to alarms: not set aside by an operator's disable."""
-        return self.standing not in (Standing.DISABLED, Standing.DISABLED_DOWN)
-
 
 def assess(row: ServiceRow, cell: Cell, now: dt.datetime, policy: Policy, zone: str | None = None) -> Assessed:
     verdict = judge(row, now, policy.down_time)

@@ -51,9 +51,9 @@ class BinaryStats:
 
     @property
     def max_age(self) -> float | None:
-        """Oldest heartbeat among the considered services that are up: how late heartbeats run.
+        """Oldest heartbeat among the enabled services that are up: how late heartbeats run.
 
-        Nova measures the distance (abs); a heartbeat from the future is clock skew, not lateness."""
+        Measured as Nova measures it, by distance (abs): a heartbeat far in the future warns too."""
         timely = (Standing.UP, Standing.LATE)  # not disabled, by an operator or by Nova itself
         ages = [abs(s.verdict.age) for s in self.services if s.standing in timely and s.verdict.age is not None]
         return round(max(ages), 3) if ages else None

@@ -242,7 +242,7 @@ _CLIENT_GAVE_UP = (2003, 2013)  # can't connect, lost connection: with "timed ou
 _DNS_FAILURE = re.compile(r"\[Errno (-\d+)\] ([^)]*)")
 
 
-def describe_error(exc: BaseException, url: URL, secrets: Iterable[str] = ()) -> str:
+def describe_error(exc: BaseException, url: URL) -> str:
     """One line for the status output: what failed, where, never the password."""
     if isinstance(exc, DBAPIError):
         reason = _describe_driver_error(exc.orig, url, wrapped=True)
@@ -250,7 +250,7 @@ def describe_error(exc: BaseException, url: URL, secrets: Iterable[str] = ()) ->
         reason = _first_line(exc) or type(exc).__name__
     else:
         reason = _describe_driver_error(exc, url, wrapped=False)
-    return redact(" ".join(reason.split()), [url.password or "", *_url_secrets(url), *secrets])
+    return redact(" ".join(reason.split()), [url.password or "", *_url_secrets(url)])
 
 
 def _describe_driver_error(orig: BaseException, url: URL, wrapped: bool) -> str:
