@@ -97,7 +97,7 @@ def main() -> None:
     args = parser.parse_args()
     server = MariaDB()
     try:
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None).replace(microsecond=0)
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).replace(microsecond=0)
         CLOCK.append(f"--clock={now.isoformat()}")
         port = server.admin.port
 

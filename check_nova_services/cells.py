@@ -84,7 +84,7 @@ def read_cells(
     for thread in threads:
         thread.start()
     reports = []
-    for index, (thread, cell) in enumerate(zip(threads, cells, strict=True)):
+    for index, (thread, cell) in enumerate(zip(threads, cells)):
         thread.join(max(0.0, deadline - time.monotonic()))
         outcome = outcomes[index]
         if thread.is_alive() or outcome is None:

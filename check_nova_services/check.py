@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Union
 
 import nagiosplugin
 from nagiosplugin import Critical, Ok, Unknown, Warn
@@ -17,6 +18,7 @@ from .cells import Cell, CellReport, Deployment, read_cells
 from .db import DatabaseError, ServiceFilter
 from .text import duration, label, safe, shorten_list
 from .thresholds import ThresholdTable
+from .timestamps import utc_now
 
 SUMMARY_BUDGET = 175  # characters of summary: with the "NOVA_SERVICES CRITICAL - " prefix, about 200
 #: -v lines at most: with the first line and perfdata, the answer stays under Nagios's 8 KiB.
@@ -25,7 +27,7 @@ VERBOSE_LIMIT = 30
 VERBOSE_BYTES = 5500
 SEVERITY = {Ok: 0, Warn: 1, Unknown: 2, Critical: 3}  # a CRITICAL must never hide behind an UNKNOWN
 
-Clock = str | dt.datetime  # "local", "db", or a fixed naive-UTC instant
+Clock = Union[str, dt.datetime]  # "local", "db", or a fixed naive-UTC instant
 
 
 @dataclass
@@ -129,7 +131,7 @@ class NovaServices(nagiosplugin.Resource):
             raise nagiosplugin.CheckError(str(exc)) from None
         self.cells = deployment.cells
         reports = read_cells(self.cells, self.selection.where, self.deadline, self.clock == "db", self.timeout)
-        local_now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        local_now = utc_now()
         for report in reports:
             if report.error is not None:
                 self.unreachable.append(report)

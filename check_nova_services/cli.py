@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import logging
 import math
 import os
@@ -255,15 +254,14 @@ _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)\S*@")  # greedy: a password may hol
 
 
 def parse_clock(text: str):
+    from .timestamps import parse_timestamp
+
     if text in ("local", "db"):
         return text
     try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
+        return parse_timestamp(text)
+    except (ValueError, OverflowError):
         raise UsageError(f"--clock {text!r}: expected local, db or a UTC timestamp like 2026-11-26T15:00:00") from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC)
-    return moment.replace(tzinfo=None)
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

@@ -29,6 +29,7 @@ from sqlalchemy.pool import NullPool
 from .config import is_secret_option
 from .heartbeat import API_BINARIES, ServiceRow
 from .text import safe
+from .timestamps import parse_timestamp
 
 services = table("services", column("deleted"), column("binary"), column("host"))
 
@@ -222,7 +223,7 @@ def row_from_mapping(m: Mapping) -> ServiceRow:
 
 
 def _text(value: object) -> str:
-    if isinstance(value, bytes | bytearray):
+    if isinstance(value, (bytes, bytearray)):
         return bytes(value).decode("utf-8", errors="replace")
     return "" if value is None else str(value)
 
@@ -231,7 +232,7 @@ def _as_datetime(value: object) -> dt.datetime | None:
     """MySQL hands back datetimes; SQLite hands back text in Nova's format."""
     if value is None or isinstance(value, dt.datetime):
         return value
-    return dt.datetime.fromisoformat(_text(value)).replace(tzinfo=None)
+    return parse_timestamp(_text(value))
 
 
 #: MySQL/MariaDB error codes worth a word of explanation.

@@ -16,6 +16,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
 from .schema import api_metadata, cell_metadata
+from .timestamps import utc_now
 
 CELL0_UUID = "00000000-0000-0000-0000-000000000000"
 
@@ -184,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     url = make_url(args.db_url)
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = utc_now()
     if args.cells > 0:
         api_url = write_deployment(url, args.cells, args.computes, now)
         shown = api_url.render_as_string(hide_password=True)

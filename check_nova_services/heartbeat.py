@@ -21,7 +21,7 @@ API_BINARIES = ("nova-osapi_compute", "nova-metadata")
 AUTO_DISABLED_PREFIX = "AUTO:"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ServiceRow:
     """One non-deleted row of a cell's ``services`` table."""
 
@@ -45,7 +45,7 @@ class ServiceRow:
         return self.disabled and (self.disabled_reason or "").startswith(AUTO_DISABLED_PREFIX)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Verdict:
     """Nova's answer for one row at one instant."""
 

@@ -292,7 +292,7 @@ def run_in_process(*argv: str) -> Run:
                 code = exc.code
     finally:
         Runtime.instance = None
-        for logger, saved in zip(loggers, handlers, strict=True):
+        for logger, saved in zip(loggers, handlers):
             logger.handlers[:] = saved
         os.environ.update(hidden)
     assert isinstance(code, int), f"main() ended without an exit code: {code!r}"

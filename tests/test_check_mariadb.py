@@ -100,7 +100,7 @@ def test_every_kind_of_down_is_told_apart(cell_db):
 
 def test_db_clock_is_immune_to_a_wrong_local_clock(cell_db):
     """--clock db takes MariaDB's UTC_TIMESTAMP(); --clock local trusts this host, here an hour ahead."""
-    real_now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    real_now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     url = cell_db(
         [
             service("cmp1", "nova-compute", real_now, age=5.0),

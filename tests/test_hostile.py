@@ -131,7 +131,7 @@ def hostile_cells(mariadb):
     write_cell(cell, [service("cmp1", "nova-compute", NOW, age=5.0)])
     dead = f"mysql+pymysql://nova:x@127.0.0.1:{free_port()}/nova"
     urls = [cell, dead, cell]
-    write_api_database(api, [(uuid, name, url) for (uuid, name), url in zip(HOSTILE_CELLS.items(), urls, strict=True)])
+    write_api_database(api, [(uuid, name, url) for (uuid, name), url in zip(HOSTILE_CELLS.items(), urls)])
     return api
 
 
@@ -320,7 +320,7 @@ def test_random_rows_always_give_parseable_output_and_nova_counts(tmp_path_facto
         (r for r in rows if not r.deleted and r.binary not in API_BINARIES), key=lambda r: (r.binary, r.host_text)
     )
     assert len(parsed.long_output) == len(considered)
-    for line, row in zip(parsed.long_output, considered, strict=True):
+    for line, row in zip(parsed.long_output, considered):
         assert f": {safe(row.binary, 255)}@{safe(row.host_text, 255)} cell=cell " in line, (line, row)
     prefixes = metric_prefixes(expected)
     assert set(parsed.perfdata) == {

@@ -191,7 +191,7 @@ def test_urls_and_password_go_to_the_environment(icinga):
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 class Heartbeats(threading.Thread):

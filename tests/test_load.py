@@ -146,7 +146,7 @@ def test_twenty_copies_at_once(mariadb, load_db, tmp_path):
     before_aborted = aborted(mariadb)
     peak_files = [tmp_path / f"peak{n}" for n in range(20)]
     procs = [_spawn(load_db, peak) for peak in peak_files]
-    results = [_reap(proc, peak) for proc, peak in zip(procs, peak_files, strict=True)]
+    results = [_reap(proc, peak) for proc, peak in zip(procs, peak_files)]
     assert {(code, stdout.split(" | ")[0], stderr) for code, stdout, stderr, _ in results} == {(1, STATUS, "")}
     peaks = [rss for *_, rss in results]
     assert max(peaks) < 1.2 * statistics.median(peaks), peaks

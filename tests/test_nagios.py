@@ -131,7 +131,7 @@ def test_broken_copy_fails_verification(tmp_path):
 
 def test_shipped_command_line_runs_the_plugin(tmp_path, cell_db):
     """check_nova_services's command_line, macros expanded as Nagios would, gives the plugin's verdict."""
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     rows = [service(h, b, now, age=2.0) for h in ("ctl1", "ctl2") for b in ("nova-conductor", "nova-scheduler")]
     rows[1] = service("ctl1", "nova-scheduler", now, age=3 * 3600 + 30.0)
     credentials = tmp_path / "nova-services.conf"

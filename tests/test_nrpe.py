@@ -27,7 +27,7 @@ SHIPPED_CREDENTIALS = "/etc/nagios/nova-services.conf"
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 def shipped_commands(plugin: str, credentials: str) -> dict[str, str]:

@@ -41,7 +41,7 @@ from nova import context, objects
 def main() -> None:
     ctxt = novaboot.start(sys.argv[1:])
     scenario = json.load(sys.stdin)
-    now = novaboot.parse_time(scenario.get("now")) or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = novaboot.parse_time(scenario.get("now")) or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     by_name = {cell.name: cell for cell in novaboot.cells(ctxt)}
 
     # (moment, order, service index, action): every event of every service, oldest first
