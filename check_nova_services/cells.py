@@ -6,15 +6,15 @@ import datetime as dt
 import logging
 import threading
 import time
-import urllib.parse
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import URL
 
-from .config import ConfigError, parse_db_url, show_url
 from .db import DatabaseError, ServiceFilter, read_api_database, read_services, redact
+from .errors import ConfigError
 from .heartbeat import ServiceRow
 from .text import safe
+from .urls import format_db_url, parse_db_url, show_url, with_api_credentials
 
 # Under "nagiosplugin" so that nagiosplugin shows these lines in the output at -vvv.
 log = logging.getLogger("nagiosplugin.check_nova_services")
@@ -98,57 +98,6 @@ def read_cells(
     return reports
 
 
-def format_db_url(template: str, base: str | None) -> str:
-    """A cell mapping's database_connection, formatted the way Nova's CellMapping.format_db_url does.
-
-    Placeholders ({scheme}, {username}, {password}, {hostname}, {port}, {path},
-    {query}, {fragment}, and {username1}, {hostname1}, ... for a comma-separated
-    netloc) come from the reader's own [database]/connection.  Like Nova, a
-    template that cannot be formatted is used as it is (and will fail to connect).
-    """
-    if base is None:
-        return template
-    try:
-        parsed = urllib.parse.urlparse(base)
-        values: dict[str, object] = {
-            "username": parsed.username,
-            "password": parsed.password,
-            "hostname": parsed.hostname,
-            "port": parsed.port,
-            "scheme": parsed.scheme,
-            "query": parsed.query,
-            "fragment": parsed.fragment,
-            "path": parsed.path.lstrip("/"),
-        }
-        if "," in parsed.netloc:
-            for index, netloc in enumerate(parsed.netloc.split(","), start=1):
-                for key, value in _netloc_parts(netloc).items():
-                    values[f"{key}{index}"] = value
-        return template.format(**values)
-    except Exception:  # noqa: BLE001 - Nova falls back to the raw URL on any failure
-        return template
-
-
-def _netloc_parts(netloc: str) -> dict[str, str | None]:
-    """user:pass@host:port of one host of a multi-host URL, split as Nova splits it."""
-    userpass, hostport = netloc.split("@", 1) if "@" in netloc else ("", netloc)
-    parts: dict[str, str | None] = {"username": None, "password": None, "hostname": None, "port": None}
-    if hostport.startswith("["):
-        end = hostport.find("]")
-        if end < 0:
-            raise ValueError("Invalid IPv6 URL")
-        parts["hostname"], parts["port"] = hostport[1:end], hostport[end + 1 :]
-    elif ":" in hostport:
-        parts["hostname"], parts["port"] = hostport.split(":", 1)
-    else:
-        parts["hostname"] = hostport
-    if ":" in userpass:
-        parts["username"], parts["password"] = userpass.split(":", 1)
-    else:
-        parts["username"] = userpass
-    return parts
-
-
 @dataclass
 class Deployment:
     """What the API database says: the cells to read and where each compute host's zones are."""
@@ -196,9 +145,7 @@ def discover(
             cells.append(Cell(name, mapping.uuid, None, mapping.disabled, problem=str(exc)))
             continue
         if own_credentials:
-            # _replace, not set(): set() keeps the mapping's user when the API URL has none (option file).
-            url = url._replace(username=api_url.username, password=api_url.password)
-            url = url.update_query_dict(dict(api_url.query))
+            url = with_api_credentials(url, api_url)
         cells.append(Cell(name, mapping.uuid, url, mapping.disabled))
     if only:
         known = {c.name for c in cells} | {c.uuid for c in cells}

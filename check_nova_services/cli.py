@@ -309,11 +309,14 @@ def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoRetur
         ConfigError,
         pick_url,
         read_nova_conf,
-        show_url,
     )
     from .heartbeat import DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME, effective_down_time
     from .thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING, ThresholdTable
+    from .urls import show_url
 
+    # The Runtime captures "nagiosplugin.*" log lines from now on, shown at -vvv.
+    nagiosplugin.Runtime().verbose = min(args.verbose, 3)
+    log = logging.getLogger("nagiosplugin.check_nova_services")
     secrets.append(os.environ.get(ENV_DB_PASSWORD, ""))
     clock = parse_clock(args.clock)
     config_files = list(args.config_file)
@@ -364,9 +367,6 @@ def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoRetur
     warning = ThresholdTable(args.warning, DEFAULT_WARNING, "--warning")
     critical = ThresholdTable(args.critical, DEFAULT_CRITICAL, "--critical")
 
-    # The Runtime captures "nagiosplugin.*" log lines from now on, shown at -vvv.
-    nagiosplugin.Runtime().verbose = min(args.verbose, 3)
-    log = logging.getLogger("nagiosplugin.check_nova_services")
     log.debug("config files read: %s", ", ".join(conf.files) or "none")
     log.debug(
         "service_down_time %ss (configured %s, report_interval %s); age warning %s; clock %s",

@@ -13,17 +13,15 @@ import os
 import string
 from dataclasses import dataclass, field
 
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import URL
+
+from .errors import ConfigError
+from .urls import add_password, parse_db_url
 
 DEFAULT_CONFIG_FILE = "/etc/nova/nova.conf"
 ENV_DB_URL = "NOVA_SERVICES_DB_URL"
 ENV_API_DB_URL = "NOVA_SERVICES_API_DB_URL"
 ENV_DB_PASSWORD = "NOVA_SERVICES_DB_PASSWORD"
-
-
-class ConfigError(Exception):
-    """Bad input from the operator: reported as UNKNOWN with this one-line message."""
 
 
 @dataclass
@@ -118,27 +116,6 @@ def _substitute(value: str, section: str, merged: dict, depth: int = 0) -> str:
     return _OsloTemplate(value).safe_substitute(Lookup())
 
 
-def parse_db_url(text: str, origin: str) -> URL:
-    """An SQLAlchemy URL, with a message that never repeats the text (it may hold a password)."""
-    try:
-        url = make_url(text)
-    except (ArgumentError, ValueError):
-        raise ConfigError(f"{origin} is not a database URL (expected e.g. mysql+pymysql://user@host/nova)") from None
-    if url.host and "@" in url.host:  # user:pa@ss@host: the host would swallow part of the password
-        raise ConfigError(f"{origin}: an '@' in the password must be written %40")
-    if url.drivername == "mysql":
-        # Nova's own URLs say mysql+pymysql; a bare mysql:// would need MySQLdb.
-        url = url.set(drivername="mysql+pymysql")
-    return url
-
-
-def add_password(url: URL, password: str | None) -> URL:
-    """Fill in a password from the environment when the URL names a user but no password."""
-    if password and url.username and url.password is None:
-        return url.set(password=password)
-    return url
-
-
 def pick_url(cli_value: str | None, env_name: str, conf_value: str | None, what: str) -> URL | None:
     """The first URL given: command line, then environment, then config file."""
     for value, origin in (
@@ -149,14 +126,3 @@ def pick_url(cli_value: str | None, env_name: str, conf_value: str | None, what:
         if value:
             return add_password(parse_db_url(value, origin), os.environ.get(ENV_DB_PASSWORD))
     return None
-
-
-def is_secret_option(key: str) -> bool:
-    """URL query options that carry a password (PyMySQL also takes ``passwd``)."""
-    return "password" in key.lower() or "passwd" in key.lower()
-
-
-def show_url(url: URL) -> str:
-    """A URL fit for output: password masked."""
-    masked = {key: "***" for key in url.query if is_secret_option(key)}  # e.g. ssl_key_password, passwd
-    return url.update_query_dict(masked).render_as_string(hide_password=True)

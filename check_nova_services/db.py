@@ -26,10 +26,10 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from .config import is_secret_option
 from .heartbeat import API_BINARIES, ServiceRow
 from .text import safe
 from .timestamps import parse_timestamp
+from .urls import is_secret_option, option_file
 
 services = table("services", column("deleted"), column("binary"), column("host"))
 
@@ -301,17 +301,9 @@ def _url_secrets(url: URL) -> list[str]:
         if is_secret_option(key)
         for value in ((values,) if isinstance(values, str) else values)
     ]
-    option_file = url.query.get("read_default_file")
-    if isinstance(option_file, str):
-        try:
-            with open(os.path.expanduser(option_file), encoding="utf-8", errors="replace") as handle:
-                for line in handle:
-                    key, sep, value = line.partition("=")
-                    if sep and "password" in key.strip().lower():
-                        found.append(value.strip())
-                        found.append(value.strip().strip("'\""))
-        except OSError:
-            pass
+    password = option_file(url).get("password")
+    if password:
+        found.append(password)
     return [secret for secret in found if secret]
 
 

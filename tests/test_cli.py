@@ -287,7 +287,10 @@ def test_passwords_in_odd_places_stay_hidden():
         typo.stdout == "NOVA_SERVICES UNKNOWN - unrecognized arguments: --db-urll mysql+pymysql://nova:***@127.0.0.1:1/nova\n"
     )
     at_sign = run_check("--db-url", "mysql+pymysql://nova:Sup3r@Secret@127.0.0.1:1/nova")
-    assert at_sign.stdout == "NOVA_SERVICES UNKNOWN - --db-url: an '@' in the password must be written %40\n"
+    assert at_sign.stdout == (
+        "NOVA_SERVICES UNKNOWN - --db-url: cannot tell the password from the host; "
+        "percent-encode @ / ? # in the user name and password (%40 %2F %3F %23)\n"
+    )
     passwd = run_check("--db-url", "mysql+pymysql://nova@127.0.0.1:1/nova?passwd=Sup3rSecretPW", "-vvv")
     assert "Sup3r" not in passwd.stdout and "passwd=%2A%2A%2A" in passwd.stdout
     assert {typo.code, at_sign.code, passwd.code} == {3}
