@@ -75,6 +75,15 @@ def _one_of(*choices: str):
     return parse
 
 
+class _ConfigSource(argparse._AppendAction):
+    """--config-file and --config-dir into one list of ("file"|"dir", PATH), in command-line order (oslo.config's)."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        items = list(getattr(namespace, self.dest, None) or [])
+        items.append(("dir" if option_string == "--config-dir" else "file", values))
+        setattr(namespace, self.dest, items)
+
+
 _positive_float.__name__ = "positive number of seconds"
 _non_negative_int.__name__ = "whole number of seconds"
 _non_negative_float.__name__ = "number of seconds"
@@ -124,10 +133,21 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument(
         "--config-file",
         metavar="PATH",
-        action="append",
+        action=_ConfigSource,
+        dest="config_sources",
         default=[],
         help="nova.conf-format file ([database]/connection, [DEFAULT]/service_down_time, report_interval); "
-        "repeatable, later files override earlier ones (default: /etc/nova/nova.conf when no URL is given)",
+        "repeatable, later files override earlier ones (default: the first of ~/.nova/nova.conf, ~/nova.conf, "
+        "/etc/nova/nova.conf, /etc/nova.conf when no URL or only --config-dir is given)",
+    )
+    src.add_argument(
+        "--config-dir",
+        metavar="DIR",
+        action=_ConfigSource,
+        dest="config_sources",
+        default=[],
+        help="directory of *.conf files read in sorted order after the files before it on the command line, "
+        "as oslo.config does (default: nova.conf.d beside nova.conf)",
     )
     rule = parser.add_argument_group("Nova's rule")
     rule.add_argument(
@@ -302,11 +322,12 @@ def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoRetur
     from .cells import Cell, Deployment, discover
     from .check import NovaServices, Selection, build_check
     from .config import (
-        DEFAULT_CONFIG_FILE,
+        DEFAULT_PLACES,
         ENV_API_DB_URL,
         ENV_DB_PASSWORD,
         ENV_DB_URL,
         ConfigError,
+        nova_config_files,
         pick_url,
         read_nova_conf,
     )
@@ -319,15 +340,16 @@ def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoRetur
     log = logging.getLogger("nagiosplugin.check_nova_services")
     secrets.append(os.environ.get(ENV_DB_PASSWORD, ""))
     clock = parse_clock(args.clock)
-    config_files = list(args.config_file)
+    sources = list(args.config_sources)
     given = args.db_url or args.api_db_url or os.environ.get(ENV_DB_URL) or os.environ.get(ENV_API_DB_URL)
+    # oslo.config's files and order; a URL without any config option reads none (nova.conf need not be readable).
+    config_files = nova_config_files(sources, use_defaults=bool(sources) or not given)
     if not config_files and not given:
-        if not os.path.exists(DEFAULT_CONFIG_FILE):
-            raise ConfigError(
-                f"no database to check: give --db-url, --api-db-url, {ENV_DB_URL} or --config-file "
-                f"({DEFAULT_CONFIG_FILE} does not exist)"
-            )
-        config_files = [DEFAULT_CONFIG_FILE]
+        where = "--config-dir" if any(kind == "dir" for kind, _ in sources) else "nova.conf.d"
+        raise ConfigError(
+            f"no database to check: give --db-url, --api-db-url, {ENV_DB_URL} or --config-file "
+            f"(no nova.conf in {DEFAULT_PLACES}, no *.conf in {where})"
+        )
     conf = read_nova_conf(config_files)
     if (conf.servicegroup_driver or "db").strip().lower() == "mc":
         raise ConfigError(

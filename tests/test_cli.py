@@ -56,7 +56,7 @@ def sqlite_cell(tmp_path):
         (
             [],
             "no database to check: give --db-url, --api-db-url, NOVA_SERVICES_DB_URL or --config-file "
-            "(/etc/nova/nova.conf does not exist)",
+            "(no nova.conf in ~/.nova, ~, /etc/nova or /etc, no *.conf in nova.conf.d)",
         ),
     ],
 )
