@@ -16,6 +16,7 @@ class Standing(enum.Enum):
     UP = "up"
     LATE = "up, heartbeat late"  # up for Nova, but older than --age-warning
     DOWN = "down"
+    UNREADABLE = "down, cannot be judged"  # nothing proves it up: an unreadable heartbeat, no host
     AUTO_DISABLED = "disabled by Nova (AUTO)"  # a failure, not maintenance
     DISABLED = "disabled"  # operator maintenance: reported, not alarmed
     DISABLED_DOWN = "disabled, down"
@@ -39,13 +40,15 @@ class Assessed:
     @property
     def counts_down(self) -> bool:
         """Counted in ``<binary>_down``: down and enabled, or disabled by Nova itself."""
-        return self.standing in (Standing.DOWN, Standing.AUTO_DISABLED)
+        return self.standing in (Standing.DOWN, Standing.AUTO_DISABLED, Standing.UNREADABLE)
 
 
 def assess(row: ServiceRow, cell: Cell, now: dt.datetime, policy: Policy, zone: str | None = None) -> Assessed:
     verdict = judge(row, now, policy.down_time)
     operator_disabled = row.disabled and not row.auto_disabled and not policy.count_disabled
-    if row.auto_disabled:
+    if verdict.problem is not None:
+        standing = Standing.UNREADABLE
+    elif row.auto_disabled:
         standing = Standing.AUTO_DISABLED
     elif not verdict.up:
         standing = Standing.DISABLED_DOWN if operator_disabled else Standing.DOWN

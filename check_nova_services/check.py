@@ -381,6 +381,7 @@ class ServicesSummary(nagiosplugin.Summary):
 _PROBLEM_ORDER = {
     Standing.DOWN: 0,
     Standing.AUTO_DISABLED: 0,
+    Standing.UNREADABLE: 0,
     Standing.LATE: 1,
     Standing.DISABLED_DOWN: 2,
     Standing.DISABLED: 3,
@@ -409,6 +410,9 @@ def describe(s: Assessed, excluded: bool = False) -> str:
 
 def _heartbeat(s: Assessed) -> str:
     verdict = s.verdict
+    if verdict.problem is not None:
+        stored = dict(s.row.unreadable).get(verdict.source or "")
+        return f"unreadable ({verdict.source} '{safe(stored, 40)}')" if stored is not None else f"none ({verdict.problem})"
     if verdict.age is None:
         return "none"
     when = "in the future" if verdict.age < 0 else "ago"
@@ -419,11 +423,18 @@ def _heartbeat(s: Assessed) -> str:
 def _who(s: Assessed, short: bool = True) -> str:
     """binary@host; the pager line shortens long names, the long output keeps all of Nova's 255."""
     binary_limit, host_limit = (40, 60) if short else (255, 255)
-    return f"{safe(s.row.binary, binary_limit)}@{safe(s.row.host, host_limit)}"
+    row = s.row
+    if row.defect is not None:  # no name to act on: the row id finds it
+        binary = safe(row.binary, binary_limit) if row.binary else "?"
+        host = safe(row.host, host_limit) if row.host else "?"
+        return f"{binary}@{host} (services row id={row.id})"
+    return f"{safe(row.binary, binary_limit)}@{safe(row.host, host_limit)}"
 
 
 def _why(s: Assessed) -> str:
     row, verdict = s.row, s.verdict
+    if verdict.problem is not None:
+        return verdict.problem
     if s.standing is Standing.AUTO_DISABLED:
         return safe(row.disabled_reason, 60)
     if row.forced_down:

@@ -194,32 +194,63 @@ def read_services(
 
 
 def _checked_row(m: Mapping) -> ServiceRow:
-    """A row the rule can judge, or a DatabaseError naming the row and the problem: never a guess."""
+    """A row the rule can judge; a table without Nova's columns is a DatabaseError, never a guess."""
     try:
         return row_from_mapping(m)
-    except (KeyError, TypeError, ValueError) as exc:
-        problem = f"no column {exc.args[0]}" if isinstance(exc, KeyError) else _first_line(exc)
+    except KeyError as exc:
         row_id = safe(str(m.get("id")), 40)
-        raise DatabaseError(f"services row id={row_id} cannot be judged: {safe(problem, 80)}") from None
+        raise DatabaseError(f"services row id={row_id} cannot be judged: no column {safe(str(exc.args[0]), 80)}") from None
 
 
 def row_from_mapping(m: Mapping) -> ServiceRow:
-    """A ServiceRow from a ``services.*`` result row of any Nova schema."""
+    """A ServiceRow from a ``services.*`` result row of any Nova schema.
+
+    A value that cannot be read spoils only its own row: an unreadable timestamp or a missing
+    host or binary is recorded on the row (and judged down), every other row is judged as usual.
+    """
     legacy = "last_seen_up" not in m
+    unreadable: list[tuple[str, str]] = []
+
+    def stamp(column: str) -> dt.datetime | None:
+        value = m.get(column)
+        try:
+            return _as_datetime(value)
+        except (TypeError, ValueError, OverflowError):
+            unreadable.append((column, _text(value)))
+            return None
+
+    last_seen_up = None if legacy else stamp("last_seen_up")
+    created_at, updated_at = stamp("created_at"), stamp("updated_at")
+    host, binary = m["host"], m["binary"]
     return ServiceRow(
-        id=int(m["id"]),
-        host=_text(m["host"]),
-        binary=_text(m["binary"]),
+        id=_row_id(m["id"]),
+        host=_text(host),
+        binary=_text(binary),
         topic=None if m.get("topic") is None else _text(m["topic"]),
         disabled=bool(m.get("disabled")),
         disabled_reason=None if m.get("disabled_reason") is None else _text(m["disabled_reason"]),
         forced_down=bool(m.get("forced_down")),
-        last_seen_up=None if legacy else _as_datetime(m["last_seen_up"]),
-        created_at=_as_datetime(m.get("created_at")),
-        updated_at=_as_datetime(m.get("updated_at")),
+        last_seen_up=last_seen_up,
+        created_at=created_at,
+        updated_at=updated_at,
         uuid=None if m.get("uuid") is None else _text(m["uuid"]),
         legacy_schema=legacy,
+        unreadable=tuple(unreadable),
+        defect=_missing("host", host) or _missing("binary", binary),
     )
+
+
+def _missing(column: str, value: object) -> str | None:
+    if value is None:
+        return f"{column} NULL"
+    return f"{column} empty" if _text(value) == "" else None
+
+
+def _row_id(value: object) -> int:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return 0
 
 
 def _text(value: object) -> str:

@@ -38,6 +38,11 @@ class ServiceRow:
     uuid: str | None = None
     #: The table has no ``last_seen_up`` column (Nova before Liberty).
     legacy_schema: bool = False
+    #: Timestamp columns whose stored value could not be read (e.g. MySQL's zero date), with that
+    #: value as text; they are None above.  Only the column the rule decides on makes the row unjudgeable.
+    unreadable: tuple[tuple[str, str], ...] = ()
+    #: Why the row names no service at all (NULL or empty host or binary): judged down.
+    defect: str | None = None
 
     @property
     def auto_disabled(self) -> bool:
@@ -55,6 +60,8 @@ class Verdict:
     age: float | None
     #: Which column the heartbeat came from: last_seen_up, updated_at or created_at.
     source: str | None
+    #: Why the row cannot be judged (an unreadable heartbeat, no host): down, as nothing proves it up.
+    problem: str | None = None
 
     @property
     def never_reported(self) -> bool:
@@ -77,14 +84,16 @@ def heartbeat_of(row: ServiceRow) -> tuple[dt.datetime | None, str | None]:
 
     Since Ocata: last_seen_up, else created_at (updated_at is bumped by admin
     enable/disable, bug 1420848).  A table without last_seen_up predates
-    Liberty, where Nova used updated_at, else created_at.
+    Liberty, where Nova used updated_at, else created_at.  A column whose value
+    could not be read is returned as (None, column): it held something.
     """
     if row.legacy_schema:
         candidates = (("updated_at", row.updated_at), ("created_at", row.created_at))
     else:
         candidates = (("last_seen_up", row.last_seen_up), ("created_at", row.created_at))
+    unreadable = dict(row.unreadable)
     for source, value in candidates:
-        if value is not None:
+        if value is not None or source in unreadable:
             return value, source
     return None, None
 
@@ -93,8 +102,13 @@ def judge(row: ServiceRow, now: dt.datetime, down_time: float) -> Verdict:
     """Nova's verdict: up iff not forced down and |now - heartbeat| <= down_time.
 
     ``now`` and the row's timestamps are naive UTC, as Nova stores and compares them.
+    A row that cannot be judged (no host or binary, an unreadable heartbeat) is down.
     """
+    if row.defect is not None:
+        return Verdict(up=False, age=None, source=None, problem=row.defect)
     heartbeat, source = heartbeat_of(row)
+    if heartbeat is None and source is not None:
+        return Verdict(up=False, age=None, source=source, problem=f"{source} unreadable")
     age = None if heartbeat is None else (now - _naive(heartbeat)).total_seconds()
     if row.forced_down or age is None:
         return Verdict(up=False, age=age, source=source)

@@ -130,3 +130,29 @@ def test_host_and_binary_filters_match_exactly_as_nova_does(cell_db):
     for args in (("--host", "CMP1"), ("--host", "cmp1  "), ("--binary", "NOVA-compute")):
         run = run_check("--db-url", url, CLOCK, *args)
         assert (run.stdout, run.code) == (f"NOVA_SERVICES UNKNOWN - no services matched ({args[0]} {args[1]})\n", 3)
+
+
+def test_a_zero_date_or_a_nameless_row_spoils_only_itself(cell_db, mariadb):
+    """MariaDB keeps '0000-00-00 00:00:00' under a permissive sql_mode; NULL hosts exist in old dumps."""
+    url = cell_db(computes(7.0, 8.0, 9.0, 10.0))
+    database = url.rsplit("/", 1)[1]
+    mariadb.execute(
+        "SET SESSION sql_mode = ''",
+        "ALTER TABLE services MODIFY host VARCHAR(255) NULL",
+        "UPDATE services SET last_seen_up = '0000-00-00 00:00:00' WHERE host = 'cmp2'",
+        "UPDATE services SET host = NULL WHERE host = 'cmp3'",
+        database=database,
+    )
+    run = run_check("--db-url", url, CLOCK, "-v")
+    assert run.lines[:3] == [
+        "NOVA_SERVICES WARNING - 2 of 4 services down: nova-compute@? (services row id=3) (host NULL), "
+        "nova-compute@cmp2 (last_seen_up unreadable)",
+        "down, cannot be judged: nova-compute@? (services row id=3) cell="
+        f"{database} status=enabled state=down heartbeat=none (host NULL) forced_down=no disabled_reason=-",
+        f"down, cannot be judged: nova-compute@cmp2 cell={database} status=enabled state=down "
+        "heartbeat=unreadable (last_seen_up '0000-00-00 00:00:00') forced_down=no disabled_reason=-",
+    ]
+    assert run.perfdata["nova-compute_down"] == "2;0;2;0;4"
+    assert run.perfdata["nova-compute_max_age"] == "10.0s;35;;0;60"
+    assert run.perfdata["cells_unreachable"] == "0;;;0;1"
+    assert (run.code, run.stderr) == (1, "")

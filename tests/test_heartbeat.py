@@ -103,3 +103,32 @@ def test_auto_disabled_is_recognised_by_reason_prefix():
     assert row(disabled=True, disabled_reason="AUTO: Connection to libvirt lost: 1").auto_disabled
     assert not row(disabled=True, disabled_reason="maintenance").auto_disabled
     assert not row(disabled=False, disabled_reason="AUTO: stale reason").auto_disabled
+
+
+def test_an_unreadable_heartbeat_is_down_with_its_column_named():
+    unreadable = row(last_seen_up=None, unreadable=(("last_seen_up", "0000-00-00 00:00:00"),))
+    verdict = judge(unreadable, NOW, 60)
+    assert (verdict.up, verdict.age, verdict.source, verdict.problem) == (
+        False,
+        None,
+        "last_seen_up",
+        "last_seen_up unreadable",
+    )
+
+
+def test_an_unreadable_column_the_rule_does_not_use_changes_nothing():
+    verdict = judge(row(updated_at=None, unreadable=(("updated_at", "garbage"),)), NOW, 60)
+    assert (verdict.up, verdict.age, verdict.source, verdict.problem) == (True, 5.0, "last_seen_up", None)
+
+
+def test_unreadable_created_at_matters_only_while_the_service_never_reported():
+    never = row(last_seen_up=None, created_at=None, unreadable=(("created_at", "x"),))
+    assert judge(never, NOW, 60).problem == "created_at unreadable"
+    reported = row(created_at=None, unreadable=(("created_at", "x"),))
+    assert judge(reported, NOW, 60).problem is None
+
+
+@pytest.mark.parametrize("defect", ["host NULL", "host empty", "binary NULL", "binary empty"])
+def test_a_row_without_host_or_binary_is_down_even_with_a_fresh_heartbeat(defect):
+    verdict = judge(row(defect=defect), NOW, 60)
+    assert (verdict.up, verdict.age, verdict.problem) == (False, None, defect)

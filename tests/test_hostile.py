@@ -4,7 +4,7 @@ Host, binary, topic, disabled_reason and cell names come from databases the chec
 control.  With ``|``, quotes, ``=``, ``;``, newlines, tabs, very long text, bytes that are not
 UTF-8 and Unicode (line separators, right-to-left overrides) the first line must stay one line,
 perfdata must parse by Icinga 2's and Nagios 4's rules (no injected label, no fake status
-line) and the counts must be Nova's rule, :func:`check_nova_services.heartbeat.judge`.
+line) and the counts must be Nova's rule, restated in this file independently of the plugin's code.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from nagiosplugin import Range
 
 from check_nova_services.check import SUMMARY_BUDGET
 from check_nova_services.demo import service, write_api_database, write_cell
-from check_nova_services.heartbeat import API_BINARIES, ServiceRow, judge
+from check_nova_services.heartbeat import API_BINARIES
 from check_nova_services.text import label, safe
 from tests.conftest import CLOCK, NOW, clean_env, free_port, run_check
 from tests.faults_helpers import parse_plugin_output, run_in_process
@@ -102,19 +102,25 @@ def test_bytes_that_are_not_utf8_in_sqlite(tmp_path):
     assert (run.code, run.stderr) == (2, "")
 
 
-def test_unreadable_timestamp_names_the_row_instead_of_guessing(tmp_path):
+def test_an_unreadable_timestamp_is_one_service_down_not_a_blind_cell(tmp_path):
     path = tmp_path / "garbage.sqlite"
-    write_cell(f"sqlite:///{path}", [service("cmp1", "nova-compute", NOW, age=5.0)])
-    with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE services SET last_seen_up = 'yesterday|x=1\nNOVA_SERVICES OK'")
-    run = run_check("--db-url", f"sqlite:///{path}", CLOCK)
-    parse_plugin_output(run.stdout, run.code)
-    assert run.stdout == (
-        "NOVA_SERVICES UNKNOWN - database garbage unreachable: services row id=1 cannot be judged: "
-        "Invalid isoformat string: 'yesterday¦x=1\\nNOVA_SERVICES OK' | cells_total=1;;;0 cells_unreachable=1;;;0;1\n"
+    write_cell(
+        f"sqlite:///{path}",
+        [service("cmp1", "nova-compute", NOW, age=5.0), service("cmp2", "nova-compute", NOW, age=6.0)],
     )
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE services SET last_seen_up = 'yesterday|x=1\nNOVA_SERVICES OK' WHERE host = 'cmp1'")
+    run = run_check("--db-url", f"sqlite:///{path}", CLOCK, "-v")
+    parse_plugin_output(run.stdout, run.code)
+    assert run.lines == [
+        "NOVA_SERVICES WARNING - 1 of 2 services down: nova-compute@cmp1 (last_seen_up unreadable)",
+        "down, cannot be judged: nova-compute@cmp1 cell=garbage status=enabled state=down "
+        "heartbeat=unreadable (last_seen_up 'yesterday¦x=1\\x0aNOVA_SERVICES OK') forced_down=no disabled_reason=-",
+        "| 'nova-compute_disabled'=0;;;0;2 'nova-compute_down'=1;0;1;0;2 'nova-compute_max_age'=6.0s;35;;0;60 "
+        "'nova-compute_total'=2;;;0 cells_total=1;;;0 cells_unreachable=0;;;0;1",
+    ]
     assert run.stdout.count("|") == 1
-    assert (run.code, run.stderr) == (3, "")
+    assert (run.code, run.stderr) == (1, "")
 
 
 HOSTILE_CELLS = {
@@ -206,20 +212,10 @@ class Row:
             topic=self.topic,
         ) | {"host": self.host}
 
-    def service_row(self, index: int) -> ServiceRow:
-        d = self.as_dict()
-        return ServiceRow(
-            id=index,
-            host=self.host_text,
-            binary=self.binary,
-            topic=self.topic,
-            disabled=self.disabled,
-            disabled_reason=self.disabled_reason,
-            forced_down=self.forced_down,
-            last_seen_up=d["last_seen_up"],
-            created_at=d["created_at"],
-            updated_at=d["updated_at"],
-        )
+    @property
+    def unjudgeable(self) -> bool:
+        """No host or no binary: the plugin counts the row down, naming it by its id."""
+        return self.host_text == "" or self.binary == ""
 
 
 rows_strategy = st.lists(
@@ -255,20 +251,28 @@ class Expected:
     late: bool  # an enabled service that is up with a heartbeat older than 35 s (the default age warning)
 
 
+def nova_heartbeat_age(d: dict) -> float:
+    """Nova's rule restated from servicegroup/drivers/db.py, independent of the plugin's code:
+    the heartbeat is last_seen_up, or created_at while the service never reported."""
+    beat = d["last_seen_up"] if d["last_seen_up"] is not None else d["created_at"]
+    return (NOW - beat).total_seconds()
+
+
 def expected_by_binary(rows: list[Row]) -> dict[str, Expected]:
-    """Nova's rule, straight from heartbeat.judge, and the plugin's documented counting."""
+    """Nova's rule (forced_down wins, then |now - heartbeat| <= 60) and the plugin's documented counting."""
     out: dict[str, Expected] = {}
-    for index, row in enumerate(rows, start=1):
+    for row in rows:
         if row.deleted or row.binary in API_BINARIES:
             continue
-        verdict = judge(row.service_row(index), NOW, 60)
+        age = nova_heartbeat_age(row.as_dict())
+        up = not row.unjudgeable and not row.forced_down and abs(age) <= 60
         auto = row.disabled and (row.disabled_reason or "").startswith("AUTO:")
         e = out.setdefault(row.binary, Expected(0, 0, 0, 0, False))
         e.total += 1
-        e.up += verdict.up
+        e.up += up
         e.disabled += row.disabled
-        e.down += auto or (not verdict.up and not row.disabled)
-        e.late |= verdict.up and not (row.disabled and not auto) and abs(verdict.age or 0) > 35
+        e.down += row.unjudgeable or auto or (not up and not row.disabled)
+        e.late |= up and not (row.disabled and not auto) and abs(age) > 35
     return out
 
 
@@ -320,8 +324,13 @@ def test_random_rows_always_give_parseable_output_and_nova_counts(tmp_path_facto
         (r for r in rows if not r.deleted and r.binary not in API_BINARIES), key=lambda r: (r.binary, r.host_text)
     )
     assert len(parsed.long_output) == len(considered)
+    ids = {id(row): index for index, row in enumerate(rows, start=1)}
     for line, row in zip(parsed.long_output, considered):
-        assert f": {safe(row.binary, 255)}@{safe(row.host_text, 255)} cell=cell " in line, (line, row)
+        if row.unjudgeable:
+            who = f"{safe(row.binary, 255) or '?'}@{safe(row.host_text, 255) or '?'} (services row id={ids[id(row)]})"
+        else:
+            who = f"{safe(row.binary, 255)}@{safe(row.host_text, 255)}"
+        assert f": {who} cell=cell " in line, (line, row)
     prefixes = metric_prefixes(expected)
     assert set(parsed.perfdata) == {
         f"{prefixes[b]}_{suffix}" for b in expected for suffix in ("down", "total", "disabled", "max_age")
