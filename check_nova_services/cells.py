@@ -107,6 +107,8 @@ class Deployment:
     zones_by_host: dict[str, set[str]] | None = None
     default_zone: str = "nova"
     internal_zone: str = "internal"
+    #: Why zones are unknown although there is an API database (e.g. no SELECT on aggregate_hosts).
+    zones_problem: str | None = None
 
     def zone_of(self, row: ServiceRow) -> str | None:
         """Nova's set_availability_zones: only topic 'compute' gets aggregate zones."""
@@ -129,12 +131,12 @@ def discover(
 ) -> Deployment:
     """Cells listed in the API database (filtered by name or uuid), with their URLs formatted."""
     try:
-        mappings, zones = read_api_database(api_url, timeout, with_zones=True)
+        api = read_api_database(api_url, timeout, with_zones=True)
     except DatabaseError as exc:
         raise DatabaseError(f"API database unreachable: {exc}") from None
     base = None if base_url is None else base_url.render_as_string(hide_password=False)
     cells = []
-    for mapping in mappings:
+    for mapping in api.mappings:
         name = mapping.name or mapping.uuid
         if only and name not in only and mapping.uuid not in only:
             continue
@@ -151,6 +153,6 @@ def discover(
         known = {c.name for c in cells} | {c.uuid for c in cells}
         missing = [name for name in only if name not in known]
         if missing:
-            names = ", ".join(m.name or m.uuid for m in mappings)
+            names = ", ".join(m.name or m.uuid for m in api.mappings)
             raise DatabaseError(f"no cell {', '.join(missing)} in the API database (cells: {names})")
-    return Deployment(cells, zones, default_zone, internal_zone)
+    return Deployment(cells, api.zones, default_zone, internal_zone, zones_problem=api.zones_problem)

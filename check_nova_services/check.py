@@ -119,6 +119,8 @@ class NovaServices(nagiosplugin.Resource):
         self.binaries: dict[str, BinaryStats] = {}
         self.binary_of_metric: dict[str, str] = {}
         self.down_metric: dict[str, str] = {}  # binary -> name of its _down metric
+        #: Why availability zones could not be read from the API database (they are then not shown).
+        self.zones_problem: str | None = None
 
     @property
     def name(self) -> str:
@@ -130,6 +132,9 @@ class NovaServices(nagiosplugin.Resource):
         except DatabaseError as exc:
             raise nagiosplugin.CheckError(str(exc)) from None
         self.cells = deployment.cells
+        self.zones_problem = deployment.zones_problem
+        if self.zones_problem is not None and self.selection.zones:
+            raise nagiosplugin.CheckError(f"--zone cannot be applied, availability zones unknown: {self.zones_problem}")
         reports = read_cells(self.cells, self.selection.where, self.deadline, self.clock == "db", self.timeout)
         local_now = utc_now()
         for report in reports:
@@ -334,6 +339,8 @@ class ServicesSummary(nagiosplugin.Summary):
             notes.append(f"{disabled} disabled")
         if resource.excluded:
             notes.append(f"{len(resource.excluded)} excluded")
+        if resource.zones_problem is not None:
+            notes.append("zones unknown")
         if not resource.selection.narrowed and not resource.unreachable:
             for binary in sorted(self.threshold_binaries - resource.binaries.keys()):
                 notes.append(f"no {safe(binary, 40)} services (named in -w/-c)")
@@ -356,6 +363,11 @@ class ServicesSummary(nagiosplugin.Summary):
         lines = [f"unreachable: {_cell(r.cell)}: {safe(r.error, 300)}" for r in resource.unreachable[:VERBOSE_LIMIT]]
         for binary in sorted(self.threshold_binaries - resource.binaries.keys()):
             lines.append(f"note: -w/-c name {safe(binary, 255)}, which has no services here")
+        if resource.zones_problem is not None:
+            lines.append(
+                f"note: availability zones unknown ({safe(resource.zones_problem, 300)}); they need SELECT on "
+                "the API database's aggregate_hosts and aggregate_metadata"
+            )
         if self.verbosity >= 2:  # the list view: every service, the excluded ones marked
             shown = sorted(resource.services + resource.excluded, key=lambda s: (s.row.binary, s.row.host, s.cell.name))
             return lines + [describe(s, excluded=s in resource.excluded) for s in shown]

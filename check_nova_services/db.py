@@ -377,7 +377,19 @@ class CellMappingRow:
     disabled: bool
 
 
-def read_api_database(url: URL, timeout: float, with_zones: bool) -> tuple[list[CellMappingRow], dict[str, set[str]]]:
+@dataclass(frozen=True)
+class ApiDatabase:
+    """What the API database gave: every cell mapping, and each host's availability zones.
+
+    ``zones`` is None when the aggregate tables could not be read (``zones_problem`` says why):
+    the verdict does not need them, only the zone names do."""
+
+    mappings: list[CellMappingRow]
+    zones: dict[str, set[str]] | None
+    zones_problem: str | None = None
+
+
+def read_api_database(url: URL, timeout: float, with_zones: bool) -> ApiDatabase:
     """Every cell mapping (cell0 and disabled cells included, as Nova's API lists them), in id order,
     and the availability zones of each host from the aggregates' ``availability_zone`` metadata."""
     mappings_stmt = select(
@@ -390,7 +402,8 @@ def read_api_database(url: URL, timeout: float, with_zones: bool) -> tuple[list[
         .where(aggregate_metadata.c.key == "availability_zone")
     )
     engine = make_engine(url, timeout)
-    zones: dict[str, set[str]] = {}
+    zones: dict[str, set[str]] | None = None
+    zones_problem = None
     try:
         with engine.connect() as conn:
             mappings = [
@@ -398,10 +411,17 @@ def read_api_database(url: URL, timeout: float, with_zones: bool) -> tuple[list[
                 for uuid, name, conn_url, disabled in conn.execute(mappings_stmt)
             ]
             if with_zones:
-                for host, zone in conn.execute(zones_stmt):
-                    zones.setdefault(_text(host), set()).add(_text(zone))
+                try:
+                    zones = {}
+                    for host, zone in conn.execute(zones_stmt):
+                        zones.setdefault(_text(host), set()).add(_text(zone))
+                except DBAPIError as exc:
+                    if exc.connection_invalidated:  # the server went away: not a matter of grants
+                        raise
+                    zones, zones_problem = None, describe_error(exc, url)
+                    conn.rollback()
     except Exception as exc:  # noqa: BLE001 - the driver raises more than DBAPI errors (option files, TLS files)
         raise DatabaseError(describe_error(exc, url)) from None
     finally:
         engine.dispose()
-    return mappings, zones
+    return ApiDatabase(mappings, zones, zones_problem)

@@ -122,27 +122,37 @@ def test_select_on_four_tables_is_all_every_cell_needs(cells):
             "'priv_cells'@'localhost' for table `priv_api`.`cell_mappings` (error 1142)",
         ),
         (
-            "aggregate_hosts",
-            "NOVA_SERVICES UNKNOWN - API database unreachable: SELECT command denied to user "
-            "'priv_cells'@'localhost' for table `priv_api`.`aggregate_hosts` (error 1142)",
-        ),
-        (
-            "aggregate_metadata",
-            "NOVA_SERVICES UNKNOWN - API database unreachable: SELECT command denied to user "
-            "'priv_cells'@'localhost' for table `priv_api`.`aggregate_metadata` (error 1142)",
-        ),
-        (
             "cell2 services",
             f"NOVA_SERVICES UNKNOWN - cell cell2 ({CELLS['2']}) unreachable: Access denied for user "
             "'priv_cells'@'%' to database 'priv_cell2' (error 1044)",
         ),
     ],
 )
-def test_each_of_the_grants_is_needed(cells, missing, line):
+def test_each_required_grant_is_needed(cells, missing, line):
     grant_all_but(cells, missing)
     run = run_check(*cells_args(cells.admin.port))
     assert run.status == line
     assert (run.code, run.stderr) == (3, "")
+
+
+@pytest.mark.parametrize("missing", ["aggregate_hosts", "aggregate_metadata"])
+def test_without_the_zone_grants_the_verdict_stands_and_zones_are_unknown(cells, missing):
+    grant_all_but(cells, missing)
+    run = run_check(*cells_args(cells.admin.port), "-vv")
+    denied = f"SELECT command denied to user 'priv_cells'@'localhost' for table `priv_api`.`{missing}` (error 1142)"
+    assert run.lines[:4] == [
+        "NOVA_SERVICES OK - 2 of 2 services up: nova-compute 2/2; zones unknown",
+        f"note: availability zones unknown ({denied}); they need SELECT on the API database's "
+        "aggregate_hosts and aggregate_metadata",
+        "up: nova-compute@cmp1 cell=cell1 status=enabled state=up heartbeat=5s ago "
+        "(last_seen_up 2026-11-26 11:59:55) forced_down=no disabled_reason=-",
+        "up: nova-compute@cmp2 cell=cell2 status=enabled state=up heartbeat=6s ago "
+        "(last_seen_up 2026-11-26 11:59:54) forced_down=no disabled_reason=-",
+    ]
+    assert (run.code, run.stderr) == (0, "")
+    zone = run_check(*cells_args(cells.admin.port), "--zone", "az1")
+    assert zone.stdout == f"NOVA_SERVICES UNKNOWN - --zone cannot be applied, availability zones unknown: {denied}\n"
+    assert zone.code == 3
 
 
 # --- the check never writes ---------------------------------------------------------------------------
