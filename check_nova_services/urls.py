@@ -55,8 +55,7 @@ def parse_db_url(text: str, origin: str) -> URL:
         # Nova writes mysql+pymysql; mysql:// (MySQLdb) and mariadb:// name the same servers.
         url = url.set(drivername="mysql+pymysql")
     elif driver not in _SQLITE_SPELLINGS:
-        backend = _printable(driver.split("+")[0])
-        raise ConfigError(f"{origin}: {backend} is not supported; Nova's databases are read from {SUPPORTED}")
+        raise ConfigError(f"{origin}: {_printable(driver)} is not supported; Nova's databases are read from {SUPPORTED}")
     if "plugin" in url.query:
         log.debug("%s: plugin= dropped, the check loads no SQLAlchemy plugins", origin)
         url = url.difference_update_query(["plugin"])

@@ -267,18 +267,20 @@ def processes_with(token: str) -> list[int]:
     return found
 
 
-def run_in_process(*argv: str) -> Run:
+def run_in_process(*argv: str, env: dict[str, str] | None = None) -> Run:
     """The plugin's main() in this process: fast enough for property-based tests.
 
     nagiosplugin's Runtime is a process-wide singleton that keeps output between runs: it is
     reset before and after.  Warning filters and logging handlers that main() installs are
-    restored, and NOVA_SERVICES_* variables of the calling environment are hidden.
+    restored, and NOVA_SERVICES_* variables of the calling environment are hidden (``env`` sets
+    some for the run).
     """
     from nagiosplugin.runtime import Runtime
 
     from check_nova_services import cli
 
     hidden = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("NOVA_SERVICES_")}
+    os.environ.update(env or {})
     loggers = [logging.getLogger(), logging.getLogger("nagiosplugin")]
     handlers = [list(logger.handlers) for logger in loggers]
     out, err = io.StringIO(), io.StringIO()
@@ -294,6 +296,8 @@ def run_in_process(*argv: str) -> Run:
         Runtime.instance = None
         for logger, saved in zip(loggers, handlers):
             logger.handlers[:] = saved
+        for name in env or {}:
+            os.environ.pop(name, None)
         os.environ.update(hidden)
     assert isinstance(code, int), f"main() ended without an exit code: {code!r}"
     return Run(code, out.getvalue(), err.getvalue())

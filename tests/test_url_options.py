@@ -1,0 +1,50 @@
+"""URL options from real configurations: devstack's plugin=, mysql:// spellings, unsupported backends."""
+
+from __future__ import annotations
+
+import pytest
+
+from check_nova_services.demo import service
+from tests.conftest import CLOCK, NOW, run_check
+
+OK_LINE = "NOVA_SERVICES OK - 1 of 1 services up: nova-compute 1/1"
+
+
+@pytest.fixture(scope="module")
+def cell_url(mariadb):
+    from check_nova_services.demo import write_cell
+
+    url = mariadb.create_database("urlopt_cell")
+    write_cell(url, [service("cmp1", "nova-compute", NOW, age=5.0)])
+    return url.render_as_string(hide_password=False)
+
+
+def test_devstacks_plugin_option_is_dropped_never_loaded(cell_url):
+    run = run_check("--db-url", cell_url + "?charset=utf8&plugin=dbcounter", CLOCK, "-vvv")
+    assert run.lines[0] == OK_LINE
+    assert "--db-url: plugin= dropped, the check loads no SQLAlchemy plugins" in run.lines
+    assert (run.code, run.stderr) == (0, "")
+
+
+@pytest.mark.parametrize("scheme", ["mysql", "mysql+mysqldb", "mariadb", "mariadb+pymysql"])
+def test_other_spellings_of_mysql_are_read_with_pymysql(cell_url, scheme):
+    run = run_check("--db-url", cell_url.replace("mysql+pymysql://", f"{scheme}://"), CLOCK)
+    assert (run.status, run.code, run.stderr) == (OK_LINE, 0, "")
+
+
+@pytest.mark.parametrize(
+    ("url", "backend"),
+    [
+        ("postgresql://nova@127.0.0.1/nova", "postgresql"),
+        ("postgresql+psycopg2://nova@127.0.0.1/nova", "postgresql+psycopg2"),
+        ("mysql+mysqlconnector://nova@127.0.0.1/nova", "mysql+mysqlconnector"),
+        ("oracle://nova@127.0.0.1/nova", "oracle"),
+    ],
+)
+def test_unsupported_backends_get_one_line_naming_the_supported_ones(url, backend):
+    run = run_check("--db-url", url, CLOCK)
+    assert run.stdout == (
+        f"NOVA_SERVICES UNKNOWN - --db-url: {backend} is not supported; Nova's databases are read from "
+        "MySQL/MariaDB (mysql+pymysql://) or SQLite (sqlite:///)\n"
+    )
+    assert (run.code, run.stderr) == (3, "")
