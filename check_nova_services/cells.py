@@ -6,14 +6,18 @@ import datetime as dt
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Union
 
 from sqlalchemy.engine import URL
 
-from .db import DatabaseError, ServiceFilter, read_api_database, read_services, redact
+from .db import DatabaseError, ServiceFilter, TallyQuery, read_api_database, read_counts, read_services, redact
 from .errors import ConfigError
 from .heartbeat import ServiceRow
+from .policy import PROBLEM_LIMIT, Assessed, BinaryTally, Policy, TallyBuilder, assess
 from .text import safe
+from .timestamps import utc_now
 from .urls import format_db_url, parse_db_url, show_url, with_api_credentials
 
 # Under "nagiosplugin" so that nagiosplugin shows these lines in the output at -vvv.
@@ -40,62 +44,112 @@ class Cell:
         return f"{self.name} ({self.uuid})" if self.uuid else self.name
 
 
-@dataclass
-class CellReport:
-    """What one cell gave back: its rows, or why it could not."""
+Clock = Union[str, dt.datetime]  # "local", "db", or a fixed naive-UTC instant
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """How each cell is read: counted by the database (the default), or row by row in Python for
+    what SQL cannot do (the list view, --zone, --exclude)."""
+
+    where: ServiceFilter
+    policy: Policy
+    clock: Clock
+    in_database: bool = True
+    keep_all: bool = False
+    keeps: Callable[[ServiceRow, str | None], bool] = lambda row, zone: True
+    excludes: Callable[[ServiceRow], bool] = lambda row: False
+    problem_limit: int = PROBLEM_LIMIT
+
+
+@dataclass(frozen=True)
+class CellReading:
+    """What one cell gave back: its counts and the problems worth showing, or why it could not."""
 
     cell: Cell
-    rows: list[ServiceRow] = field(default_factory=list)
-    db_now: dt.datetime | None = None
+    tallies: dict[str, BinaryTally] = field(default_factory=dict)
+    #: Problem services, most important first (Assessed.problem_key), at most plan.problem_limit.
+    problems: list[Assessed] = field(default_factory=list)
+    #: Every service, for the list view (-vv) only.
+    listed: list[Assessed] = field(default_factory=list)
+    excluded: list[Assessed] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
 
+    @property
+    def services(self) -> int:
+        return sum(t.total for t in self.tallies.values())
+
+
+def read_cell(cell: Cell, plan: ReadPlan, zone_of: Callable[[ServiceRow], str | None], timeout: float) -> CellReading:
+    """One cell, judged: by the database, or row by row with the same rule and policy."""
+    assert cell.url is not None
+    begun = time.monotonic()
+    fixed = plan.clock if isinstance(plan.clock, dt.datetime) else None
+    now = fixed or (None if plan.clock == "db" else utc_now())
+    if plan.in_database:
+        query = TallyQuery(
+            plan.where, plan.policy.down_time, plan.policy.age_warning, plan.policy.count_disabled, plan.problem_limit, now
+        )
+        counts = read_counts(cell.url, query, timeout)
+        problems = [assess(row, cell.name, counts.now, plan.policy, zone_of(row)) for row in counts.problem_rows]
+        return CellReading(cell, counts.tallies, problems, seconds=time.monotonic() - begun)
+    rows, db_now = read_services(cell.url, plan.where, timeout, with_db_clock=now is None)
+    builder = TallyBuilder(plan.policy, plan.problem_limit, keep_all=plan.keep_all)
+    excluded = []
+    for row in rows:
+        zone = zone_of(row)
+        if not plan.keeps(row, zone):
+            continue
+        assessed = assess(row, cell.name, now or db_now or utc_now(), plan.policy, zone)
+        if plan.excludes(row):
+            excluded.append(assessed)
+            continue
+        builder.add(assessed)
+    return CellReading(
+        cell, builder.tallies, builder.kept_problems(), builder.everything, excluded, seconds=time.monotonic() - begun
+    )
+
 
 def read_cells(
-    cells: list[Cell],
-    where: ServiceFilter,
-    deadline: float,
-    with_db_clock: bool = False,
-    timeout: float | None = None,
-) -> list[CellReport]:
+    cells: list[Cell], read: Callable[[Cell, float], CellReading], deadline: float, timeout: float | None = None
+) -> list[CellReading]:
     """Read every cell concurrently; a cell not done by ``deadline`` (monotonic) is reported as timed out.
 
     Daemon threads: a cell stuck in a socket read must not hold the process
     past its timeout, so it is abandoned rather than joined.
     """
     started = time.monotonic()
-    outcomes: list[CellReport | None] = [None] * len(cells)
+    outcomes: list[CellReading | None] = [None] * len(cells)
 
     def work(index: int, cell: Cell) -> None:
         if cell.problem is not None or cell.url is None:
-            outcomes[index] = CellReport(cell, error=cell.problem or "no database URL")
+            outcomes[index] = CellReading(cell, error=cell.problem or "no database URL")
             return
         try:
-            begun = time.monotonic()
-            rows, db_now = read_services(cell.url, where, deadline - time.monotonic(), with_db_clock)
-            outcomes[index] = CellReport(cell, rows, db_now, seconds=time.monotonic() - begun)
+            outcomes[index] = read(cell, deadline - time.monotonic())
         except DatabaseError as exc:
-            outcomes[index] = CellReport(cell, error=str(exc))
+            outcomes[index] = CellReading(cell, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - any failure of one cell is that cell's verdict
             reason = redact(f"{type(exc).__name__}: {exc}", [str(cell.url.password or "")])
-            outcomes[index] = CellReport(cell, error=" ".join(reason.split()))
+            outcomes[index] = CellReading(cell, error=" ".join(reason.split()))
 
     threads = [threading.Thread(target=work, args=(i, cell), daemon=True) for i, cell in enumerate(cells)]
     for thread in threads:
         thread.start()
-    reports = []
+    readings = []
     for index, (thread, cell) in enumerate(zip(threads, cells)):
         thread.join(max(0.0, deadline - time.monotonic()))
         outcome = outcomes[index]
         if thread.is_alive() or outcome is None:
             waited = f"the {timeout:g}s timeout" if timeout else f"{deadline - started:.1f}s"
-            outcome = CellReport(cell, error=f"no answer within {waited}")
+            outcome = CellReading(cell, error=f"no answer within {waited}")
         if outcome.error is None:
-            log.debug("cell %s: %d rows in %.3fs from %s", safe(cell.label), len(outcome.rows), outcome.seconds, show(cell))
+            log.debug("cell %s: %d services in %.3fs from %s", safe(cell.label), outcome.services, outcome.seconds, show(cell))
         else:
             log.debug("cell %s: %s (%s)", safe(cell.label), outcome.error, show(cell))
-        reports.append(outcome)
-    return reports
+        readings.append(outcome)
+    return readings
 
 
 @dataclass

@@ -318,7 +318,6 @@ def main(argv: list[str] | None = None) -> NoReturn:
 def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoReturn:
     import nagiosplugin
 
-    from .assess import Policy
     from .cells import Cell, Deployment, discover
     from .check import NovaServices, Selection, build_check
     from .config import (
@@ -332,6 +331,7 @@ def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoRetur
         read_nova_conf,
     )
     from .heartbeat import DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME, effective_down_time
+    from .policy import Policy
     from .thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING, ThresholdTable
     from .urls import show_url
 
@@ -416,6 +416,7 @@ def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoRetur
         clock=clock,
         deadline=started + args.timeout - margin,
         timeout=args.timeout,
+        list_every_service=args.verbose >= 2,
     )
     unreachable_state = nagiosplugin.Critical if args.unreachable_cell_state == "critical" else nagiosplugin.Unknown
     check = build_check(resource, warning, critical, policy, unreachable_state, verbosity=args.verbose)

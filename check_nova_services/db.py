@@ -13,12 +13,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import (
+    DateTime,
     Engine,
+    LargeBinary,
+    and_,
+    case,
+    cast,
     column,
     create_engine,
     event,
+    false,
     func,
+    literal,
     literal_column,
+    not_,
+    or_,
     select,
     table,
 )
@@ -26,12 +35,30 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from .heartbeat import API_BINARIES, ServiceRow
+from .heartbeat import API_BINARIES, ServiceRow, within
+from .policy import BinaryTally
 from .text import safe
 from .timestamps import parse_timestamp
 from .urls import is_secret_option, option_file
 
-services = table("services", column("deleted"), column("binary"), column("host"))
+services = table(
+    "services",
+    *(
+        column(name)
+        for name in (
+            "id",
+            "deleted",
+            "binary",
+            "host",
+            "disabled",
+            "disabled_reason",
+            "forced_down",
+            "last_seen_up",
+            "created_at",
+            "updated_at",
+        )
+    ),
+)
 
 
 class DatabaseError(Exception):
@@ -165,15 +192,7 @@ def read_services(
     One SELECT: ``services.*`` lets the same statement serve every schema since
     Icehouse, and the rule tells old from new by the columns that come back.
     """
-    stmt = (
-        select(literal_column("services.*"))
-        .select_from(services)
-        .where(services.c.deleted == 0, services.c.binary.not_in(API_BINARIES))
-    )
-    if where.hosts:
-        stmt = stmt.where(services.c.host.in_(where.hosts))
-    if where.binaries:
-        stmt = stmt.where(services.c.binary.in_(where.binaries))
+    stmt = select(literal_column("services.*")).select_from(services).where(*_wanted(where))
     if with_db_clock:
         stmt = stmt.add_columns(_utc_now_sql(url).label("db_utc_now"))
     engine = make_engine(url, timeout)
@@ -191,6 +210,162 @@ def read_services(
     finally:
         engine.dispose()
     return [_checked_row(m) for m in mappings], db_now
+
+
+def _exact(col):
+    """Byte-exact comparisons, as Nova's Python does: MySQL's default collations ignore case and trailing spaces."""
+    return cast(col, LargeBinary)
+
+
+def _wanted(where: ServiceFilter) -> list:
+    """Non-deleted rows that are not the API's (a NULL binary is kept: it is a row to report)."""
+    s = services.c
+    api = [name.encode() for name in API_BINARIES]
+    clauses = [s.deleted == 0, or_(s.binary.is_(None), _exact(s.binary).not_in(api))]
+    if where.hosts:
+        clauses.append(_exact(s.host).in_([h.encode("utf-8", "surrogateescape") for h in where.hosts]))
+    if where.binaries:
+        clauses.append(_exact(s.binary).in_([b.encode("utf-8", "surrogateescape") for b in where.binaries]))
+    return clauses
+
+
+#: Heartbeats outside these bounds are not dates the rule can read (MySQL's zero date, garbage text in SQLite).
+_READABLE = (dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31, 23, 59, 59, 999999))
+
+
+@dataclass(frozen=True)
+class TallyQuery:
+    """The policy, as the database applies it to one cell's table."""
+
+    where: ServiceFilter
+    down_time: float
+    age_warning: float | None
+    count_disabled: bool
+    problem_limit: int
+    #: A fixed "now"; None: the database server's own UTC clock.
+    now: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class CellCounts:
+    """What the database counted in one cell, the problem rows to show, and the instant it judged at."""
+
+    tallies: dict[str, BinaryTally]
+    problem_rows: list[ServiceRow]
+    now: dt.datetime
+
+
+def read_counts(url: URL, query: TallyQuery, timeout: float) -> CellCounts:
+    """Nova's rule and the plugin's policy applied by the database: one row per binary, whatever the
+    number of services, and the first ``problem_limit`` problem rows in :attr:`Assessed.problem_key` order.
+
+    The rule in SQL is heartbeat.judge's interval form (:func:`heartbeat.within`): bounds are computed
+    here to the microsecond and bound as parameters, so no date arithmetic happens in the database.
+    """
+    engine = make_engine(url, timeout)
+    try:
+        with engine.connect() as conn:
+            columns = set(conn.execute(select(literal_column("*")).select_from(services).limit(0)).keys())
+            now = query.now
+            if now is None:
+                now = _as_datetime(conn.execute(select(_utc_now_sql(url))).scalar())
+            assert now is not None
+            rule = _RuleSql(columns, now, query)
+            counts = conn.execute(rule.aggregate()).all()
+            problems = [row._mapping for row in conn.execute(rule.problems())]
+    except Exception as exc:  # noqa: BLE001 - the driver raises more than DBAPI errors (option files, TLS files)
+        raise DatabaseError(describe_error(exc, url)) from None
+    finally:
+        engine.dispose()
+    tallies: dict[str, BinaryTally] = {}
+    for binary, total, up, down, late, disabled, problem, oldest, newest in counts:
+        name = _text(binary)
+        tally = BinaryTally(
+            name, int(total), int(up), int(down), int(late), int(disabled), int(problem), _distance(now, oldest, newest)
+        )
+        tallies[name] = tallies[name].plus(tally) if name in tallies else tally  # NULL and '' are both ""
+    return CellCounts(tallies, [_checked_row(m) for m in problems], now)
+
+
+def _distance(now: dt.datetime, *stamps: object) -> float | None:
+    """The largest |now - stamp|, as Nova measures a heartbeat's age."""
+    ages = []
+    for stamp in stamps:
+        try:
+            moment = _as_datetime(stamp)
+        except (TypeError, ValueError, OverflowError):
+            return None
+        if moment is not None:
+            ages.append(abs((now - moment).total_seconds()))
+    return round(max(ages), 6) if ages else None
+
+
+class _RuleSql:
+    """heartbeat.judge and policy.assess as SQL expressions over one cell's services table."""
+
+    def __init__(self, columns: set[str], now: dt.datetime, query: TallyQuery):
+        s = services.c
+        self.query = query
+        legacy = "last_seen_up" not in columns
+        beat = func.coalesce(s.updated_at, s.created_at) if legacy else func.coalesce(s.last_seen_up, s.created_at)
+        earliest, latest = within(now, query.down_time)
+        readable = and_(beat.is_not(None), beat >= _stamp(_READABLE[0]), beat <= _stamp(_READABLE[1]))
+        defect = or_(s.host.is_(None), func.length(s.host) == 0, s.binary.is_(None), func.length(s.binary) == 0)
+        broken = or_(defect, and_(beat.is_not(None), not_(readable)))
+        forced = false() if legacy else func.coalesce(s.forced_down, 0) != 0
+        disabled = func.coalesce(s.disabled, 0) != 0
+        auto = and_(disabled, _exact(func.substr(func.coalesce(s.disabled_reason, ""), 1, 5)) == literal(b"AUTO:", LargeBinary))
+        quiet = false() if query.count_disabled else and_(disabled, not_(auto))  # operator-disabled, not alarmed
+        up = and_(not_(defect), not_(forced), readable, beat >= _stamp(earliest), beat <= _stamp(latest))
+        if query.age_warning is None:
+            late = false()
+        else:
+            early, tardy = within(now, query.age_warning)
+            late = and_(up, not_(auto), not_(quiet), or_(beat < _stamp(early), beat > _stamp(tardy)))
+        down = or_(broken, auto, and_(not_(up), not_(quiet)))
+        self.binary = _exact(s.binary)
+        self.flags = {"up": up, "down": down, "late": late, "disabled": disabled}
+        self.problem = or_(broken, auto, not_(up), quiet, late)
+        self.watched_beat = case((and_(not_(quiet), not_(defect), readable), beat))
+        self.rank = case((down, 0), (late, 1), (not_(up), 2), else_=3)
+        self.binary_rank = case(
+            (self.binary == b"nova-conductor", 0),
+            (self.binary == b"nova-scheduler", 1),
+            (self.binary == b"nova-compute", 3),
+            else_=2,
+        )
+
+    def aggregate(self):
+        flag = {name: func.sum(case((cond, 1), else_=0)) for name, cond in self.flags.items()}
+        return (
+            select(
+                self.binary,
+                func.count(),
+                flag["up"],
+                flag["down"],
+                flag["late"],
+                flag["disabled"],
+                func.sum(case((self.problem, 1), else_=0)),
+                func.min(self.watched_beat),
+                func.max(self.watched_beat),
+            )
+            .select_from(services)
+            .where(*_wanted(self.query.where))
+            .group_by(self.binary)
+        )
+
+    def problems(self):
+        return (
+            select(literal_column("services.*"))
+            .select_from(services)
+            .where(*_wanted(self.query.where), self.problem)
+            .order_by(self.rank, self.binary_rank, services.c.id)
+            .limit(self.query.problem_limit)
+        )
+
+
+def _stamp(moment: dt.datetime):
+    return literal(moment, DateTime())
 
 
 def _checked_row(m: Mapping) -> ServiceRow:

@@ -2,25 +2,102 @@
 
 ``check_nova_services_demo`` writes it (SQLite file by default, any SQLAlchemy
 URL accepted) so that the real check can be run against it at once.
+
+It is installed beside the plugin, on real controllers, so it never destroys data: every
+database it writes gets a marker table (:data:`MARKER`), and it refuses, before touching
+anything, a database whose Nova tables it would replace hold rows it did not write
+(:class:`Refused`).  Missing, empty and non-Nova databases are written.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import uuid as uuidlib
+from collections.abc import Iterable
 
-from sqlalchemy import create_engine, insert
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, func, insert, inspect, select, table
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.pool import NullPool
 
+from . import __version__
 from .schema import api_metadata, cell_metadata
 from .timestamps import utc_now
+from .urls import show_url
 
 CELL0_UUID = "00000000-0000-0000-0000-000000000000"
 
 DEFAULT_URL = "sqlite:///nova-demo.sqlite"
+
+#: The marker table in every database the demo writes: one row, who wrote it and when.
+MARKER = "check_nova_services_demo"
+
+
+class Refused(Exception):
+    """The database holds Nova rows the demo did not write: nothing was touched."""
+
+
+def _marker_metadata() -> MetaData:
+    meta = MetaData()
+    Table(
+        MARKER,
+        meta,
+        Column("written_by", String(64), nullable=False),
+        Column("written_at", DateTime, nullable=False),
+    )
+    return meta
+
+
+def _rows(conn: Connection, name: str, schema: str | None) -> int:
+    return conn.execute(select(func.count()).select_from(table(name, schema=schema))).scalar_one()
+
+
+def foreign_rows(conn: Connection, nova_tables: Iterable[str], schema: str | None = None) -> dict[str, int]:
+    """Rows in those of ``nova_tables`` that exist (tables or views), unless the demo's marker says
+    it wrote the database; ``schema`` names another database on the same server."""
+    found = inspect(conn)
+    present = set(found.get_table_names(schema=schema)) | set(found.get_view_names(schema=schema))
+    if MARKER in present and _rows(conn, MARKER, schema):
+        return {}
+    counts = {name: _rows(conn, name, schema) for name in sorted(present.intersection(nova_tables))}
+    return {name: count for name, count in counts.items() if count}
+
+
+def _refusal(url: URL | str, counts: dict[str, int]) -> Refused:
+    held = ", ".join(f"{name}: {count} row{'' if count == 1 else 's'}" for name, count in counts.items())
+    return Refused(
+        f"{show_url(make_url(url))} holds Nova data the demo did not write ({held}), "
+        "refusing to overwrite it; nothing was changed"
+    )
+
+
+def _guard(conn: Connection, url: URL | str, nova_tables: Iterable[str]) -> None:
+    counts = foreign_rows(conn, nova_tables)
+    if counts:
+        raise _refusal(url, counts)
+
+
+def _guard_sqlite_file(url: URL, nova_tables: Iterable[str]) -> None:
+    """:func:`_guard` for a SQLite file that exists; a missing one is not created by looking."""
+    if not url.database or url.database == ":memory:" or not os.path.exists(url.database):
+        return
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            _guard(conn, url, nova_tables)
+    finally:
+        engine.dispose()
+
+
+def _mark(conn: Connection) -> None:
+    marker = _marker_metadata()
+    marker.drop_all(conn)
+    marker.create_all(conn)
+    conn.execute(
+        insert(marker.tables[MARKER]), {"written_by": f"check_nova_services_demo {__version__}", "written_at": utc_now()}
+    )
 
 
 def service(
@@ -86,19 +163,26 @@ def demo_rows(now: dt.datetime, computes: int = 36) -> list[dict]:
 
 
 def write_cell(url: URL | str, rows: list[dict], legacy: bool = False) -> None:
-    """Create (or replace) the services table at ``url`` and fill it with ``rows``."""
+    """Create (or replace) the services table at ``url`` and fill it with ``rows``.
+
+    Raises :class:`Refused`, having changed nothing, if a services table there holds rows
+    the demo did not write."""
     engine = create_engine(url, poolclass=NullPool)
     meta = cell_metadata(legacy=legacy)
     services = meta.tables["services"]
     if legacy:
         dropped = {"last_seen_up", "forced_down", "version", "uuid"}
         rows = [{k: v for k, v in row.items() if k not in dropped} for row in rows]
-    with engine.begin() as conn:
-        meta.drop_all(conn)
-        meta.create_all(conn)
-        if rows:
-            conn.execute(insert(services), rows)
-    engine.dispose()
+    try:
+        with engine.begin() as conn:
+            _guard(conn, url, meta.tables)
+            _mark(conn)
+            meta.drop_all(conn)
+            meta.create_all(conn)
+            if rows:
+                conn.execute(insert(services), rows)
+    finally:
+        engine.dispose()
 
 
 def write_api_database(
@@ -108,30 +192,39 @@ def write_api_database(
     disabled: tuple[str, ...] = (),
 ) -> None:
     """Create the API tables at ``url``: cells as (uuid, name, database_connection), and one
-    aggregate per availability zone holding the listed hosts."""
+    aggregate per availability zone holding the listed hosts.
+
+    Raises :class:`Refused`, having changed nothing, if any of those tables there holds rows
+    the demo did not write."""
     engine = create_engine(url, poolclass=NullPool)
     meta = api_metadata()
     t = meta.tables
-    with engine.begin() as conn:
-        meta.drop_all(conn)
-        meta.create_all(conn)
-        for cell_uuid, name, connection in cells:
-            conn.execute(
-                insert(t["cell_mappings"]),
-                {
-                    "uuid": cell_uuid,
-                    "name": name,
-                    "transport_url": "none:///" if cell_uuid == CELL0_UUID else "rabbit://nova:secret@mq:5672/",
-                    "database_connection": connection,
-                    "disabled": name in disabled,
-                },
-            )
-        for number, (zone, hosts) in enumerate(sorted((zones or {}).items()), start=1):
-            conn.execute(insert(t["aggregates"]), {"id": number, "uuid": str(uuidlib.uuid4()), "name": f"agg-{zone}"})
-            conn.execute(insert(t["aggregate_metadata"]), {"aggregate_id": number, "key": "availability_zone", "value": zone})
-            for host in hosts:
-                conn.execute(insert(t["aggregate_hosts"]), {"aggregate_id": number, "host": host})
-    engine.dispose()
+    try:
+        with engine.begin() as conn:
+            _guard(conn, url, t)
+            _mark(conn)
+            meta.drop_all(conn)
+            meta.create_all(conn)
+            for cell_uuid, name, connection in cells:
+                conn.execute(
+                    insert(t["cell_mappings"]),
+                    {
+                        "uuid": cell_uuid,
+                        "name": name,
+                        "transport_url": "none:///" if cell_uuid == CELL0_UUID else "rabbit://nova:secret@mq:5672/",
+                        "database_connection": connection,
+                        "disabled": name in disabled,
+                    },
+                )
+            for number, (zone, hosts) in enumerate(sorted((zones or {}).items()), start=1):
+                conn.execute(insert(t["aggregates"]), {"id": number, "uuid": str(uuidlib.uuid4()), "name": f"agg-{zone}"})
+                conn.execute(
+                    insert(t["aggregate_metadata"]), {"aggregate_id": number, "key": "availability_zone", "value": zone}
+                )
+                for host in hosts:
+                    conn.execute(insert(t["aggregate_hosts"]), {"aggregate_id": number, "host": host})
+    finally:
+        engine.dispose()
 
 
 def sibling_url(url: URL, suffix: str) -> URL:
@@ -144,13 +237,30 @@ def sibling_url(url: URL, suffix: str) -> URL:
 
 def write_deployment(url: URL, cells: int, computes: int, now: dt.datetime) -> URL:
     """A multi-cell deployment: an API database, cell0 with the super-conductor and scheduler
-    (as DevStack lays it out), and ``cells`` cells sharing the demo's hypervisors and troubles."""
-    if url.get_backend_name() != "sqlite":
-        server = create_engine(url.set(database=None), poolclass=NullPool)
-        with server.begin() as conn:
-            for suffix in ["api", *(f"cell{n}" for n in range(cells + 1))]:
-                conn.exec_driver_sql(f"CREATE DATABASE IF NOT EXISTS `{sibling_url(url, suffix).database}`")
-        server.dispose()
+    (as DevStack lays it out), and ``cells`` cells sharing the demo's hypervisors and troubles.
+
+    Every one of those databases is looked at before any is created or written: raises
+    :class:`Refused`, having changed nothing, if one holds Nova rows the demo did not write."""
+    api_tables, cell_tables = list(api_metadata().tables), list(cell_metadata().tables)
+    targets = [(sibling_url(url, "api"), api_tables), *((sibling_url(url, f"cell{n}"), cell_tables) for n in range(cells + 1))]
+    if url.get_backend_name() == "sqlite":
+        for target, nova_tables in targets:
+            _guard_sqlite_file(target, nova_tables)
+    else:
+        # URL.set(database=None) would keep the database: the server itself, whether or not it exists
+        server_url = URL.create(url.drivername, url.username, url.password, url.host, url.port, database=None, query=url.query)
+        server = create_engine(server_url, poolclass=NullPool)
+        try:
+            with server.begin() as conn:
+                existing = set(inspect(conn).get_schema_names())
+                for target, nova_tables in targets:
+                    counts = foreign_rows(conn, nova_tables, schema=target.database) if target.database in existing else {}
+                    if counts:
+                        raise _refusal(target, counts)
+                for target, _ in targets:
+                    conn.exec_driver_sql(f"CREATE DATABASE IF NOT EXISTS `{target.database}`")
+        finally:
+            server.dispose()
     rows = demo_rows(now, computes)
     controllers = [r for r in rows if r["binary"] != "nova-compute"]
     hypervisors = [r for r in rows if r["binary"] == "nova-compute"]
@@ -186,15 +296,20 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     url = make_url(args.db_url)
     now = utc_now()
-    if args.cells > 0:
-        api_url = write_deployment(url, args.cells, args.computes, now)
-        shown = api_url.render_as_string(hide_password=True)
-        print(
-            f"wrote an API database and {args.cells + 1} cells; check them all with: check_nova_services --api-db-url {shown}"
-        )
-        sys.exit(0)
-    rows = demo_rows(now, args.computes)
-    write_cell(url, rows)
+    try:
+        if args.cells > 0:
+            api_url = write_deployment(url, args.cells, args.computes, now)
+            shown = api_url.render_as_string(hide_password=True)
+            print(
+                f"wrote an API database and {args.cells + 1} cells; "
+                f"check them all with: check_nova_services --api-db-url {shown}"
+            )
+            sys.exit(0)
+        rows = demo_rows(now, args.computes)
+        write_cell(url, rows)
+    except Refused as refused:
+        print(f"{parser.prog}: {refused}", file=sys.stderr)
+        sys.exit(1)
     print(f"wrote {len(rows)} service rows to {url.render_as_string(hide_password=True)}")
     sys.exit(0)
 

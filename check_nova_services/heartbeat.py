@@ -110,9 +110,20 @@ def judge(row: ServiceRow, now: dt.datetime, down_time: float) -> Verdict:
     if heartbeat is None and source is not None:
         return Verdict(up=False, age=None, source=source, problem=f"{source} unreadable")
     age = None if heartbeat is None else (now - _naive(heartbeat)).total_seconds()
-    if row.forced_down or age is None:
+    if row.forced_down or heartbeat is None:
         return Verdict(up=False, age=age, source=source)
-    return Verdict(up=abs(age) <= down_time, age=age, source=source)
+    earliest, latest = within(now, down_time)
+    return Verdict(up=earliest <= _naive(heartbeat) <= latest, age=age, source=source)
+
+
+def within(now: dt.datetime, seconds: float) -> tuple[dt.datetime, dt.datetime]:
+    """|now - heartbeat| <= seconds as an interval of heartbeats, exact to the microsecond.
+
+    The same rule in the form a database can apply to a whole table: the SQL form of :func:`judge`
+    (``db.py``) compares each heartbeat with these two bounds, so both forms agree by construction.
+    """
+    delta = dt.timedelta(seconds=seconds)
+    return now - delta, now + delta
 
 
 def _naive(value: dt.datetime) -> dt.datetime:

@@ -21,9 +21,10 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
-from check_nova_services.cells import Cell, read_cells
-from check_nova_services.db import ServiceFilter, read_services
+from check_nova_services.cells import Cell, ReadPlan, read_cell, read_cells
+from check_nova_services.db import ServiceFilter, TallyQuery, read_counts
 from check_nova_services.demo import demo_rows, write_cell
+from check_nova_services.policy import Policy
 from tests.conftest import CLOCK, NOW, clean_env
 from tests.faults_helpers import connections_of, wait_no_connections
 
@@ -67,11 +68,14 @@ def aborted(mariadb) -> dict[str, int]:
     return {name: int(value) for name, value in mariadb.execute("SHOW GLOBAL STATUS LIKE 'Aborted_c%'")}
 
 
+QUERY = TallyQuery(ServiceFilter(), down_time=60, age_warning=35, count_disabled=False, problem_limit=100, now=NOW)
+
+
 def test_read_path_500_times_leaves_nothing_behind(mariadb, load_db):
-    where = ServiceFilter()
     for _ in range(100):  # warm-up: SQLAlchemy fills its caches during the first few hundred engines
-        rows, _ = read_services(load_db, where, timeout=5)
-    assert len(rows) == 40  # 2 conductors, 2 schedulers, 36 computes (not the API rows, not the deleted host)
+        counts = read_counts(load_db, QUERY, timeout=5)
+    # 2 conductors, 2 schedulers, 36 computes (not the API rows, not the deleted host)
+    assert sum(t.total for t in counts.tallies.values()) == 40
     engines, connections, fds, threads = (
         live(Engine),
         live(pymysql.connections.Connection),
@@ -84,7 +88,7 @@ def test_read_path_500_times_leaves_nothing_behind(mariadb, load_db):
         sys._clear_type_cache()  # CPython's attribute cache keeps the last names looked up: bounded, not a leak
         start = tracemalloc.get_traced_memory()[0]
         for _ in range(400):
-            read_services(load_db, where, timeout=5)
+            read_counts(load_db, QUERY, timeout=5)
         gc.collect()
         sys._clear_type_cache()
         growth = tracemalloc.get_traced_memory()[0] - start
@@ -102,8 +106,9 @@ def test_read_path_500_times_leaves_nothing_behind(mariadb, load_db):
 def test_every_cell_read_concurrently_150_times_leaves_nothing_behind(mariadb, load_db):
     cells = [Cell(f"cell{n}", None, load_db) for n in range(3)]
     threads, fds = threading.active_count(), open_fds()
+    plan = ReadPlan(ServiceFilter(), Policy(60, 35), clock=NOW)
     for _ in range(50):
-        reports = read_cells(cells, ServiceFilter(), deadline=time.monotonic() + 5)
+        reports = read_cells(cells, lambda cell, left: read_cell(cell, plan, lambda row: None, left), time.monotonic() + 5)
         assert [r.error for r in reports] == [None, None, None]
     assert threading.active_count() == threads
     assert open_fds() == fds

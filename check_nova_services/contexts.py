@@ -1,0 +1,70 @@
+"""nagiosplugin's second step: each state decided in one place."""
+
+from __future__ import annotations
+
+import nagiosplugin
+from nagiosplugin import Critical, Ok, Unknown, Warn
+from nagiosplugin.performance import Performance
+
+from .thresholds import ThresholdTable
+
+
+class DownContext(nagiosplugin.Context):
+    """Down count of one binary against that binary's warning and critical ranges."""
+
+    def __init__(self, warning: ThresholdTable, critical: ThresholdTable):
+        super().__init__("down")
+        self.warning = warning
+        self.critical = critical
+
+    def ranges(self, metric, resource):
+        tally = resource.binary_of(metric.name)
+        return self.warning.for_binary(tally.binary, tally.total), self.critical.for_binary(tally.binary, tally.total)
+
+    def evaluate(self, metric, resource):
+        warning, critical = self.ranges(metric, resource)
+        if critical is not None and not critical.match(metric.value):
+            return self.result_cls(Critical, critical.violation, metric)
+        if warning is not None and not warning.match(metric.value):
+            return self.result_cls(Warn, warning.violation, metric)
+        return self.result_cls(Ok, None, metric)
+
+    def performance(self, metric, resource):
+        warning, critical = self.ranges(metric, resource)
+        return Performance(metric.name, metric.value, "", warning, critical, metric.min, metric.max)
+
+
+class LateContext(nagiosplugin.Context):
+    """Services that Nova still counts up but whose heartbeat is older than --age-warning: WARNING."""
+
+    def __init__(self, enabled: bool):
+        super().__init__("late")
+        self.enabled = enabled
+
+    def evaluate(self, metric, resource):
+        if self.enabled and metric.value > 0:
+            return self.result_cls(Warn, "heartbeat late", metric)
+        return self.result_cls(Ok, None, metric)
+
+    def performance(self, metric, resource):
+        return Performance(metric.name, metric.value, "", "0" if self.enabled else "", "", metric.min, metric.max)
+
+
+class CountContext(nagiosplugin.Context):
+    """A plain figure with perfdata and no thresholds."""
+
+    def performance(self, metric, resource):
+        return Performance(metric.name, metric.value, metric.uom or "", "", "", metric.min, metric.max)
+
+
+class CellsContext(CountContext):
+    """An unreachable cell means the check cannot know: UNKNOWN, or CRITICAL if asked."""
+
+    def __init__(self, unreachable_state=Unknown):
+        super().__init__("cells")
+        self.unreachable_state = unreachable_state
+
+    def evaluate(self, metric, resource):
+        if metric.value:
+            return self.result_cls(self.unreachable_state, "cell unreachable", metric)
+        return self.result_cls(Ok, None, metric)

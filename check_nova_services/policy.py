@@ -1,0 +1,174 @@
+"""From Nova's verdict to what the check alarms on: the plugin's policy, kept apart from Nova's rule.
+
+Pure: no database, no threads, no nagiosplugin.  The database applies the same policy to whole
+tables in SQL (``db.py``); :class:`TallyBuilder` is its Python form, for the list view and filters
+that SQL cannot apply, and the reference the SQL form is tested against.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass, field, replace
+
+from .heartbeat import ServiceRow, Verdict, judge
+
+#: Problem services each cell hands over, most important first: what the first line and -v can show.
+PROBLEM_LIMIT = 100
+
+
+class Standing(enum.Enum):
+    """How one service counts for the check."""
+
+    UP = "up"
+    LATE = "up, heartbeat late"  # up for Nova, but older than --age-warning
+    DOWN = "down"
+    UNREADABLE = "down, cannot be judged"  # nothing proves it up: an unreadable heartbeat, no host
+    AUTO_DISABLED = "disabled by Nova (AUTO)"  # a failure, not maintenance
+    DISABLED = "disabled"  # operator maintenance: reported, not alarmed
+    DISABLED_DOWN = "disabled, down"
+
+
+#: Standings counted in ``<binary>_down``: down and enabled, disabled by Nova itself, or unjudgeable.
+COUNTED_DOWN = frozenset({Standing.DOWN, Standing.AUTO_DISABLED, Standing.UNREADABLE})
+
+#: The order problems are kept and listed in: what counts first, then late, then maintenance.
+PROBLEM_RANK = {
+    Standing.DOWN: 0,
+    Standing.AUTO_DISABLED: 0,
+    Standing.UNREADABLE: 0,
+    Standing.LATE: 1,
+    Standing.DISABLED_DOWN: 2,
+    Standing.DISABLED: 3,
+    Standing.UP: 4,
+}
+
+
+def binary_rank(binary: str) -> int:
+    """Control plane first: a dead conductor explains the computes that stop reporting after it."""
+    return {"nova-conductor": 0, "nova-scheduler": 1, "nova-compute": 3}.get(binary, 2)
+
+
+@dataclass(frozen=True)
+class Policy:
+    down_time: float
+    age_warning: float | None = None
+    count_disabled: bool = False
+
+    def operator_disabled(self, row: ServiceRow) -> bool:
+        """Disabled by an operator and, by policy, not alarmed (unless --count-disabled)."""
+        return row.disabled and not row.auto_disabled and not self.count_disabled
+
+
+@dataclass(frozen=True)
+class Assessed:
+    row: ServiceRow
+    cell_name: str
+    verdict: Verdict
+    standing: Standing
+    zone: str | None = None
+
+    @property
+    def counts_down(self) -> bool:
+        return self.standing in COUNTED_DOWN
+
+    @property
+    def problem_key(self) -> tuple[int, int, int]:
+        """The order the SQL form keeps problem rows in (db.py): standing, binary, row id."""
+        return (PROBLEM_RANK[self.standing], binary_rank(self.row.binary), self.row.id)
+
+
+def assess(row: ServiceRow, cell_name: str, now: dt.datetime, policy: Policy, zone: str | None = None) -> Assessed:
+    verdict = judge(row, now, policy.down_time)
+    operator_disabled = policy.operator_disabled(row)
+    if verdict.problem is not None:
+        standing = Standing.UNREADABLE
+    elif row.auto_disabled:
+        standing = Standing.AUTO_DISABLED
+    elif not verdict.up:
+        standing = Standing.DISABLED_DOWN if operator_disabled else Standing.DOWN
+    elif operator_disabled:
+        standing = Standing.DISABLED
+    elif policy.age_warning is not None and abs(verdict.age or 0.0) > policy.age_warning:
+        standing = Standing.LATE
+    else:
+        standing = Standing.UP
+    return Assessed(row, cell_name, verdict, standing, zone)
+
+
+@dataclass(frozen=True)
+class BinaryTally:
+    """The counts of one binary: what perfdata, thresholds and the first line need, whatever the size."""
+
+    binary: str
+    total: int = 0
+    up: int = 0
+    down: int = 0
+    late: int = 0
+    disabled: int = 0
+    #: Services whose standing is not UP (down, late, disabled...): what -v could list.
+    problems: int = 0
+    #: Oldest heartbeat among the watched services (all but operator-disabled, down ones included),
+    #: by distance as Nova measures it; None when no watched service has a heartbeat.
+    max_age: float | None = None
+
+    def plus(self, other: BinaryTally) -> BinaryTally:
+        ages = [age for age in (self.max_age, other.max_age) if age is not None]
+        return replace(
+            self,
+            total=self.total + other.total,
+            up=self.up + other.up,
+            down=self.down + other.down,
+            late=self.late + other.late,
+            disabled=self.disabled + other.disabled,
+            problems=self.problems + other.problems,
+            max_age=max(ages) if ages else None,
+        )
+
+
+def watched(a: Assessed, policy: Policy) -> bool:
+    """Feeds max_age: every service the check watches, down ones included, with a readable heartbeat."""
+    return a.verdict.problem is None and a.verdict.age is not None and not policy.operator_disabled(a.row)
+
+
+@dataclass
+class TallyBuilder:
+    """Counts assessed services one at a time, keeping only the problems that can be shown."""
+
+    policy: Policy
+    problem_limit: int = PROBLEM_LIMIT
+    keep_all: bool = False
+    tallies: dict[str, BinaryTally] = field(default_factory=dict)
+    problems: list[Assessed] = field(default_factory=list)
+    everything: list[Assessed] = field(default_factory=list)
+
+    def add(self, a: Assessed) -> None:
+        t = self.tallies.get(a.row.binary) or BinaryTally(a.row.binary)
+        problem = a.standing is not Standing.UP
+        age = abs(a.verdict.age) if watched(a, self.policy) and a.verdict.age is not None else None
+        self.tallies[a.row.binary] = t.plus(
+            BinaryTally(
+                a.row.binary,
+                total=1,
+                up=int(a.verdict.up),
+                down=int(a.counts_down),
+                late=int(a.standing is Standing.LATE),
+                disabled=int(a.row.disabled),
+                problems=int(problem),
+                max_age=None if age is None else round(age, 6),
+            )
+        )
+        if self.keep_all:
+            self.everything.append(a)
+        if problem:
+            self.problems.append(a)
+            if len(self.problems) > 2 * self.problem_limit:  # trim now and then: memory stays bounded
+                self._trim()
+
+    def _trim(self) -> None:
+        self.problems.sort(key=lambda a: a.problem_key)
+        del self.problems[self.problem_limit :]
+
+    def kept_problems(self) -> list[Assessed]:
+        self._trim()
+        return list(self.problems)

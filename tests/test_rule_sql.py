@@ -1,0 +1,130 @@
+"""The rule and the policy exist twice: in Python (heartbeat.judge, policy.assess, for single rows and the
+list view) and in SQL (db.read_counts, for whole tables).  Over rows at every boundary, both must give the
+same counts, the same max_age and the same problem rows, on the real MariaDB and on SQLite."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy.engine import make_url
+
+from check_nova_services.db import ServiceFilter, TallyQuery, read_counts, read_services
+from check_nova_services.demo import service, write_cell
+from check_nova_services.policy import Policy, TallyBuilder, assess
+from tests.conftest import NOW
+
+DOWN_TIME = 60
+AGE_WARNING = 35
+US = 1e-6
+#: Heartbeat ages (seconds before "now"; negative: in the future) at and around every edge of the rule.
+EDGES = [0.0, 1.0, -1.0, 5.0, 3600.0, -3600.0, 86400.0 * 400]
+for edge in (DOWN_TIME, AGE_WARNING):
+    EDGES += [edge, edge - US, edge + US, -edge, -edge - US, -edge + US, edge - 0.5, edge + 0.5, edge + 1, edge - 1]
+
+ages = st.one_of(st.none(), st.sampled_from(EDGES))
+rows_strategy = st.lists(
+    st.fixed_dictionaries(
+        {
+            "age": ages,
+            "created_age": st.one_of(st.none(), st.sampled_from(EDGES)),
+            "forced_down": st.booleans(),
+            "disabled": st.booleans(),
+            "disabled_reason": st.sampled_from([None, "AUTO: libvirt lost", "auto: lower case", "maintenance"]),
+            "binary": st.sampled_from(["nova-compute", "nova-conductor", "nova-scheduler", "nova-novncproxy", "", None]),
+            "host": st.sampled_from(["named", "named", "named", "", None]),
+            "deleted": st.sampled_from([0, 0, 0, 0, 3]),
+        }
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+def as_rows(drawn: list[dict]) -> list[dict]:
+    rows = []
+    for index, d in enumerate(drawn):
+        row = service(
+            f"h{index}",
+            d["binary"] or "nova-compute",
+            NOW,
+            age=d["age"],
+            created_age=d["created_age"] if d["created_age"] is not None else 0.0,
+            disabled=d["disabled"],
+            disabled_reason=d["disabled_reason"],
+            forced_down=d["forced_down"],
+            deleted=d["deleted"],
+        )
+        row["binary"] = d["binary"]
+        row["host"] = {"named": f"h{index}", "": "", None: None}[d["host"]]
+        if d["host"] == "" and any(r["host"] == "" for r in rows):
+            row["host"] = None  # the unique (host, binary/topic, deleted) constraints allow one ''
+        if d["created_age"] is None:
+            row["created_at"] = None
+        rows.append(row)
+    return rows
+
+
+def python_form(url, query: TallyQuery, now: dt.datetime):
+    rows, _ = read_services(url, query.where, timeout=10)
+    policy = Policy(query.down_time, query.age_warning, query.count_disabled)
+    builder = TallyBuilder(policy, query.problem_limit)
+    for row in rows:
+        builder.add(assess(row, "cell", now, policy))
+    return builder.tallies, [a.row.id for a in builder.kept_problems()]
+
+
+def sql_form(url, query: TallyQuery):
+    counts = read_counts(url, query, timeout=10)
+    return counts.tallies, [row.id for row in counts.problem_rows]
+
+
+@pytest.fixture(scope="module")
+def databases(mariadb, tmp_path_factory):
+    return {
+        "mariadb": mariadb.create_database("rule_sql"),
+        "sqlite": make_url(f"sqlite:///{tmp_path_factory.mktemp('rule') / 'cell.sqlite'}"),
+    }
+
+
+@pytest.mark.parametrize("backend", ["mariadb", "sqlite"])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(
+    drawn=rows_strategy,
+    shift=st.sampled_from([0.0, US, 0.5, 0.999999]),
+    age_warning=st.sampled_from([None, AGE_WARNING]),
+    count_disabled=st.booleans(),
+    limit=st.sampled_from([2, 100]),
+)
+def test_sql_and_python_forms_agree(databases, backend, drawn, shift, age_warning, count_disabled, limit):
+    url = databases[backend]
+    write_cell(url, as_rows(drawn))
+    now = NOW + dt.timedelta(seconds=shift)
+    query = TallyQuery(ServiceFilter(), DOWN_TIME, age_warning, count_disabled, limit, now)
+    assert sql_form(url, query) == python_form(url, query, now)
+
+
+def test_the_forms_agree_on_a_known_table(databases):
+    """A fixed table with a row on each side of each edge, so that the comparison above cannot pass empty."""
+    url = databases["mariadb"]
+    write_cell(
+        url,
+        [
+            service("a", "nova-compute", NOW, age=60.0),
+            service("b", "nova-compute", NOW, age=61.0),
+            service("c", "nova-compute", NOW, age=-61.0),
+            service("d", "nova-compute", NOW, age=40.0),
+            service("e", "nova-conductor", NOW, age=3.0, forced_down=True),
+            service("f", "nova-compute", NOW, age=3.0, disabled=True, disabled_reason="AUTO: x"),
+            service("g", "nova-compute", NOW, age=900.0, disabled=True, disabled_reason="maintenance"),
+        ],
+    )
+    query = TallyQuery(ServiceFilter(), DOWN_TIME, AGE_WARNING, False, 100, NOW)
+    tallies, problems = sql_form(url, query)
+    assert (tallies, problems) == python_form(url, query, NOW)
+    compute = tallies["nova-compute"]
+    assert (compute.total, compute.up, compute.down, compute.late, compute.disabled, compute.problems) == (6, 3, 3, 2, 2, 6)
+    assert compute.max_age == 61.0  # b and c, by distance; g (maintenance) is not watched
+    assert problems == [5, 2, 3, 6, 1, 4, 7]  # conductor e first among the down, then b c f; late a d; disabled g
