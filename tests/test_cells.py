@@ -112,10 +112,13 @@ def deployment(mariadb, nova_user, request):
 
 
 PERF_CELLS_OK = (
-    "'nova-compute_disabled'=0;;;0;4 'nova-compute_down'=0;0;2;0;4 'nova-compute_max_age'=10.0s;35;;0;60 "
+    "'nova-compute_disabled'=0;;;0;4 'nova-compute_down'=0;0;2;0;4 'nova-compute_late'=0;0;;0;4 "
+    "'nova-compute_max_age'=10.0s;;;0 "
     "'nova-compute_total'=4;;;0 'nova-conductor_disabled'=0;;;0;3 'nova-conductor_down'=0;0;0;0;3 "
-    "'nova-conductor_max_age'=8.0s;35;;0;60 'nova-conductor_total'=3;;;0 'nova-scheduler_disabled'=0;;;0;1 "
-    "'nova-scheduler_down'=0;0;0;0;1 'nova-scheduler_max_age'=4.0s;35;;0;60 'nova-scheduler_total'=1;;;0 "
+    "'nova-conductor_late'=0;0;;0;3 'nova-conductor_max_age'=8.0s;;;0 'nova-conductor_total'=3;;;0 "
+    "'nova-scheduler_disabled'=0;;;0;1 "
+    "'nova-scheduler_down'=0;0;0;0;1 'nova-scheduler_late'=0;0;;0;1 'nova-scheduler_max_age'=4.0s;;;0 "
+    "'nova-scheduler_total'=1;;;0 "
 )
 
 

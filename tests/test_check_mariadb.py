@@ -11,9 +11,9 @@ from tests.conftest import CLOCK, NOW, run_check
 
 PERF_CONTROLLERS = (
     "'nova-conductor_disabled'=0;;;0;2 'nova-conductor_down'=0;0;0;0;2 "
-    "'nova-conductor_max_age'=4.0s;35;;0;60 'nova-conductor_total'=2;;;0 "
+    "'nova-conductor_late'=0;0;;0;2 'nova-conductor_max_age'=4.0s;;;0 'nova-conductor_total'=2;;;0 "
     "'nova-scheduler_disabled'=0;;;0;2 'nova-scheduler_down'=0;0;0;0;2 "
-    "'nova-scheduler_max_age'=6.0s;35;;0;60 'nova-scheduler_total'=2;;;0"
+    "'nova-scheduler_late'=0;0;;0;2 'nova-scheduler_max_age'=6.0s;;;0 'nova-scheduler_total'=2;;;0"
 )
 
 
@@ -38,7 +38,7 @@ def test_all_up_is_ok(cell_db):
     assert run.stdout == (
         "NOVA_SERVICES OK - 7 of 7 services up: nova-compute 3/3, nova-conductor 2/2, nova-scheduler 2/2 | "
         "'nova-compute_disabled'=0;;;0;3 'nova-compute_down'=0;0;1.5;0;3 "
-        "'nova-compute_max_age'=9.0s;35;;0;60 'nova-compute_total'=3;;;0 "
+        "'nova-compute_late'=0;0;;0;3 'nova-compute_max_age'=9.0s;;;0 'nova-compute_total'=3;;;0 "
         f"{PERF_CONTROLLERS} cells_total=1;;;0 cells_unreachable=0;;;0;1\n"
     )
     assert (run.code, run.stderr) == (0, "")
@@ -49,7 +49,7 @@ def test_one_compute_down_is_warning_and_named(cell_db):
     run = run_check("--db-url", url, CLOCK)
     assert run.status == "NOVA_SERVICES WARNING - 1 of 7 services down: nova-compute@cmp2 (95s)"
     assert run.perfdata["nova-compute_down"] == "1;0;1.5;0;3"
-    assert run.perfdata["nova-compute_max_age"] == "9.0s;35;;0;60"
+    assert run.perfdata["nova-compute_max_age"] == "95.0s;;;0"  # the down one: max_age is the oldest watched heartbeat
     assert (run.code, run.stderr) == (1, "")
 
 
@@ -153,6 +153,6 @@ def test_a_zero_date_or_a_nameless_row_spoils_only_itself(cell_db, mariadb):
         "heartbeat=unreadable (last_seen_up '0000-00-00 00:00:00') forced_down=no disabled_reason=-",
     ]
     assert run.perfdata["nova-compute_down"] == "2;0;2;0;4"
-    assert run.perfdata["nova-compute_max_age"] == "10.0s;35;;0;60"
+    assert run.perfdata["nova-compute_max_age"] == "10.0s;;;0"
     assert run.perfdata["cells_unreachable"] == "0;;;0;1"
     assert (run.code, run.stderr) == (1, "")

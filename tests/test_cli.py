@@ -104,7 +104,7 @@ def test_later_config_files_override_earlier_ones(tmp_path, sqlite_cell):
     override.write_text("[DEFAULT]\nservice_down_time = 10\nreport_interval = 10\n")
     run = run_check("--config-file", str(base), "--config-file", str(override), CLOCK, "--age-warning", "0")
     assert run.status == "NOVA_SERVICES WARNING - 1 of 2 services down: nova-compute@c2 (26s)"
-    assert run.perfdata["nova-compute_max_age"] == "20.0s;;;0;25"
+    assert run.perfdata["nova-compute_max_age"] == "26.0s;;;0"  # the down one too: the oldest watched heartbeat
     flags = run_check("--config-file", str(base), CLOCK, "--service-down-time", "25", "--age-warning", "0")
     assert flags.status == "NOVA_SERVICES WARNING - 1 of 2 services down: nova-compute@c2 (26s)"
     default = run_check("--config-file", str(base), CLOCK, "--age-warning", "0")
@@ -123,7 +123,7 @@ def test_boundary_to_the_microsecond_through_the_whole_plugin(sqlite_cell):
     # 60 s old and 60 s in the future are up (inclusive, absolute); 60.001 s is down, and -w 5 keeps it OK.
     assert run.status == "NOVA_SERVICES OK - 1 of 3 services down: nova-compute@c2 (60s)"
     assert run.perfdata["nova-compute_down"] == "1;5;1.5;0;3"
-    assert run.perfdata["nova-compute_max_age"] == "60.0s;;;0;60"
+    assert run.perfdata["nova-compute_max_age"] == "60.001s;;;0"
     assert run.code == 0
 
 
@@ -131,7 +131,8 @@ def test_late_heartbeat_warns_before_nova_calls_it_down(sqlite_cell):
     url = sqlite_cell([service("c1", "nova-compute", NOW, age=45.0), service("c2", "nova-compute", NOW, age=5.0)])
     run = run_check("--db-url", url, CLOCK)
     assert run.status == "NOVA_SERVICES WARNING - heartbeat late: nova-compute@c1 (45s)"
-    assert run.perfdata["nova-compute_max_age"] == "45.0s;35;;0;60"
+    assert run.perfdata["nova-compute_max_age"] == "45.0s;;;0"
+    assert run.perfdata["nova-compute_late"] == "1;0;;0;2"
     assert run.code == 1
     quiet = run_check("--db-url", url, CLOCK, "--age-warning", "0")
     assert (quiet.status, quiet.code) == ("NOVA_SERVICES OK - 2 of 2 services up: nova-compute 2/2", 0)
@@ -197,23 +198,27 @@ def test_filters_are_pushed_into_the_query(sqlite_cell):
     assert (none.stdout, none.code) == ("NOVA_SERVICES UNKNOWN - no services matched (--binary nova-scheduler)\n", 3)
 
 
-def test_all_down_binary_has_undetermined_age_and_long_names_survive_in_long_output(sqlite_cell):
+def test_undetermined_age_is_left_out_and_long_names_survive_in_long_output(sqlite_cell):
     long_host = "compute-" + "x" * 80 + ".example.com"
     url = sqlite_cell(
         [
             service("ctl1", "nova-scheduler", NOW, age=300.0),
             service(long_host, "nova-compute", NOW, age=5.0, forced_down=True),
+            # the only consoleauth is in maintenance: no watched heartbeat, so no max_age item (not "U")
+            service("ctl1", "nova-consoleauth", NOW, age=9.0, disabled=True, disabled_reason="maintenance"),
         ]
     )
     run = run_check("--db-url", url, CLOCK, "-v")
     assert run.lines[-1] == (
-        "| 'nova-compute_disabled'=0;;;0;1 'nova-compute_down'=1;0;0.5;0;1 'nova-compute_max_age'=U;35;;0;60 "
-        "'nova-compute_total'=1;;;0 'nova-scheduler_disabled'=0;;;0;1 'nova-scheduler_down'=1;0;0;0;1 "
-        "'nova-scheduler_max_age'=U;35;;0;60 'nova-scheduler_total'=1;;;0 cells_total=1;;;0 cells_unreachable=0;;;0;1"
+        "| 'nova-compute_disabled'=0;;;0;1 'nova-compute_down'=1;0;0.5;0;1 'nova-compute_late'=0;0;;0;1 "
+        "'nova-compute_max_age'=5.0s;;;0 'nova-compute_total'=1;;;0 'nova-consoleauth_disabled'=1;;;0;1 "
+        "'nova-consoleauth_down'=0;0;0.5;0;1 'nova-consoleauth_late'=0;0;;0;1 'nova-consoleauth_total'=1;;;0 "
+        "'nova-scheduler_disabled'=0;;;0;1 'nova-scheduler_down'=1;0;0;0;1 'nova-scheduler_late'=0;0;;0;1 "
+        "'nova-scheduler_max_age'=300.0s;;;0 'nova-scheduler_total'=1;;;0 cells_total=1;;;0 cells_unreachable=0;;;0;1"
     )
     assert run.lines[0] == (
-        "NOVA_SERVICES CRITICAL - 2 of 2 services down: nova-compute@compute-" + "x" * 51 + "… (forced down), "
-        "nova-scheduler@ctl1 (5m00s)"
+        "NOVA_SERVICES CRITICAL - 2 of 3 services down: nova-compute@compute-" + "x" * 51 + "… (forced down), "
+        "nova-scheduler@ctl1 (5m00s); 1 disabled"
     )
     assert run.lines[1].startswith(f"down: nova-compute@{long_host} cell=")
 
@@ -253,7 +258,11 @@ def test_default_age_warning_sits_between_report_interval_and_down_time(sqlite_c
     url = sqlite_cell([service("c1", "nova-compute", NOW, age=38.0), service("c2", "nova-compute", NOW, age=5.0)])
     run = run_check("--db-url", url, CLOCK, "--report-interval", "40", "--service-down-time", "60")
     assert (run.status, run.code) == ("NOVA_SERVICES OK - 2 of 2 services up: nova-compute 2/2", 0)
-    assert run.perfdata["nova-compute_max_age"] == "38.0s;50;;0;60"
+    assert (run.perfdata["nova-compute_max_age"], run.perfdata["nova-compute_late"]) == ("38.0s;;;0", "0;0;;0;2")
+    on_the_limit = run_check(
+        "--db-url", sqlite_cell([service("c1", "nova-compute", NOW, age=50.0)]), CLOCK, "--report-interval", "40"
+    )
+    assert (on_the_limit.status, on_the_limit.code) == ("NOVA_SERVICES OK - 1 of 1 services up: nova-compute 1/1", 0)
     url = sqlite_cell([service("c1", "nova-compute", NOW, age=51.0)])
     late = run_check("--db-url", url, CLOCK, "--report-interval", "40", "--service-down-time", "60")
     assert (late.status, late.code) == ("NOVA_SERVICES WARNING - heartbeat late: nova-compute@c1 (51s)", 1)
@@ -314,7 +323,8 @@ def test_a_heartbeat_of_an_auto_disabled_service_does_not_warn_as_late(sqlite_ce
     )
     run = run_check("--db-url", url, CLOCK, "-w", "nova-compute=1")
     assert run.status == f"NOVA_SERVICES OK - 1 of 3 services down: nova-compute@c1 ({auto}); 1 disabled"
-    assert (run.perfdata["nova-compute_max_age"], run.code) == ("3.0s;35;;0;60", 0)
+    # Nova's own AUTO-disable is watched (it feeds max_age) but is a down service, not a late one
+    assert (run.perfdata["nova-compute_max_age"], run.perfdata["nova-compute_late"], run.code) == ("50.0s;;;0", "0;0;;0;3", 0)
 
 
 def test_a_big_outage_stays_within_the_line_and_nagios_limits(tmp_path):

@@ -419,9 +419,10 @@ def test_read_only_server_is_still_checked(cell):
 
 CELL_UUIDS = {n: f"{n}{n}{n}{n}{n}{n}{n}{n}-0000-4000-8000-00000000000{n}" for n in "123"}
 PARTIAL_PERF = (
-    "| 'nova-compute_disabled'=0;;;0;3 'nova-compute_down'=0;0;1.5;0;3 'nova-compute_max_age'=7.0s;35;;0;60 "
+    "| 'nova-compute_disabled'=0;;;0;3 'nova-compute_down'=0;0;1.5;0;3 'nova-compute_late'=0;0;;0;3 "
+    "'nova-compute_max_age'=7.0s;;;0 "
     "'nova-compute_total'=3;;;0 'nova-conductor_disabled'=0;;;0;2 'nova-conductor_down'=0;0;0;0;2 "
-    "'nova-conductor_max_age'=4.0s;35;;0;60 'nova-conductor_total'=2;;;0 cells_total=3;;;0 "
+    "'nova-conductor_late'=0;0;;0;2 'nova-conductor_max_age'=4.0s;;;0 'nova-conductor_total'=2;;;0 cells_total=3;;;0 "
     "cells_unreachable=1;;;0;3"
 )
 

@@ -61,12 +61,14 @@ def test_hostile_rows_keep_the_output_intact(cell_db):
         "up: nova-计算@ctl2 cell=hostile_0 " + tail.format("7s", 3),
     ]
     assert run.lines[-1] == (
-        "| 'nova-___disabled'=0;;;0;1 'nova-___down'=0;0;0.5;0;1 'nova-___max_age'=7.0s;35;;0;60 "
+        "| 'nova-___disabled'=0;;;0;1 'nova-___down'=0;0;0.5;0;1 'nova-___late'=0;0;;0;1 'nova-___max_age'=7.0s;;;0 "
         "'nova-___total'=1;;;0 'nova-compute_disabled'=1;;;0;3 'nova-compute_down'=2;0;1.5;0;3 "
-        "'nova-compute_max_age'=5.0s;35;;0;60 'nova-compute_total'=3;;;0 'nova-compute_x_1__y___disabled'=0;;;0;1 "
-        "'nova-compute_x_1__y___down'=0;0;0.5;0;1 'nova-compute_x_1__y___max_age'=4.0s;35;;0;60 "
+        "'nova-compute_late'=0;0;;0;3 'nova-compute_max_age'=95.0s;;;0 'nova-compute_total'=3;;;0 "
+        "'nova-compute_x_1__y___disabled'=0;;;0;1 "
+        "'nova-compute_x_1__y___down'=0;0;0.5;0;1 'nova-compute_x_1__y___late'=0;0;;0;1 "
+        "'nova-compute_x_1__y___max_age'=4.0s;;;0 "
         "'nova-compute_x_1__y___total'=1;;;0 'nova-scheduler_disabled'=1;;;0;2 'nova-scheduler_down'=0;0;0;0;2 "
-        "'nova-scheduler_max_age'=8.0s;35;;0;60 'nova-scheduler_total'=2;;;0 cells_total=1;;;0 "
+        "'nova-scheduler_late'=0;0;;0;2 'nova-scheduler_max_age'=8.0s;;;0 'nova-scheduler_total'=2;;;0 cells_total=1;;;0 "
         "cells_unreachable=0;;;0;1"
     )
     assert (run.code, run.stderr) == (2, "")
@@ -116,7 +118,8 @@ def test_an_unreadable_timestamp_is_one_service_down_not_a_blind_cell(tmp_path):
         "NOVA_SERVICES WARNING - 1 of 2 services down: nova-compute@cmp1 (last_seen_up unreadable)",
         "down, cannot be judged: nova-compute@cmp1 cell=garbage status=enabled state=down "
         "heartbeat=unreadable (last_seen_up 'yesterday¦x=1\\x0aNOVA_SERVICES OK') forced_down=no disabled_reason=-",
-        "| 'nova-compute_disabled'=0;;;0;2 'nova-compute_down'=1;0;1;0;2 'nova-compute_max_age'=6.0s;35;;0;60 "
+        "| 'nova-compute_disabled'=0;;;0;2 'nova-compute_down'=1;0;1;0;2 'nova-compute_late'=0;0;;0;2 "
+        "'nova-compute_max_age'=6.0s;;;0 "
         "'nova-compute_total'=2;;;0 cells_total=1;;;0 cells_unreachable=0;;;0;1",
     ]
     assert run.stdout.count("|") == 1
@@ -248,7 +251,8 @@ class Expected:
     up: int
     down: int
     disabled: int
-    late: bool  # an enabled service that is up with a heartbeat older than 35 s (the default age warning)
+    late: int  # enabled services that are up with a heartbeat older than 35 s (the default age warning)
+    max_age: float | None  # by distance, over every service but the operator-disabled and the unjudgeable
 
 
 def nova_heartbeat_age(d: dict) -> float:
@@ -267,12 +271,14 @@ def expected_by_binary(rows: list[Row]) -> dict[str, Expected]:
         age = nova_heartbeat_age(row.as_dict())
         up = not row.unjudgeable and not row.forced_down and abs(age) <= 60
         auto = row.disabled and (row.disabled_reason or "").startswith("AUTO:")
-        e = out.setdefault(row.binary, Expected(0, 0, 0, 0, False))
+        e = out.setdefault(row.binary, Expected(0, 0, 0, 0, 0, None))
         e.total += 1
         e.up += up
         e.disabled += row.disabled
         e.down += row.unjudgeable or auto or (not up and not row.disabled)
-        e.late |= up and not (row.disabled and not auto) and abs(age) > 35
+        e.late += up and not auto and not row.disabled and abs(age) > 35
+        if not row.unjudgeable and not (row.disabled and not auto):
+            e.max_age = max(abs(age), e.max_age or 0.0)
     return out
 
 
@@ -333,13 +339,17 @@ def test_random_rows_always_give_parseable_output_and_nova_counts(tmp_path_facto
         assert f": {who} cell=cell " in line, (line, row)
     prefixes = metric_prefixes(expected)
     assert set(parsed.perfdata) == {
-        f"{prefixes[b]}_{suffix}" for b in expected for suffix in ("down", "total", "disabled", "max_age")
-    } | {"cells_total", "cells_unreachable"}
+        f"{prefixes[b]}_{suffix}" for b in expected for suffix in ("down", "total", "disabled", "late")
+    } | {f"{prefixes[b]}_max_age" for b, e in expected.items() if e.max_age is not None} | {"cells_total", "cells_unreachable"}
     for binary, e in expected.items():
         p = prefixes[binary]
         assert parsed.perfdata[f"{p}_total"] == f"{e.total};;;0"
         assert parsed.perfdata[f"{p}_disabled"] == f"{e.disabled};;;0;{e.total}"
         assert parsed.perfdata[f"{p}_down"].split(";")[0] == str(e.down)
+        assert parsed.perfdata[f"{p}_late"] == f"{e.late};0;;0;{e.total}"
+        if e.max_age is not None:
+            value, unit = parsed.perfdata[f"{p}_max_age"].split(";")[0], "s"
+            assert value.endswith(unit) and abs(float(value[: -len(unit)]) - e.max_age) < 0.0011
     assert parsed.perfdata["cells_unreachable"] == "0;;;0;1"
 
 
