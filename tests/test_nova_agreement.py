@@ -82,7 +82,13 @@ def ask_plugin(confs, *args: str, env: dict[str, str] | None = None) -> PluginAn
         key = (match["cell"], match["host"], match["binary"])
         assert key not in services, f"{key} twice:\n{run.stdout}"
         services[key] = match.groupdict()
-    perfdata = {name: value for text in perf_text for name, value in PERF.findall(text)}
+    listed = {name: value for text in perf_text for name, value in PERF.findall(text)}
+    # Without -vv the database counts (the SQL form of the rule): its perfdata is what is compared
+    # with Nova, and it must be exactly the list view's, first line included.
+    counted = run_check(*conf_args, "-t", "60", *args, env=env, timeout=120)
+    assert counted.stderr == ""
+    perfdata = {name: value for name, value in PERF.findall(counted.stdout.partition("|")[2])}
+    assert (counted.code, perfdata, counted.lines[0].partition(" | ")[0]) == (run.code, listed, first.partition(" | ")[0])
     return PluginAnswer(services, perfdata, run.stdout)
 
 
