@@ -10,6 +10,7 @@ import re
 import sys
 import time
 import warnings
+from collections.abc import Sequence
 from typing import NoReturn
 
 UNKNOWN = 3
@@ -255,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def unknown(message: str, secrets: list[str] = ()) -> NoReturn:
+def unknown(message: str, secrets: Sequence[str] = ()) -> NoReturn:
     """The one way this plugin gives up: a single safe line on stdout and exit 3.
 
     The message may quote the command line or a file: URL passwords and known secrets are
@@ -365,7 +366,7 @@ def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoRetur
             raise ConfigError("--cell and --zone need the API database (--api-db-url or [api_database]/connection)")
         single = Deployment([Cell(name=_cell_name(db_url), uuid=None, url=db_url)])
 
-        def find_cells(_deadline: float) -> Deployment:
+        def find_cells(deadline: float) -> Deployment:
             return single
     else:
 

@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql import ColumnElement, Select
 
 from .heartbeat import API_BINARIES, ServiceRow, within
 from .policy import BinaryTally
@@ -192,7 +193,7 @@ def read_services(
     One SELECT: ``services.*`` lets the same statement serve every schema since
     Icehouse, and the rule tells old from new by the columns that come back.
     """
-    stmt = select(literal_column("services.*")).select_from(services).where(*_wanted(where))
+    stmt: Select = select(literal_column("services.*")).select_from(services).where(*_wanted(where))
     if with_db_clock:
         stmt = stmt.add_columns(_utc_now_sql(url).label("db_utc_now"))
     engine = make_engine(url, timeout)
@@ -317,9 +318,8 @@ class _RuleSql:
         auto = and_(disabled, _exact(func.substr(func.coalesce(s.disabled_reason, ""), 1, 5)) == literal(b"AUTO:", LargeBinary))
         quiet = false() if query.count_disabled else and_(disabled, not_(auto))  # operator-disabled, not alarmed
         up = and_(not_(defect), not_(forced), readable, beat >= _stamp(earliest), beat <= _stamp(latest))
-        if query.age_warning is None:
-            late = false()
-        else:
+        late: ColumnElement[bool] = false()
+        if query.age_warning is not None:
             early, tardy = within(now, query.age_warning)
             late = and_(up, not_(auto), not_(quiet), or_(beat < _stamp(early), beat > _stamp(tardy)))
         down = or_(broken, auto, and_(not_(up), not_(quiet)))
@@ -452,7 +452,7 @@ _DNS_FAILURE = re.compile(r"\[Errno (-\d+)\] ([^)]*)")
 def describe_error(exc: BaseException, url: URL) -> str:
     """One line for the status output: what failed, where, never the password."""
     if isinstance(exc, DBAPIError):
-        reason = _describe_driver_error(exc.orig, url, wrapped=True)
+        reason = _describe_driver_error(exc.orig or exc, url, wrapped=True)
     elif isinstance(exc, SQLAlchemyError):
         reason = _first_line(exc) or type(exc).__name__
     else:
@@ -461,7 +461,7 @@ def describe_error(exc: BaseException, url: URL) -> str:
 
 
 def _describe_driver_error(orig: BaseException, url: URL, wrapped: bool) -> str:
-    args = getattr(orig, "args", ())
+    args: tuple = getattr(orig, "args", ())
     if len(args) >= 2 and isinstance(args[0], int):  # PyMySQL and mysqlclient: (code, message)
         code, message = args[0], str(args[1])
         dns = _DNS_FAILURE.search(message) if code == _CANT_CONNECT else None

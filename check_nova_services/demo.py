@@ -17,6 +17,7 @@ import os
 import sys
 import uuid as uuidlib
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, func, insert, inspect, select, table
 from sqlalchemy.engine import URL, Connection, make_url
@@ -116,10 +117,7 @@ def service(
 ) -> dict:
     """A services row as Nova writes it; ``age`` seconds since last_seen_up (None: never reported)."""
     last_seen_up = None if age is None else now - dt.timedelta(seconds=age)
-    if updated_age is not None:
-        updated_at = now - dt.timedelta(seconds=updated_age)
-    else:
-        updated_at = last_seen_up
+    updated_at = last_seen_up if updated_age is None else now - dt.timedelta(seconds=updated_age)
     return {
         "created_at": now - dt.timedelta(seconds=created_age),
         "updated_at": updated_at,
@@ -146,7 +144,7 @@ def demo_rows(now: dt.datetime, computes: int = 36) -> list[dict]:
         # The WSGI API rows never heartbeat; Nova's API (and this check) leave them out.
         rows.append(service(ctl, "nova-osapi_compute", now, age=None, topic=None))
         rows.append(service(ctl, "nova-metadata", now, age=None, topic=None))
-    trouble = {
+    trouble: dict[int, dict[str, Any]] = {
         7: {"age": 312.0},  # died five minutes ago
         13: {"age": 4.0, "forced_down": True},  # fenced by the operator's HA tooling
         21: {"age": 2 * 86400.0, "disabled": True, "disabled_reason": "maintenance: RAM replacement"},

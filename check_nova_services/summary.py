@@ -133,9 +133,9 @@ class ServicesSummary(nagiosplugin.Summary):
                 "the API database's aggregate_hosts and aggregate_metadata"
             )
         if self.verbosity >= 2:  # the list view: every service, the excluded ones marked
-            shown = sorted(reading.listed + reading.excluded, key=lambda s: (s.row.binary, s.row.host, s.cell_name))
+            everything = sorted(reading.listed + reading.excluded, key=lambda s: (s.row.binary, s.row.host, s.cell_name))
             excluded = {id(s) for s in reading.excluded}
-            return lines + [describe(s, excluded=id(s) in excluded) for s in shown]
+            return lines + [describe(s, excluded=id(s) in excluded) for s in everything]
         problems = sorted(reading.problems, key=lambda s: (_PROBLEM_ORDER[s.standing], s.row.binary, s.row.host, s.cell_name))
         shown = 0
         for s in problems[:VERBOSE_LIMIT]:

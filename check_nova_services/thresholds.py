@@ -46,8 +46,8 @@ def _atom(value: float, infinite: str) -> str:
 
 def parse_threshold(spec: str, option: str) -> tuple[str | None, Threshold]:
     """``RANGE`` or ``BINARY=RANGE`` -> (binary or None, Threshold)."""
-    binary, sep, text = spec.rpartition("=")
-    binary = binary.strip() if sep else None
+    name, sep, text = spec.rpartition("=")
+    binary = name.strip() if sep else None
     if sep and not binary:
         raise ConfigError(f"{option} {spec!r}: missing binary name before '='")
     text = text.strip()

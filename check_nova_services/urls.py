@@ -123,7 +123,7 @@ def option_file(url: URL) -> dict[str, str]:
         return {}
     group = url.query.get("read_default_group")
     parser = configparser.RawConfigParser(allow_no_value=True, strict=False)
-    parser.optionxform = lambda key: key.lower().replace("_", "-")  # type: ignore[method-assign]
+    parser.optionxform = lambda optionstr: optionstr.lower().replace("_", "-")  # type: ignore[method-assign]
     try:
         with open(os.path.expanduser(path), encoding="utf-8", errors="replace") as handle:
             parser.read_file(handle)
