@@ -104,8 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
             "database or cell unreachable, timeout)."
         ),
         epilog=(
-            "Passwords never need to be on the command line: use --config-file (a 0600 "
-            "nova.conf-format file), NOVA_SERVICES_DB_URL / NOVA_SERVICES_API_DB_URL, "
+            "Passwords never need to be on the command line: use --config-file (a nova.conf-format file "
+            "of mode 0640, owned by root and the group of the user that runs the checks, e.g. root:nagios), "
+            "NOVA_SERVICES_DB_URL / NOVA_SERVICES_API_DB_URL, "
             "NOVA_SERVICES_DB_PASSWORD, or a MySQL option file (?read_default_file=PATH in the URL)."
         ),
         add_help=False,

@@ -1,8 +1,8 @@
 """Where the check's settings come from: nova.conf files, environment, URLs.
 
 Passwords are kept out of argv: a database URL may come from a nova.conf-style
-file (mode 0600), from ``NOVA_SERVICES_DB_URL``, or carry no password at all
-and take it from ``NOVA_SERVICES_DB_PASSWORD`` or a MySQL option file
+file (mode 0640, root and the group of the user that runs the checks), from
+``NOVA_SERVICES_DB_URL``, or carry no password at all and take it from ``NOVA_SERVICES_DB_PASSWORD`` or a MySQL option file
 (``?read_default_file=...``).
 """
 

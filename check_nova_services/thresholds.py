@@ -76,7 +76,8 @@ class ThresholdTable:
     """
 
     def __init__(self, user_specs: list[str], default_specs: tuple[str, ...], option: str):
-        if any(not isinstance(spec, str) for spec in user_specs):  # argparse turns "--warning=--" into []
+        # argparse turns "--warning=--" into [] before Python 3.13, into "--" since
+        if any(not isinstance(spec, str) or spec.strip() == "--" for spec in user_specs):
             raise ConfigError(f"{option} needs a range ({RANGE_HELP})")
         specs = [part for spec in user_specs for part in spec.split(",") if part.strip()]
         user = [parse_threshold(spec, option) for spec in specs]
