@@ -6,7 +6,7 @@ import nagiosplugin
 from nagiosplugin import Critical, Ok, Unknown, Warn
 
 from .cells import Cell
-from .policy import Assessed, Standing
+from .policy import PROBLEM_RANK, Assessed, Standing
 from .resource import NovaServices, Reading
 from .text import duration, safe, shorten_list
 
@@ -136,7 +136,7 @@ class ServicesSummary(nagiosplugin.Summary):
             everything = sorted(reading.listed + reading.excluded, key=lambda s: (s.row.binary, s.row.host, s.cell_name))
             excluded = {id(s) for s in reading.excluded}
             return lines + [describe(s, excluded=id(s) in excluded) for s in everything]
-        problems = sorted(reading.problems, key=lambda s: (_PROBLEM_ORDER[s.standing], s.row.binary, s.row.host, s.cell_name))
+        problems = sorted(reading.problems, key=lambda s: (PROBLEM_RANK[s.standing], s.row.binary, s.row.host, s.cell_name))
         shown = 0
         for s in problems[:VERBOSE_LIMIT]:
             line = describe(s)
@@ -150,18 +150,6 @@ class ServicesSummary(nagiosplugin.Summary):
         if reading.excluded:
             lines.append(f"excluded by --exclude: {len(reading.excluded)} services (-vv lists them)")
         return lines
-
-
-#: -v lists the services that count first; the rest of a big outage is summed up in one line.
-_PROBLEM_ORDER = {
-    Standing.DOWN: 0,
-    Standing.AUTO_DISABLED: 0,
-    Standing.UNREADABLE: 0,
-    Standing.LATE: 1,
-    Standing.DISABLED_DOWN: 2,
-    Standing.DISABLED: 3,
-    Standing.UP: 4,
-}
 
 
 def describe(s: Assessed, excluded: bool = False) -> str:
