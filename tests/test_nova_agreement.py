@@ -65,7 +65,7 @@ class PluginAnswer:
     stdout: str
 
 
-def ask_plugin(confs, *args: str, env: dict[str, str] | None = None) -> PluginAnswer:
+def ask_plugin(confs, *args: str, env: dict[str, str] | None = None, also_counted: bool = True) -> PluginAnswer:
     conf_args = [arg for conf in confs for arg in ("--config-file", str(conf))]
     run = run_check(*conf_args, "-vv", "-t", "60", *args, env=env, timeout=120)
     assert run.code in (0, 1, 2), run.stdout + run.stderr
@@ -83,6 +83,8 @@ def ask_plugin(confs, *args: str, env: dict[str, str] | None = None) -> PluginAn
         assert key not in services, f"{key} twice:\n{run.stdout}"
         services[key] = match.groupdict()
     listed = {name: value for text in perf_text for name, value in PERF.findall(text)}
+    if not also_counted:
+        return PluginAnswer(services, listed, run.stdout)
     # Without -vv the database counts (the SQL form of the rule): its perfdata is what is compared
     # with Nova, and it must be the list view's.
     counted = run_check(*conf_args, "-t", "60", *args, env=env, timeout=120)
@@ -355,9 +357,11 @@ def test_real_clock_every_state_and_random_services(deployment):
     deployment.write(scenario)
     before = deployment.verdict()
     assert before["service_down_time"] == sdt
-    plain = ask_plugin([deployment.conf])
+    # On the real clock every extra run eats into the 15 s margin around Nova's boundary: the counted path is
+    # compared with Nova at fixed instants, in the other tests.
+    plain = ask_plugin([deployment.conf], also_counted=False)
     # far from UTC: "now" must be UTC whatever the local time zone (Nova's is)
-    counting = ask_plugin([deployment.conf], "--count-disabled", env=clean_env(TZ="Pacific/Kiritimati"))
+    counting = ask_plugin([deployment.conf], "--count-disabled", env=clean_env(TZ="Pacific/Kiritimati"), also_counted=False)
     after = deployment.verdict()
     assert states(before) == states(after), "a service crossed Nova's boundary while the test ran: widen the margin"
     assert_agrees(before, plain, count_disabled=False)
