@@ -21,9 +21,11 @@ from typing import Any
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, func, insert, inspect, select, table
 from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from . import __version__
+from .db import describe_error
 from .schema import api_metadata, cell_metadata
 from .timestamps import utc_now
 from .urls import show_url
@@ -307,6 +309,10 @@ def main(argv: list[str] | None = None) -> None:
         write_cell(url, rows)
     except Refused as refused:
         print(f"{parser.prog}: {refused}", file=sys.stderr)
+        sys.exit(1)
+    except SQLAlchemyError as exc:  # a path that does not exist, a server that refuses: one line, no traceback
+        where = url.render_as_string(hide_password=True)
+        print(f"{parser.prog}: cannot write {where}: {describe_error(exc, url)}", file=sys.stderr)
         sys.exit(1)
     print(f"wrote {len(rows)} service rows to {url.render_as_string(hide_password=True)}")
     sys.exit(0)

@@ -209,3 +209,10 @@ def test_sqlite_demo_files_are_rewritten_and_new_or_empty_ones_written(tmp_path)
     with sqlite3.connect(tmp_path / "dep-cell1.sqlite") as conn:
         assert conn.execute(f"SELECT COUNT(*) FROM {MARKER}").fetchone() == (1,)
     conn.close()
+
+
+def test_a_place_the_demo_cannot_write_is_one_line_not_a_traceback(tmp_path):
+    missing = f"sqlite:///{tmp_path}/no-such-dir/demo.sqlite"
+    run = demo("--db-url", missing)
+    assert (run.code, run.stdout) == (1, "")
+    assert run.stderr == f"check_nova_services_demo: cannot write {missing}: unable to open database file\n"
