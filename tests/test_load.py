@@ -95,7 +95,10 @@ def test_read_path_800_times_leaves_nothing_behind(mariadb, load_db):
         growth = tracemalloc.get_traced_memory()[0] - start
     finally:
         tracemalloc.stop()
-    assert growth < 64 * 1024, f"{growth} bytes more after 400 reads"
+    # A leaked engine, pool or connection costs tens of KiB per read (megabytes over 400, and the object counts
+    # below catch it exactly); what stays under 256 KiB is SQLAlchemy's and CPython's bounded caches settling
+    # (seen between 20 and 90 KiB depending on the Python version and the load of the machine).
+    assert growth < 256 * 1024, f"{growth} bytes more after 400 reads"
     assert live(Engine) == engines
     assert live(pymysql.connections.Connection) == connections == 0
     assert open_fds() == fds
