@@ -25,9 +25,10 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from check_nova_services.cells import Cell, ReadPlan, read_cell, read_cells  # noqa: E402
-from check_nova_services.db import ServiceFilter  # noqa: E402
+from check_nova_services.deadline import Deadline  # noqa: E402
 from check_nova_services.demo import service, write_api_database, write_cell  # noqa: E402
 from check_nova_services.policy import Policy  # noqa: E402
+from check_nova_services.selection import ServiceFilter  # noqa: E402
 from tests.mariadb import MariaDB  # noqa: E402
 
 
@@ -135,15 +136,17 @@ def main() -> None:
         cells = [Cell(name, uuid, server.url(f"bench_cell{n}")) for n, (uuid, name, _) in enumerate(mappings)]
         plan = ReadPlan(ServiceFilter(), Policy(60, 35), clock=now)
 
-        def read(cell, remaining):
-            return read_cell(cell, plan, lambda row: None, remaining)
+        deadline = Deadline.after(60)
+
+        def read(cell):
+            return read_cell(cell, plan, lambda row: None, deadline)
 
         started = time.perf_counter()
         for cell in cells:
-            read_cells([cell], read, time.monotonic() + 60)
+            read_cells([cell], read, deadline)
         sequential = time.perf_counter() - started
         started = time.perf_counter()
-        read_cells(cells, read, time.monotonic() + 60)
+        read_cells(cells, read, deadline)
         concurrent = time.perf_counter() - started
         print(
             f"read path, {args.cells} cells: sequential {sequential:.2f} s, concurrent {concurrent:.2f} s, "
@@ -155,7 +158,7 @@ def main() -> None:
         write_api_database(api, [(mappings[0][0], "slow-cell0", slow_url), *mappings[1:]])
         single_slow = Cell("slow", None, server.url("bench_cell0").set(port=proxy.port))
         started = time.perf_counter()
-        read_cells([single_slow], read, time.monotonic() + 60)
+        read_cells([single_slow], read, Deadline.after(60))
         slowest = time.perf_counter() - started
         t_slow, _, code, _ = run_plugin("--api-db-url", api_text, "-t", "60")
         print(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -12,10 +13,13 @@ from typing import Union
 
 from sqlalchemy.engine import URL
 
-from .db import DatabaseError, ServiceFilter, TallyQuery, read_api_database, read_counts, read_services, redact
-from .errors import ConfigError
+from .db import TallyQuery, read_api_database, read_counts, read_services
+from .deadline import Deadline
+from .errors import ConfigError, ReadError
 from .heartbeat import ServiceRow
 from .policy import PROBLEM_LIMIT, Assessed, BinaryTally, Policy, TallyBuilder, assess
+from .redaction import redact
+from .selection import ServiceFilter
 from .text import safe
 from .timestamps import utc_now
 from .urls import format_db_url, parse_db_url, show_url, with_api_credentials
@@ -81,7 +85,7 @@ class CellReading:
         return sum(t.total for t in self.tallies.values())
 
 
-def read_cell(cell: Cell, plan: ReadPlan, zone_of: Callable[[ServiceRow], str | None], timeout: float) -> CellReading:
+def read_cell(cell: Cell, plan: ReadPlan, zone_of: Callable[[ServiceRow], str | None], deadline: Deadline) -> CellReading:
     """One cell, judged: by the database, or row by row with the same rule and policy."""
     assert cell.url is not None
     begun = time.monotonic()
@@ -91,10 +95,10 @@ def read_cell(cell: Cell, plan: ReadPlan, zone_of: Callable[[ServiceRow], str | 
         query = TallyQuery(
             plan.where, plan.policy.down_time, plan.policy.age_warning, plan.policy.count_disabled, plan.problem_limit, now
         )
-        counts = read_counts(cell.url, query, timeout)
+        counts = read_counts(cell.url, query, deadline)
         problems = [assess(row, cell.name, counts.now, plan.policy, zone_of(row)) for row in counts.problem_rows]
         return CellReading(cell, counts.tallies, problems, seconds=time.monotonic() - begun)
-    rows, db_now = read_services(cell.url, plan.where, timeout, with_db_clock=now is None)
+    rows, db_now = read_services(cell.url, plan.where, deadline, with_db_clock=now is None)
     builder = TallyBuilder(plan.policy, plan.problem_limit, keep_all=plan.keep_all)
     excluded = []
     for row in rows:
@@ -111,15 +115,12 @@ def read_cell(cell: Cell, plan: ReadPlan, zone_of: Callable[[ServiceRow], str | 
     )
 
 
-def read_cells(
-    cells: list[Cell], read: Callable[[Cell, float], CellReading], deadline: float, timeout: float | None = None
-) -> list[CellReading]:
-    """Read every cell concurrently; a cell not done by ``deadline`` (monotonic) is reported as timed out.
+def read_cells(cells: list[Cell], read: Callable[[Cell], CellReading], deadline: Deadline) -> list[CellReading]:
+    """Read every cell concurrently; a cell not done by the deadline is reported as timed out.
 
     Daemon threads: a cell stuck in a socket read must not hold the process
     past its timeout, so it is abandoned rather than joined.
     """
-    started = time.monotonic()
     outcomes: list[CellReading | None] = [None] * len(cells)
 
     def work(index: int, cell: Cell) -> None:
@@ -127,8 +128,8 @@ def read_cells(
             outcomes[index] = CellReading(cell, error=cell.problem or "no database URL")
             return
         try:
-            outcomes[index] = read(cell, deadline - time.monotonic())
-        except DatabaseError as exc:
+            outcomes[index] = read(cell)
+        except ReadError as exc:
             outcomes[index] = CellReading(cell, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - any failure of one cell is that cell's verdict
             reason = redact(f"{type(exc).__name__}: {exc}", [str(cell.url.password or "")])
@@ -139,11 +140,10 @@ def read_cells(
         thread.start()
     readings = []
     for index, (thread, cell) in enumerate(zip(threads, cells)):
-        thread.join(max(0.0, deadline - time.monotonic()))
+        thread.join(deadline.left())
         outcome = outcomes[index]
         if thread.is_alive() or outcome is None:
-            waited = f"the {timeout:g}s timeout" if timeout else f"{deadline - started:.1f}s"
-            outcome = CellReading(cell, error=f"no answer within {waited}")
+            outcome = CellReading(cell, error=deadline.missed)
         if outcome.error is None:
             log.debug("cell %s: %d services in %.3fs from %s", safe(cell.label), outcome.services, outcome.seconds, show(cell))
         else:
@@ -174,10 +174,43 @@ class Deployment:
         return ",".join(sorted(zones)) if zones else self.default_zone
 
 
+@dataclass(frozen=True)
+class CellSource:
+    """Where the cells come from: one database given directly, or every cell mapped in the API database."""
+
+    db_url: URL | None = field(repr=False)
+    api_url: URL | None = field(repr=False)
+    #: Read every cell with the API database's user and password (a SELECT-only monitoring user).
+    own_credentials: bool = False
+    only: tuple[str, ...] = ()
+    default_zone: str = "nova"
+    internal_zone: str = "internal"
+
+    def deployment(self, deadline: Deadline) -> Deployment:
+        if self.api_url is None:
+            assert self.db_url is not None
+            return Deployment([Cell(name=database_name(self.db_url), uuid=None, url=self.db_url)])
+        return discover(
+            self.api_url,
+            self.db_url,
+            deadline,
+            own_credentials=self.own_credentials,
+            only=self.only,
+            default_zone=self.default_zone,
+            internal_zone=self.internal_zone,
+        )
+
+
+def database_name(url: URL) -> str:
+    """What to call a single database in output: its name, or an SQLite file's stem."""
+    name = url.database or "nova"
+    return os.path.splitext(os.path.basename(name))[0] if url.get_backend_name() == "sqlite" else name
+
+
 def discover(
     api_url: URL,
     base_url: URL | None,
-    timeout: float,
+    deadline: Deadline,
     own_credentials: bool = False,
     only: tuple[str, ...] = (),
     default_zone: str = "nova",
@@ -185,9 +218,9 @@ def discover(
 ) -> Deployment:
     """Cells listed in the API database (filtered by name or uuid), with their URLs formatted."""
     try:
-        api = read_api_database(api_url, timeout, with_zones=True)
-    except DatabaseError as exc:
-        raise DatabaseError(f"API database unreachable: {exc}") from None
+        api = read_api_database(api_url, deadline, with_zones=True)
+    except ReadError as exc:
+        raise ReadError(f"API database unreachable: {exc}") from None
     base = None if base_url is None else base_url.render_as_string(hide_password=False)
     cells = []
     for mapping in api.mappings:
@@ -208,5 +241,5 @@ def discover(
         missing = [name for name in only if name not in known]
         if missing:
             names = ", ".join(m.name or m.uuid for m in api.mappings)
-            raise DatabaseError(f"no cell {', '.join(missing)} in the API database (cells: {names})")
+            raise ReadError(f"no cell {', '.join(missing)} in the API database (cells: {names})")
     return Deployment(cells, api.zones, default_zone, internal_zone, zones_problem=api.zones_problem)

@@ -263,7 +263,7 @@ def unknown(message: str, secrets: Sequence[str] = ()) -> NoReturn:
     The message may quote the command line or a file: URL passwords and known secrets are
     masked, and ``|`` or line breaks cannot fake perfdata or a second status line."""
     from . import CHECK_NAME
-    from .db import redact
+    from .redaction import redact
     from .text import safe
 
     masked = redact(_URL_PASSWORD.sub(r"\1***@", message), [s for s in secrets if s])
@@ -273,17 +273,6 @@ def unknown(message: str, secrets: Sequence[str] = ()) -> NoReturn:
 
 #: user:password@ inside anything that looks like a URL.
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)\S*@")  # greedy: a password may hold an unencoded "@"
-
-
-def parse_clock(text: str):
-    from .timestamps import parse_timestamp
-
-    if text in ("local", "db"):
-        return text
-    try:
-        return parse_timestamp(text)
-    except (ValueError, OverflowError):
-        raise UsageError(f"--clock {text!r}: expected local, db or a UTC timestamp like 2026-11-26T15:00:00") from None
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
@@ -318,140 +307,41 @@ def main(argv: list[str] | None = None) -> NoReturn:
 
 
 def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoReturn:
+    """Settings -> nagiosplugin check -> exit. Everything judged is decided in settings.py."""
     import nagiosplugin
 
-    from .cells import Cell, Deployment, discover
-    from .check import NovaServices, Selection, build_check
-    from .config import (
-        DEFAULT_PLACES,
-        ENV_API_DB_URL,
-        ENV_DB_PASSWORD,
-        ENV_DB_URL,
-        ConfigError,
-        nova_config_files,
-        pick_url,
-        read_nova_conf,
-    )
-    from .heartbeat import DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME, effective_down_time
-    from .policy import Policy
-    from .thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING, ThresholdTable
+    from .check import NovaServices, build_check
+    from .deadline import Deadline
+    from .settings import build_settings
     from .urls import show_url
 
     # The Runtime captures "nagiosplugin.*" log lines from now on, shown at -vvv.
     nagiosplugin.Runtime().verbose = min(args.verbose, 3)
+    settings = build_settings(args, Deadline.after(args.timeout, started))
+    secrets.extend(settings.secrets)
     log = logging.getLogger("nagiosplugin.check_nova_services")
-    secrets.append(os.environ.get(ENV_DB_PASSWORD, ""))
-    clock = parse_clock(args.clock)
-    sources = list(args.config_sources)
-    given = args.db_url or args.api_db_url or os.environ.get(ENV_DB_URL) or os.environ.get(ENV_API_DB_URL)
-    # oslo.config's files and order; a URL without any config option reads none (nova.conf need not be readable).
-    config_files = nova_config_files(sources, use_defaults=bool(sources) or not given)
-    if not config_files and not given:
-        where = "--config-dir" if any(kind == "dir" for kind, _ in sources) else "nova.conf.d"
-        raise ConfigError(
-            f"no database to check: give --db-url, --api-db-url, {ENV_DB_URL} or --config-file "
-            f"(no nova.conf in {DEFAULT_PLACES}, no *.conf in {where})"
-        )
-    conf = read_nova_conf(config_files)
-    if (conf.servicegroup_driver or "db").strip().lower() == "mc":
-        raise ConfigError(
-            "servicegroup_driver = mc: heartbeats live in memcached, the database cannot tell which services are up"
-        )
-    db_url = pick_url(args.db_url, ENV_DB_URL, conf.database_connection, "db-url")
-    api_url = pick_url(args.api_db_url, ENV_API_DB_URL, conf.api_database_connection, "api-db-url")
-    secrets.extend(str(url.password or "") for url in (db_url, api_url) if url is not None)
-    if api_url is None:
-        if db_url is None:
-            raise ConfigError(f"no database to check: {', '.join(conf.files)} has no [database]/connection")
-        if args.cell or args.zone:
-            raise ConfigError("--cell and --zone need the API database (--api-db-url or [api_database]/connection)")
-        single = Deployment([Cell(name=_cell_name(db_url), uuid=None, url=db_url)])
-
-        def find_cells(deadline: float) -> Deployment:
-            return single
-    else:
-
-        def find_cells(deadline: float) -> Deployment:
-            return discover(
-                api_url,
-                db_url,
-                timeout=deadline - time.monotonic(),
-                own_credentials=args.cell_credentials == "api",
-                only=tuple(args.cell),
-                default_zone=conf.default_availability_zone or "nova",
-                internal_zone=conf.internal_service_availability_zone or "internal",
-            )
-
-    service_down_time = _first(args.service_down_time, conf.service_down_time, DEFAULT_SERVICE_DOWN_TIME)
-    report_interval = _first(args.report_interval, conf.report_interval, DEFAULT_REPORT_INTERVAL)
-    down_time = effective_down_time(service_down_time, report_interval)
-    # Default: halfway between a healthy heartbeat's age (report_interval) and Nova's down verdict.
-    age_warning = (report_interval + down_time) / 2 if args.age_warning is None else (args.age_warning or None)
-    policy = Policy(down_time=down_time, age_warning=age_warning, count_disabled=args.count_disabled)
-    warning = ThresholdTable(args.warning, DEFAULT_WARNING, "--warning")
-    critical = ThresholdTable(args.critical, DEFAULT_CRITICAL, "--critical")
-
-    log.debug("config files read: %s", ", ".join(conf.files) or "none")
+    log.debug("config files read: %s", ", ".join(settings.conf.files) or "none")
+    policy = settings.policy
     log.debug(
         "service_down_time %ss (configured %s, report_interval %s); age warning %s; clock %s",
-        down_time,
-        service_down_time,
-        report_interval,
-        age_warning,
-        clock,
+        policy.down_time,
+        settings.service_down_time,
+        settings.report_interval,
+        policy.age_warning,
+        settings.clock,
     )
-    if api_url is not None:
-        log.debug("API database %s; cell template base %s", show_url(api_url), db_url and show_url(db_url))
-    margin = min(0.5, args.timeout / 10)
-    selection = Selection(
-        hosts=tuple(args.host),
-        binaries=tuple(args.binary),
-        zones=tuple(args.zone),
-        exclude=_compile_excludes(args.exclude),
-        cells=tuple(args.cell),
-        text=_filters_text(args),
-    )
+    source = settings.source
+    if source.api_url is not None:
+        log.debug("API database %s; cell template base %s", show_url(source.api_url), source.db_url and show_url(source.db_url))
     resource = NovaServices(
-        discover=find_cells,
-        selection=selection,
+        discover=source.deployment,
+        selection=settings.selection,
         policy=policy,
-        clock=clock,
-        deadline=started + args.timeout - margin,
-        timeout=args.timeout,
+        clock=settings.clock,
+        deadline=settings.deadline,
         list_every_service=args.verbose >= 2,
     )
-    unreachable_state = nagiosplugin.Critical if args.unreachable_cell_state == "critical" else nagiosplugin.Unknown
-    check = build_check(resource, warning, critical, policy, unreachable_state, verbosity=args.verbose)
+    unreachable_state = nagiosplugin.Critical if settings.unreachable_is_critical else nagiosplugin.Unknown
+    check = build_check(resource, settings.warning, settings.critical, policy, unreachable_state, verbosity=args.verbose)
     check.main(verbose=min(args.verbose, 3), timeout=math.ceil(args.timeout))
     raise AssertionError("unreachable")  # check.main exits
-
-
-def _compile_excludes(patterns: list[str]) -> tuple[re.Pattern, ...]:
-    compiled = []
-    for pattern in patterns:
-        try:
-            compiled.append(re.compile(pattern))
-        except re.error as exc:
-            raise UsageError(f"--exclude {pattern!r}: not a regular expression ({exc})") from None
-    return tuple(compiled)
-
-
-def _cell_name(url) -> str:
-    """What to call a single database in output: its name, or an SQLite file's stem."""
-    name = url.database or "nova"
-    return os.path.splitext(os.path.basename(name))[0] if url.get_backend_name() == "sqlite" else name
-
-
-def _first(*values):
-    return next(v for v in values if v is not None)
-
-
-def _filters_text(args: argparse.Namespace) -> str:
-    from .text import safe
-
-    names = ("cell", "zone", "host", "binary", "exclude")
-    filters = [f"--{name} {safe(value)}" for name in names for value in getattr(args, name)]
-    if len(" ".join(filters)) > 120:  # many filters: count them, the pager line stays short
-        filters = [f"{len(getattr(args, name))} --{name}" for name in names if getattr(args, name)]
-        return f" ({', '.join(filters)})"
-    return f" ({' '.join(filters)})" if filters else ""

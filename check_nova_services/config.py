@@ -207,13 +207,16 @@ def _substitute(value: str, section: str, merged: dict, depth: int = 0) -> str:
     return _OsloTemplate(value).safe_substitute(Lookup())
 
 
-def pick_url(cli_value: str | None, env_name: str, conf_value: str | None, what: str) -> URL | None:
+def pick_url(
+    cli_value: str | None, env_name: str, conf_value: str | None, what: str, environ: Mapping[str, str] | None = None
+) -> URL | None:
     """The first URL given: command line, then environment, then config file."""
+    environ = os.environ if environ is None else environ
     for value, origin in (
         (cli_value, f"--{what}"),
-        (os.environ.get(env_name), env_name),
+        (environ.get(env_name), env_name),
         (conf_value, "the config file's connection"),
     ):
         if value:
-            return add_password(parse_db_url(value, origin), os.environ.get(ENV_DB_PASSWORD))
+            return add_password(parse_db_url(value, origin), environ.get(ENV_DB_PASSWORD))
     return None

@@ -9,7 +9,7 @@ import os
 import re
 import sqlite3
 import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import (
@@ -36,8 +36,12 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import ColumnElement, Select
 
+from .deadline import Deadline
+from .errors import ReadError
 from .heartbeat import API_BINARIES, ServiceRow, within
 from .policy import BinaryTally
+from .redaction import redact
+from .selection import ServiceFilter
 from .text import safe
 from .timestamps import parse_timestamp
 from .urls import is_secret_option, option_file
@@ -62,57 +66,36 @@ services = table(
 )
 
 
-class DatabaseError(Exception):
-    """A database could not be read; the message is one line and holds no password.
-
-    Whatever text goes in (a server's message, a cell name from the API database), what comes
-    out is one line of safe text: no newline, no ``|``, bounded in length.
-    """
-
-    def __init__(self, message: str):
-        super().__init__(safe(str(message), MESSAGE_LIMIT))
-
-
-#: Longest message a DatabaseError carries (the status line shortens it further).
-MESSAGE_LIMIT = 500
 #: URL query options that name files the driver reads: checked before connecting, so that a
 #: typo says which file, instead of PyMySQL's bare "[Errno 2]" or silently ignoring an option file.
 FILE_OPTIONS = ("read_default_file", "ssl_ca", "ssl_cert", "ssl_key", "ssl_capath")
-
-
-@dataclass(frozen=True)
-class ServiceFilter:
-    """Filters pushed into the WHERE clause, so a big cloud ships only what is asked for."""
-
-    hosts: tuple[str, ...] = ()
-    binaries: tuple[str, ...] = ()
 
 
 def is_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
-def make_engine(url: URL, timeout: float) -> Engine:
-    """An engine with no pool, bounded connect/read timeouts and read-only sessions.
+def make_engine(url: URL, deadline: Deadline) -> Engine:
+    """An engine with no pool, connect/read timeouts bounded by the deadline, and read-only sessions.
 
     MySQL/MariaDB sessions are READ ONLY and carry a server-side time limit, so that a statement
     the check gave up on (a table locked by a migration, an overloaded server) is cancelled by the
     server instead of holding a connection after the check has exited.
     """
+    seconds = deadline.for_connection()
     if is_sqlite(url):
-        return _sqlite_engine(url, timeout)
+        return _sqlite_engine(url, seconds)
     _check_files(url)
     connect_args: dict[str, object] = {}
     if url.get_backend_name() == "mysql":
         # PyMySQL's read_timeout also bounds the handshake of a server that never answers.
-        seconds = max(0.5, timeout)
         connect_args = {"connect_timeout": seconds, "read_timeout": seconds, "write_timeout": seconds}
     try:
         engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
     except Exception as exc:  # noqa: BLE001 - e.g. a URL option the dialect cannot convert
-        raise DatabaseError(describe_error(exc, url)) from None
+        raise ReadError(describe_error(exc, url)) from None
     if url.get_backend_name() == "mysql":
-        statement_limit = round(max(0.1, 0.8 * max(0.5, timeout)), 3)
+        statement_limit = round(0.8 * seconds, 3)
 
         def on_connect(dbapi_connection, _record) -> None:
             _mysql_session(dbapi_connection, statement_limit)
@@ -154,15 +137,15 @@ def _check_files(url: URL) -> None:
                 except OSError as exc:
                     problem = exc.strerror or type(exc).__name__
             if problem:
-                raise DatabaseError(f"{option} {path}: {problem}")
+                raise ReadError(f"{option} {path}: {problem}")
 
 
 def _sqlite_engine(url: URL, timeout: float) -> Engine:
     path = url.database or ""
     if path in ("", ":memory:"):
-        raise DatabaseError("an SQLite URL needs a file: sqlite:///path/to/nova.sqlite")
+        raise ReadError("an SQLite URL needs a file: sqlite:///path/to/nova.sqlite")
     if not os.path.exists(path):
-        raise DatabaseError(f"no SQLite database file {path}")
+        raise ReadError(f"no SQLite database file {path}")
     # mode=ro: a typo must not create an empty database, and nothing can be written.
     uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
 
@@ -186,7 +169,7 @@ def _utc_now_sql(url: URL):
 
 
 def read_services(
-    url: URL, where: ServiceFilter, timeout: float, with_db_clock: bool = False
+    url: URL, where: ServiceFilter, deadline: Deadline, with_db_clock: bool = False
 ) -> tuple[list[ServiceRow], dt.datetime | None]:
     """Non-deleted, non-API rows of one cell's services table, and the DB's UTC clock if asked.
 
@@ -196,7 +179,7 @@ def read_services(
     stmt: Select = select(literal_column("services.*")).select_from(services).where(*_wanted(where))
     if with_db_clock:
         stmt = stmt.add_columns(_utc_now_sql(url).label("db_utc_now"))
-    engine = make_engine(url, timeout)
+    engine = make_engine(url, deadline)
     try:
         with engine.connect() as conn:
             result = conn.execute(stmt)
@@ -207,7 +190,7 @@ def read_services(
                     mappings[0]["db_utc_now"] if mappings else conn.execute(select(_utc_now_sql(url))).scalar()
                 )
     except Exception as exc:  # noqa: BLE001 - the driver raises more than DBAPI errors (option files, TLS files)
-        raise DatabaseError(describe_error(exc, url)) from None
+        raise ReadError(describe_error(exc, url)) from None
     finally:
         engine.dispose()
     return [_checked_row(m) for m in mappings], db_now
@@ -256,14 +239,14 @@ class CellCounts:
     now: dt.datetime
 
 
-def read_counts(url: URL, query: TallyQuery, timeout: float) -> CellCounts:
+def read_counts(url: URL, query: TallyQuery, deadline: Deadline) -> CellCounts:
     """Nova's rule and the plugin's policy applied by the database: one row per binary, whatever the
     number of services, and the first ``problem_limit`` problem rows in :attr:`Assessed.problem_key` order.
 
     The rule in SQL is heartbeat.judge's interval form (:func:`heartbeat.within`): bounds are computed
     here to the microsecond and bound as parameters, so no date arithmetic happens in the database.
     """
-    engine = make_engine(url, timeout)
+    engine = make_engine(url, deadline)
     try:
         with engine.connect() as conn:
             columns = set(conn.execute(select(literal_column("*")).select_from(services).limit(0)).keys())
@@ -275,7 +258,7 @@ def read_counts(url: URL, query: TallyQuery, timeout: float) -> CellCounts:
             groups = conn.execute(rule.aggregate()).all()
             problems = [row._mapping for row in conn.execute(rule.problems())]
     except Exception as exc:  # noqa: BLE001 - the driver raises more than DBAPI errors (option files, TLS files)
-        raise DatabaseError(describe_error(exc, url)) from None
+        raise ReadError(describe_error(exc, url)) from None
     finally:
         engine.dispose()
     tallies: dict[str, BinaryTally] = {}
@@ -399,12 +382,12 @@ def _stamp(moment: dt.datetime):
 
 
 def _checked_row(m: Mapping) -> ServiceRow:
-    """A row the rule can judge; a table without Nova's columns is a DatabaseError, never a guess."""
+    """A row the rule can judge; a table without Nova's columns is a ReadError, never a guess."""
     try:
         return row_from_mapping(m)
     except KeyError as exc:
         row_id = safe(str(m.get("id")), 40)
-        raise DatabaseError(f"services row id={row_id} cannot be judged: no column {safe(str(exc.args[0]), 80)}") from None
+        raise ReadError(f"services row id={row_id} cannot be judged: no column {safe(str(exc.args[0]), 80)}") from None
 
 
 def row_from_mapping(m: Mapping) -> ServiceRow:
@@ -551,22 +534,6 @@ def _missing_table(message: str) -> str:
     return "no services table: not a Nova cell database"
 
 
-#: Secrets shorter than this are masked only where they stand alone, so that a password "p"
-#: does not turn a host name "example" into "exam***le".
-_SHORT_SECRET = 6
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """Mask every secret that might have slipped into a message, as typed and as URL-encoded."""
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        for spelling in {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret, safe="")}:
-            if len(spelling) >= _SHORT_SECRET:
-                text = text.replace(spelling, "***")
-            else:
-                text = re.sub(rf"(?<![0-9A-Za-z]){re.escape(spelling)}(?![0-9A-Za-z])", "***", text)
-    return text
-
-
 cell_mappings = table(
     "cell_mappings", column("id"), column("uuid"), column("name"), column("database_connection"), column("disabled")
 )
@@ -594,7 +561,7 @@ class ApiDatabase:
     zones_problem: str | None = None
 
 
-def read_api_database(url: URL, timeout: float, with_zones: bool) -> ApiDatabase:
+def read_api_database(url: URL, deadline: Deadline, with_zones: bool) -> ApiDatabase:
     """Every cell mapping (cell0 and disabled cells included, as Nova's API lists them), in id order,
     and the availability zones of each host from the aggregates' ``availability_zone`` metadata."""
     mappings_stmt = select(
@@ -606,7 +573,7 @@ def read_api_database(url: URL, timeout: float, with_zones: bool) -> ApiDatabase
         .join(aggregate_metadata, aggregate_hosts.c.aggregate_id == aggregate_metadata.c.aggregate_id)
         .where(aggregate_metadata.c.key == "availability_zone")
     )
-    engine = make_engine(url, timeout)
+    engine = make_engine(url, deadline)
     zones: dict[str, set[str]] | None = None
     zones_problem = None
     try:
@@ -626,7 +593,7 @@ def read_api_database(url: URL, timeout: float, with_zones: bool) -> ApiDatabase
                     zones, zones_problem = None, describe_error(exc, url)
                     conn.rollback()
     except Exception as exc:  # noqa: BLE001 - the driver raises more than DBAPI errors (option files, TLS files)
-        raise DatabaseError(describe_error(exc, url)) from None
+        raise ReadError(describe_error(exc, url)) from None
     finally:
         engine.dispose()
     return ApiDatabase(mappings, zones, zones_problem)

@@ -2,6 +2,22 @@
 
 from __future__ import annotations
 
+from .text import safe
+
+#: Longest message a ReadError carries (the status line shortens it further).
+MESSAGE_LIMIT = 500
+
 
 class ConfigError(Exception):
     """Bad input from the operator: reported as UNKNOWN with this one-line message."""
+
+
+class ReadError(Exception):
+    """A database could not be read; the message is one line and holds no password.
+
+    Whatever text goes in (a server's message, a cell name from the API database), what comes
+    out is one line of safe text: no newline, no ``|``, bounded in length.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(safe(str(message), MESSAGE_LIMIT))

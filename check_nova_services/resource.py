@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -10,47 +9,11 @@ import nagiosplugin
 
 from . import CHECK_NAME
 from .cells import Cell, CellReading, Clock, Deployment, ReadPlan, read_cell, read_cells
-from .db import DatabaseError, ServiceFilter
+from .deadline import Deadline
+from .errors import ReadError
 from .policy import Assessed, BinaryTally, Policy
+from .selection import Selection
 from .text import label
-
-
-@dataclass(frozen=True)
-class Selection:
-    """Which services the run is about. Host and binary also narrow each cell's query."""
-
-    hosts: tuple[str, ...] = ()
-    binaries: tuple[str, ...] = ()
-    zones: tuple[str, ...] = ()
-    exclude: tuple[re.Pattern, ...] = ()
-    #: --cell, applied when the cells are discovered; here it only says the view is narrowed.
-    cells: tuple[str, ...] = ()
-    #: The filters as given on the command line, for "no services matched (...)".
-    text: str = ""
-
-    @property
-    def where(self) -> ServiceFilter:
-        return ServiceFilter(hosts=self.hosts, binaries=self.binaries)
-
-    @property
-    def narrowed(self) -> bool:
-        return bool(self.hosts or self.binaries or self.zones or self.cells)
-
-    @property
-    def needs_rows(self) -> bool:
-        """Zones and --exclude are applied in Python: SQL cannot (zones live in another database)."""
-        return bool(self.zones or self.exclude)
-
-    def keeps(self, row, zone: str | None) -> bool:
-        """Exact matches, as Nova's ?host= and ?binary= are (MySQL's = ignores case and trailing spaces)."""
-        if self.hosts and row.host not in self.hosts:
-            return False
-        if self.binaries and row.binary not in self.binaries:
-            return False
-        return not self.zones or bool(set(self.zones).intersection((zone or "").split(",")))
-
-    def excludes(self, row) -> bool:
-        return any(pattern.search(f"{row.binary}@{row.host}") for pattern in self.exclude)
 
 
 @dataclass(frozen=True)
@@ -83,12 +46,11 @@ class NovaServices(nagiosplugin.Resource):
 
     def __init__(
         self,
-        discover: Callable[[float], Deployment],
+        discover: Callable[[Deadline], Deployment],
         selection: Selection,
         policy: Policy,
         clock: Clock,
-        deadline: float,
-        timeout: float,
+        deadline: Deadline,
         list_every_service: bool = False,
     ):
         self.discover = discover
@@ -96,7 +58,6 @@ class NovaServices(nagiosplugin.Resource):
         self.policy = policy
         self.clock = clock
         self.deadline = deadline
-        self.timeout = timeout
         self.list_every_service = list_every_service
         #: Set by probe(): the one result the Summary reads.
         self.reading: Reading | None = None
@@ -108,7 +69,7 @@ class NovaServices(nagiosplugin.Resource):
     def probe(self):
         try:
             deployment = self.discover(self.deadline)
-        except DatabaseError as exc:
+        except ReadError as exc:
             raise nagiosplugin.CheckError(str(exc)) from None
         if deployment.zones_problem is not None and self.selection.zones:
             raise nagiosplugin.CheckError(f"--zone cannot be applied, availability zones unknown: {deployment.zones_problem}")
@@ -123,9 +84,8 @@ class NovaServices(nagiosplugin.Resource):
         )
         readings = read_cells(
             deployment.cells,
-            lambda cell, remaining: read_cell(cell, plan, deployment.zone_of, remaining),
+            lambda cell: read_cell(cell, plan, deployment.zone_of, self.deadline),
             self.deadline,
-            self.timeout,
         )
         self.reading = reading = _combine(deployment, readings)
         if not reading.total and not reading.unreachable:

@@ -13,8 +13,8 @@ import statistics
 import subprocess
 import sys
 import threading
-import time
 import tracemalloc
+from functools import partial
 
 import pymysql
 import pytest
@@ -22,9 +22,11 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
 from check_nova_services.cells import Cell, ReadPlan, read_cell, read_cells
-from check_nova_services.db import ServiceFilter, TallyQuery, read_counts
+from check_nova_services.db import TallyQuery, read_counts
+from check_nova_services.deadline import Deadline
 from check_nova_services.demo import demo_rows, write_cell
 from check_nova_services.policy import Policy
+from check_nova_services.selection import ServiceFilter
 from tests.conftest import CLOCK, NOW, clean_env
 from tests.faults_helpers import connections_of, wait_no_connections
 
@@ -74,7 +76,7 @@ QUERY = TallyQuery(ServiceFilter(), down_time=60, age_warning=35, count_disabled
 def test_read_path_800_times_leaves_nothing_behind(mariadb, load_db):
     for _ in range(400):  # warm-up: SQLAlchemy fills its caches during the first few hundred engines (bounded:
         # measured on 3.10, +92 KiB over reads 100-400, +19 KiB over 400-700, +2 KiB over 700-1000)
-        counts = read_counts(load_db, QUERY, timeout=5)
+        counts = read_counts(load_db, QUERY, Deadline.after(5))
     # 2 conductors, 2 schedulers, 36 computes (not the API rows, not the deleted host)
     assert sum(t.total for t in counts.tallies.values()) == 40
     engines, connections, fds, threads = (
@@ -89,7 +91,7 @@ def test_read_path_800_times_leaves_nothing_behind(mariadb, load_db):
         sys._clear_type_cache()  # CPython's attribute cache keeps the last names looked up: bounded, not a leak
         start = tracemalloc.get_traced_memory()[0]
         for _ in range(400):
-            read_counts(load_db, QUERY, timeout=5)
+            read_counts(load_db, QUERY, Deadline.after(5))
         gc.collect()
         sys._clear_type_cache()
         growth = tracemalloc.get_traced_memory()[0] - start
@@ -112,7 +114,8 @@ def test_every_cell_read_concurrently_150_times_leaves_nothing_behind(mariadb, l
     threads, fds = threading.active_count(), open_fds()
     plan = ReadPlan(ServiceFilter(), Policy(60, 35), clock=NOW)
     for _ in range(50):
-        reports = read_cells(cells, lambda cell, left: read_cell(cell, plan, lambda row: None, left), time.monotonic() + 5)
+        deadline = Deadline.after(5)
+        reports = read_cells(cells, partial(read_cell, plan=plan, zone_of=lambda row: None, deadline=deadline), deadline)
         assert [r.error for r in reports] == [None, None, None]
     assert threading.active_count() == threads
     assert open_fds() == fds

@@ -15,8 +15,10 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 
 from check_nova_services.check import SUMMARY_BUDGET
-from check_nova_services.db import describe_error, make_engine, redact
+from check_nova_services.db import describe_error, make_engine
+from check_nova_services.deadline import Deadline
 from check_nova_services.demo import service, write_api_database, write_cell
+from check_nova_services.redaction import redact
 from check_nova_services.schema import cell_metadata
 from tests.conftest import CLOCK, NOW, clean_env, run_check
 from tests.faults_helpers import parse_plugin_output, wait_no_connections
@@ -172,7 +174,7 @@ WRITES = [
 def test_the_plugins_engine_cannot_write_even_as_root(single, statement, autocommit):
     """The session is READ ONLY whatever the user may do: even root's writes fail through make_engine."""
     url = single.url("priv_cell").update_query_dict({"init_command": "SET SESSION TRANSACTION READ WRITE"})
-    engine = make_engine(url, timeout=5)
+    engine = make_engine(url, Deadline.after(5))
     try:
         with engine.connect() as conn:
             if autocommit:
@@ -189,7 +191,7 @@ def test_the_plugins_engine_cannot_write_even_as_root(single, statement, autocom
 def test_the_plugins_engine_cannot_write_sqlite(tmp_path):
     path = tmp_path / "ro.sqlite"
     write_cell(f"sqlite:///{path}", ROWS)
-    engine = make_engine(URL.create("sqlite", database=str(path)), timeout=5)
+    engine = make_engine(URL.create("sqlite", database=str(path)), Deadline.after(5))
     services = cell_metadata().tables["services"]
     try:
         for statement in (insert(services).values(host="evil", binary="x", report_count=0), text("DELETE FROM services")):

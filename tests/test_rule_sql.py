@@ -11,9 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import make_url
 
-from check_nova_services.db import ServiceFilter, TallyQuery, read_counts, read_services
+from check_nova_services.db import TallyQuery, read_counts, read_services
+from check_nova_services.deadline import Deadline
 from check_nova_services.demo import service, write_cell
 from check_nova_services.policy import Policy, TallyBuilder, assess
+from check_nova_services.selection import ServiceFilter
 from tests.conftest import NOW
 
 DOWN_TIME = 60
@@ -68,7 +70,7 @@ def as_rows(drawn: list[dict]) -> list[dict]:
 
 
 def python_form(url, query: TallyQuery, now: dt.datetime):
-    rows, _ = read_services(url, query.where, timeout=10)
+    rows, _ = read_services(url, query.where, Deadline.after(10))
     policy = Policy(query.down_time, query.age_warning, query.count_disabled)
     builder = TallyBuilder(policy, query.problem_limit)
     for row in rows:
@@ -77,7 +79,7 @@ def python_form(url, query: TallyQuery, now: dt.datetime):
 
 
 def sql_form(url, query: TallyQuery):
-    counts = read_counts(url, query, timeout=10)
+    counts = read_counts(url, query, Deadline.after(10))
     return counts.tallies, [row.id for row in counts.problem_rows]
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 
 from check_nova_services.db import make_engine
+from check_nova_services.deadline import Deadline
 from check_nova_services.demo import service, write_cell
 from tests.conftest import CLOCK, NOW, run_check
 from tests.faults_helpers import FakeMySQL, PrivateMariaDB, parse_plugin_output
@@ -156,7 +157,7 @@ def test_ssl_query_options_reach_pymysql(certs):
             "ssl_check_hostname": "false",
         },
     )
-    engine = make_engine(url, timeout=2)
+    engine = make_engine(url, Deadline.after(2))
     seen = {}
 
     @event.listens_for(engine, "do_connect")
@@ -197,7 +198,7 @@ def test_check_over_verified_tls(tls_server, certs):
 
 def test_session_is_encrypted(tls_server, certs):
     """What the plugin's own engine negotiates with ssl_ca: a TLS session, cipher and version named by the server."""
-    engine = make_engine(tls_server.url("nova_tls").update_query_dict({"ssl_ca": str(certs / "ca.pem")}), timeout=5)
+    engine = make_engine(tls_server.url("nova_tls").update_query_dict({"ssl_ca": str(certs / "ca.pem")}), Deadline.after(5))
     try:
         with engine.connect() as conn:
             rows = conn.execute(text("SHOW SESSION STATUS WHERE Variable_name IN ('Ssl_cipher', 'Ssl_version')"))

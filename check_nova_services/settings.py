@@ -1,0 +1,181 @@
+"""Every setting of one run, decided in one place: command line > environment > config files > Nova's defaults."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import URL
+
+from .cells import CellSource, Clock
+from .config import (
+    DEFAULT_PLACES,
+    ENV_API_DB_URL,
+    ENV_DB_PASSWORD,
+    ENV_DB_URL,
+    NovaConf,
+    nova_config_files,
+    pick_url,
+    read_nova_conf,
+)
+from .deadline import Deadline
+from .errors import ConfigError
+from .heartbeat import DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME, effective_down_time
+from .policy import Policy
+from .redaction import redact
+from .selection import Selection
+from .text import safe
+from .thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING, ThresholdTable
+from .timestamps import parse_timestamp
+
+SELECTION_OPTIONS = ("cell", "zone", "host", "binary", "exclude")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the check needs, with every default and every piece of arithmetic already applied."""
+
+    source: CellSource
+    conf: NovaConf
+    #: As configured (command line or nova.conf or Nova's default), before Nova's report_interval rule.
+    service_down_time: int
+    report_interval: int
+    policy: Policy
+    clock: Clock
+    selection: Selection
+    warning: ThresholdTable
+    critical: ThresholdTable
+    unreachable_is_critical: bool
+    deadline: Deadline
+    verbosity: int
+    #: Passwords and other secrets met while reading the settings: masked in any message.
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+
+
+def build_settings(args: argparse.Namespace, deadline: Deadline, environ: Mapping[str, str] | None = None) -> Settings:
+    """Parsed arguments + environment + nova.conf -> Settings, or ConfigError with a one-line reason."""
+    environ = os.environ if environ is None else environ
+    clock = parse_clock(args.clock)
+    sources = list(args.config_sources)
+    given = args.db_url or args.api_db_url or environ.get(ENV_DB_URL) or environ.get(ENV_API_DB_URL)
+    # oslo.config's files and order; a URL without any config option reads none (nova.conf need not be readable).
+    config_files = nova_config_files(sources, use_defaults=bool(sources) or not given, environ=environ)
+    if not config_files and not given:
+        where = "--config-dir" if any(kind == "dir" for kind, _ in sources) else "nova.conf.d"
+        raise ConfigError(
+            f"no database to check: give --db-url, --api-db-url, {ENV_DB_URL} or --config-file "
+            f"(no nova.conf in {DEFAULT_PLACES}, no *.conf in {where})"
+        )
+    conf = read_nova_conf(config_files)
+    if (conf.servicegroup_driver or "db").strip().lower() == "mc":
+        raise ConfigError(
+            "servicegroup_driver = mc: heartbeats live in memcached, the database cannot tell which services are up"
+        )
+    db_url = pick_url(args.db_url, ENV_DB_URL, conf.database_connection, "db-url", environ)
+    api_url = pick_url(args.api_db_url, ENV_API_DB_URL, conf.api_database_connection, "api-db-url", environ)
+    secrets = tuple(
+        s for s in [environ.get(ENV_DB_PASSWORD, "")] + [str(u.password or "") for u in (db_url, api_url) if u] if s
+    )
+    try:
+        return _assemble(args, deadline, conf, clock, db_url, api_url, secrets)
+    except ConfigError as exc:  # what follows may quote the command line: no password in it
+        raise ConfigError(redact(str(exc), secrets)) from None
+
+
+def _assemble(
+    args: argparse.Namespace,
+    deadline: Deadline,
+    conf: NovaConf,
+    clock: Clock,
+    db_url: URL | None,
+    api_url: URL | None,
+    secrets: tuple[str, ...],
+) -> Settings:
+    if api_url is None:
+        if db_url is None:
+            raise ConfigError(f"no database to check: {', '.join(conf.files)} has no [database]/connection")
+        if args.cell or args.zone:
+            raise ConfigError("--cell and --zone need the API database (--api-db-url or [api_database]/connection)")
+
+    service_down_time = _first(args.service_down_time, conf.service_down_time, DEFAULT_SERVICE_DOWN_TIME)
+    report_interval = _first(args.report_interval, conf.report_interval, DEFAULT_REPORT_INTERVAL)
+    down_time = effective_down_time(service_down_time, report_interval)
+    return Settings(
+        source=CellSource(
+            db_url,
+            api_url,
+            own_credentials=args.cell_credentials == "api",
+            only=tuple(args.cell),
+            default_zone=conf.default_availability_zone or "nova",
+            internal_zone=conf.internal_service_availability_zone or "internal",
+        ),
+        conf=conf,
+        service_down_time=service_down_time,
+        report_interval=report_interval,
+        policy=Policy(
+            down_time=down_time,
+            age_warning=default_age_warning(report_interval, down_time, args.age_warning),
+            count_disabled=args.count_disabled,
+        ),
+        clock=clock,
+        selection=Selection(
+            hosts=tuple(args.host),
+            binaries=tuple(args.binary),
+            zones=tuple(args.zone),
+            exclude=_compile_excludes(args.exclude),
+            cells=tuple(args.cell),
+            text=_filters_text(args),
+        ),
+        warning=ThresholdTable(args.warning, DEFAULT_WARNING, "--warning"),
+        critical=ThresholdTable(args.critical, DEFAULT_CRITICAL, "--critical"),
+        unreachable_is_critical=args.unreachable_cell_state == "critical",
+        deadline=deadline,
+        verbosity=args.verbose,
+        secrets=secrets,
+    )
+
+
+def default_age_warning(report_interval: int, down_time: int, given: float | None) -> float | None:
+    """Halfway between a healthy heartbeat's age (report_interval) and Nova's down verdict, from the
+    *effective* down time; ``--age-warning 0`` turns the early warning off (None)."""
+    if given is None:
+        return (report_interval + down_time) / 2
+    return given or None
+
+
+def parse_clock(text: str) -> Clock:
+    """local, db, or a fixed instant; an instant with an offset is converted to naive UTC, as Nova stores it."""
+    if text in ("local", "db"):
+        return text
+    try:
+        instant: dt.datetime = parse_timestamp(text)
+    except (ValueError, OverflowError):
+        raise ConfigError(f"--clock {text!r}: expected local, db or a UTC timestamp like 2026-11-26T15:00:00") from None
+    return instant
+
+
+def _compile_excludes(patterns: list[str]) -> tuple[re.Pattern, ...]:
+    compiled = []
+    for pattern in patterns:
+        try:
+            compiled.append(re.compile(pattern))
+        except re.error as exc:
+            raise ConfigError(f"--exclude {pattern!r}: not a regular expression ({exc})") from None
+    return tuple(compiled)
+
+
+def _first(*values):
+    return next(v for v in values if v is not None)
+
+
+def _filters_text(args: argparse.Namespace) -> str:
+    """The selection as given, for "no services matched (...)"; counted when long, so the line stays short."""
+    filters = [f"--{name} {safe(value)}" for name in SELECTION_OPTIONS for value in getattr(args, name)]
+    if len(" ".join(filters)) > 120:
+        filters = [f"{len(getattr(args, name))} --{name}" for name in SELECTION_OPTIONS if getattr(args, name)]
+        return f" ({', '.join(filters)})"
+    return f" ({' '.join(filters)})" if filters else ""
