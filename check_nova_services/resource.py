@@ -132,12 +132,14 @@ def _combine(deployment: Deployment, readings: list[CellReading]) -> Reading:
 
 
 def _labels(binaries) -> dict[str, str]:
-    used: set[str] = {"cells", "services"}
-    labels = {}
-    for binary in sorted(binaries):
-        prefix = label(binary)
-        while prefix in used:  # two hostile binaries that sanitise alike stay apart
-            prefix += "_"
-        used.add(prefix)
-        labels[binary] = prefix
-    return labels
+    """binary -> perfdata label prefix, from the binary's name alone (text.label), so that a graph keeps
+    its binary from run to run whatever rows come and go. ``cells`` and ``services`` prefix the check's
+    own metrics: a binary of either name is labelled as one whose name had to be changed."""
+    own = ("cells", "services")
+    labels = {binary: label(binary, own) for binary in binaries}
+    seen: set[str] = set()
+    twice: set[str] = set()
+    for prefix in labels.values():
+        (twice if prefix in seen else seen).add(prefix)
+    # Two changed names whose first digest digits collide (one chance in 4 billion): all 40 digits.
+    return {b: label(b, own, digits=40) if p in twice else p for b, p in labels.items()}

@@ -9,6 +9,7 @@ line) and the counts must be Nova's rule, restated in this file independently of
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from nagiosplugin import Range
 from check_nova_services.check import SUMMARY_BUDGET
 from check_nova_services.demo import service, write_api_database, write_cell
 from check_nova_services.heartbeat import API_BINARIES
-from check_nova_services.text import label, safe
+from check_nova_services.text import safe
 from tests.conftest import CLOCK, NOW, clean_env, free_port, run_check
 from tests.faults_helpers import parse_plugin_output, run_in_process
 
@@ -61,13 +62,14 @@ def test_hostile_rows_keep_the_output_intact(cell_db):
         "up: nova-计算@ctl2 cell=hostile_0 " + tail.format("7s", 3),
     ]
     assert run.lines[-1] == (
-        "| 'nova-___disabled'=0;;;0;1 'nova-___down'=0;0;0.5;0;1 'nova-___late'=0;0;;0;1 'nova-___max_age'=7.0s;;;0 "
-        "'nova-___total'=1;;;0 'nova-compute_disabled'=1;;;0;3 'nova-compute_down'=2;0;1.5;0;3 "
+        "| 'nova-___ccc06953_disabled'=0;;;0;1 'nova-___ccc06953_down'=0;0;0.5;0;1 'nova-___ccc06953_late'=0;0;;0;1 "
+        "'nova-___ccc06953_max_age'=7.0s;;;0 "
+        "'nova-___ccc06953_total'=1;;;0 'nova-compute_disabled'=1;;;0;3 'nova-compute_down'=2;0;1.5;0;3 "
         "'nova-compute_late'=0;0;;0;3 'nova-compute_max_age'=95.0s;;;0 'nova-compute_total'=3;;;0 "
-        "'nova-compute_x_1__y___disabled'=0;;;0;1 "
-        "'nova-compute_x_1__y___down'=0;0;0.5;0;1 'nova-compute_x_1__y___late'=0;0;;0;1 "
-        "'nova-compute_x_1__y___max_age'=4.0s;;;0 "
-        "'nova-compute_x_1__y___total'=1;;;0 'nova-scheduler_disabled'=1;;;0;2 'nova-scheduler_down'=0;0;0;0;2 "
+        "'nova-compute_x_1__y___705e234d_disabled'=0;;;0;1 "
+        "'nova-compute_x_1__y___705e234d_down'=0;0;0.5;0;1 'nova-compute_x_1__y___705e234d_late'=0;0;;0;1 "
+        "'nova-compute_x_1__y___705e234d_max_age'=4.0s;;;0 "
+        "'nova-compute_x_1__y___705e234d_total'=1;;;0 'nova-scheduler_disabled'=1;;;0;2 'nova-scheduler_down'=0;0;0;0;2 "
         "'nova-scheduler_late'=0;0;;0;2 'nova-scheduler_max_age'=8.0s;;;0 'nova-scheduler_total'=2;;;0 cells_total=1;;;0 "
         "cells_unreachable=0;;;0;1"
     )
@@ -283,14 +285,17 @@ def expected_by_binary(rows: list[Row]) -> dict[str, Expected]:
 
 
 def metric_prefixes(binaries) -> dict[str, str]:
-    """The documented labels: text.label() of the binary, '_' appended while it collides."""
-    used, prefixes = {"cells"}, {}
-    for binary in sorted(binaries):
-        prefix = label(binary)
-        while prefix in used:
-            prefix += "_"
-        used.add(prefix)
-        prefixes[binary] = prefix
+    """The documented labels, restated: a binary of letters, digits, '_' and '-' (1 to 64 of them, not
+    'cells' or 'services', not ending like '_' and 8 hex digits) as it is; any other with every other
+    character replaced by '_', cut to 55, then '_' and the first 8 hex digits of the SHA-1 of its bytes."""
+    prefixes = {}
+    for binary in binaries:
+        plain = re.fullmatch(r"[A-Za-z0-9_-]{1,64}", binary) and not re.search(r"_[0-9a-f]{8}\Z", binary)
+        if plain and binary not in ("cells", "services"):
+            prefixes[binary] = binary
+        else:
+            digest = hashlib.sha1(binary.encode()).hexdigest()[:8]
+            prefixes[binary] = re.sub(r"[^A-Za-z0-9_-]", "_", binary)[:55] + "_" + digest
     return prefixes
 
 
