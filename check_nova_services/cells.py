@@ -7,7 +7,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -99,20 +99,31 @@ def read_cell(cell: Cell, plan: ReadPlan, zone_of: Callable[[ServiceRow], str | 
         problems = [assess(row, cell.name, counts.now, plan.policy, zone_of(row)) for row in counts.problem_rows]
         return CellReading(cell, counts.tallies, problems, seconds=time.monotonic() - begun)
     rows, db_now = read_services(cell.url, plan.where, deadline, with_db_clock=now is None)
+    return judge_rows(cell, rows, plan, zone_of, now or db_now or utc_now(), begun)
+
+
+def judge_rows(
+    cell: Cell,
+    rows: Iterable[ServiceRow],
+    plan: ReadPlan,
+    zone_of: Callable[[ServiceRow], str | None],
+    now: dt.datetime,
+    begun: float | None = None,
+) -> CellReading:
+    """Rows of one cell judged one by one in Python, with the same rule and policy as the database's counts."""
     builder = TallyBuilder(plan.policy, plan.problem_limit, keep_all=plan.keep_all)
     excluded = []
     for row in rows:
         zone = zone_of(row)
         if not plan.keeps(row, zone):
             continue
-        assessed = assess(row, cell.name, now or db_now or utc_now(), plan.policy, zone)
+        assessed = assess(row, cell.name, now, plan.policy, zone)
         if plan.excludes(row):
             excluded.append(assessed)
             continue
         builder.add(assessed)
-    return CellReading(
-        cell, builder.tallies, builder.kept_problems(), builder.everything, excluded, seconds=time.monotonic() - begun
-    )
+    seconds = 0.0 if begun is None else time.monotonic() - begun
+    return CellReading(cell, builder.tallies, builder.kept_problems(), builder.everything, excluded, seconds=seconds)
 
 
 def read_cells(cells: list[Cell], read: Callable[[Cell], CellReading], deadline: Deadline) -> list[CellReading]:

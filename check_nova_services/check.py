@@ -9,11 +9,11 @@ from nagiosplugin import Unknown
 from . import CHECK_NAME
 from .contexts import CellsContext, CountContext, DownContext, LateContext
 from .policy import Policy
-from .resource import NovaServices, Selection
+from .resource import NovaServices
 from .summary import SUMMARY_BUDGET, ServicesSummary, SeverityResults
 from .thresholds import ThresholdTable
 
-__all__ = ["SUMMARY_BUDGET", "NovaServices", "Selection", "build_check"]
+__all__ = ["SUMMARY_BUDGET", "NovaServices", "build_check"]
 
 
 def build_check(

@@ -11,6 +11,7 @@ import sys
 import time
 import warnings
 from collections.abc import Sequence
+from functools import partial
 from typing import NoReturn
 
 UNKNOWN = 3
@@ -313,6 +314,7 @@ def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoRetur
     from .check import NovaServices, build_check
     from .deadline import Deadline
     from .settings import build_settings
+    from .survey import survey
     from .urls import show_url
 
     # The Runtime captures "nagiosplugin.*" log lines from now on, shown at -vvv.
@@ -334,12 +336,16 @@ def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoRetur
     if source.api_url is not None:
         log.debug("API database %s; cell template base %s", show_url(source.api_url), source.db_url and show_url(source.db_url))
     resource = NovaServices(
-        discover=source.deployment,
-        selection=settings.selection,
-        policy=policy,
-        clock=settings.clock,
-        deadline=settings.deadline,
-        list_every_service=args.verbose >= 2,
+        partial(
+            survey,
+            source.deployment,
+            settings.selection,
+            policy,
+            settings.clock,
+            settings.deadline,
+            list_every_service=args.verbose >= 2,
+        ),
+        excluding=bool(settings.selection.exclude),
     )
     unreachable_state = nagiosplugin.Critical if settings.unreachable_is_critical else nagiosplugin.Unknown
     check = build_check(resource, settings.warning, settings.critical, policy, unreachable_state, verbosity=args.verbose)

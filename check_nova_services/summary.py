@@ -7,7 +7,8 @@ from nagiosplugin import Critical, Ok, Unknown, Warn
 
 from .cells import Cell
 from .policy import PROBLEM_RANK, Assessed, Standing
-from .resource import NovaServices, Reading
+from .resource import NovaServices
+from .survey import Reading
 from .text import duration, safe, shorten_list
 
 SUMMARY_BUDGET = 175  # characters of summary: with the "NOVA_SERVICES CRITICAL - " prefix, about 200
@@ -71,10 +72,10 @@ class ServicesSummary(nagiosplugin.Summary):
         if down_count:
             down = sorted(
                 (s for s in reading.problems if s.counts_down),
-                key=lambda s: (-SEVERITY[_state_of(results, reading, s)], s.row.binary, s.row.host),
+                key=lambda s: (-SEVERITY[_state_of(results, resource, s)], s.row.binary, s.row.host),
             )
             worst = max(
-                (results[f"{reading.labels[b]}_down"].state for b, t in reading.tallies.items() if t.down),
+                (results[f"{resource.labels[b]}_down"].state for b, t in reading.tallies.items() if t.down),
                 key=SEVERITY.__getitem__,
             )
             head = f"{down_count} of {reading.total} services down"
@@ -105,7 +106,7 @@ class ServicesSummary(nagiosplugin.Summary):
             notes.append(f"{len(reading.excluded)} excluded")
         if reading.zones_problem is not None:
             notes.append("zones unknown")
-        if not resource.selection.narrowed and not reading.unreachable:
+        if not reading.narrowed and not reading.unreachable:
             for binary in sorted(self.threshold_binaries - reading.tallies.keys()):
                 notes.append(f"no {safe(binary, 40)} services (named in -w/-c)")
         return notes
@@ -240,6 +241,6 @@ def _resource(results) -> NovaServices | None:
     return None
 
 
-def _state_of(results, reading: Reading, s: Assessed):
+def _state_of(results, resource: NovaServices, s: Assessed):
     """The state of the binary's down count: orders the pager line by severity."""
-    return results[f"{reading.labels[s.row.binary]}_down"].state
+    return results[f"{resource.labels[s.row.binary]}_down"].state

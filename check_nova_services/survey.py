@@ -1,0 +1,92 @@
+"""A whole deployment surveyed: every cell read within the deadline, combined into one immutable Reading.
+
+No nagiosplugin here: resource.py turns the Reading into Metrics, summary.py into words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .cells import Cell, CellReading, Clock, Deployment, ReadPlan, read_cell, read_cells
+from .deadline import Deadline
+from .errors import ReadError
+from .policy import Assessed, BinaryTally, Policy
+from .selection import Selection
+
+
+class NothingToJudge(ReadError):
+    """The run cannot give a verdict: no cell to read, nothing matched, or a filter that cannot be applied."""
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Everything one run learnt, for the Contexts and the Summary: counts, not rows."""
+
+    cells: tuple[Cell, ...]
+    unreachable: tuple[CellReading, ...]
+    #: Per binary, sorted by name.
+    tallies: dict[str, BinaryTally]
+    #: Problem services of every cell, most important first (bounded: PROBLEM_LIMIT per cell).
+    problems: tuple[Assessed, ...]
+    #: Every service (the list view, -vv), and those left out by --exclude.
+    listed: tuple[Assessed, ...] = ()
+    excluded: tuple[Assessed, ...] = ()
+    zones_problem: str | None = None
+    #: --host, --binary, --zone or --cell narrowed the view: a binary may be absent from it by choice.
+    narrowed: bool = False
+
+    @property
+    def total(self) -> int:
+        return sum(t.total for t in self.tallies.values())
+
+    def sum(self, attribute: str) -> int:
+        return sum(getattr(t, attribute) for t in self.tallies.values())
+
+
+def survey(
+    discover: Callable[[Deadline], Deployment],
+    selection: Selection,
+    policy: Policy,
+    clock: Clock,
+    deadline: Deadline,
+    list_every_service: bool = False,
+) -> Reading:
+    """Find the cells, read them all at once, combine. ReadError when the cells cannot even be found."""
+    deployment = discover(deadline)
+    if deployment.zones_problem is not None and selection.zones:
+        raise NothingToJudge(f"--zone cannot be applied, availability zones unknown: {deployment.zones_problem}")
+    plan = ReadPlan(
+        where=selection.where,
+        policy=policy,
+        clock=clock,
+        in_database=not (selection.needs_rows or list_every_service),
+        keep_all=list_every_service,
+        keeps=selection.keeps,
+        excludes=selection.excludes,
+    )
+    readings = read_cells(deployment.cells, lambda cell: read_cell(cell, plan, deployment.zone_of, deadline), deadline)
+    reading = combine(deployment, readings, narrowed=selection.narrowed)
+    if not reading.total and not reading.unreachable:
+        hidden = f"; {len(reading.excluded)} excluded" if reading.excluded else ""
+        raise NothingToJudge(f"no services matched{selection.text}{hidden}")
+    return reading
+
+
+def combine(deployment: Deployment, readings: list[CellReading], narrowed: bool = False) -> Reading:
+    tallies: dict[str, BinaryTally] = {}
+    for reading in readings:
+        for binary, tally in reading.tallies.items():
+            tallies[binary] = tallies[binary].plus(tally) if binary in tallies else tally
+    answered = [r for r in readings if r.error is None]
+    problems = sorted((a for r in answered for a in r.problems), key=lambda a: (a.problem_key, a.cell_name))
+    return Reading(
+        cells=tuple(deployment.cells),
+        unreachable=tuple(r for r in readings if r.error is not None),
+        tallies=dict(sorted(tallies.items())),
+        problems=tuple(problems),  # each cell handed over at most PROBLEM_LIMIT
+        listed=tuple(a for r in answered for a in r.listed),
+        excluded=tuple(a for r in answered for a in r.excluded),
+        zones_problem=deployment.zones_problem,
+        narrowed=narrowed,
+    )
