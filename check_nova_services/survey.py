@@ -33,6 +33,8 @@ class Reading:
     listed: tuple[Assessed, ...] = ()
     excluded: tuple[Assessed, ...] = ()
     zones_problem: str | None = None
+    #: The cells that answered, each with its own counts (a whole cell down is one fact, not 62 hosts).
+    answered: tuple[CellReading, ...] = ()
     #: --host, --binary, --zone or --cell narrowed the view: a binary may be absent from it by choice.
     narrowed: bool = False
 
@@ -88,5 +90,6 @@ def combine(deployment: Deployment, readings: list[CellReading], narrowed: bool 
         listed=tuple(a for r in answered for a in r.listed),
         excluded=tuple(a for r in answered for a in r.excluded),
         zones_problem=deployment.zones_problem,
+        answered=tuple(answered),
         narrowed=narrowed,
     )

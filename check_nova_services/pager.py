@@ -1,0 +1,346 @@
+"""The words of the pager line and of the long output, from the run's Reading. Pure: no I/O, no nagiosplugin.
+
+The first line is a fixed order of facts, each with its own words and its count, so that none is
+lost in a big outage: (1) what cannot be known (unreachable cells), (2) down services, whole cells
+first, then by binary with the control plane first, (3) late heartbeats, (4) notes (disabled,
+excluded, zones unknown, -w/-c names that match no service). Within its budget every fact keeps
+at least its count; names are shortened ("…", "+N more") before a fact is dropped.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import partial
+
+from .cells import Cell
+from .policy import PROBLEM_RANK, Assessed, Standing, binary_rank
+from .survey import Reading
+from .text import duration, safe
+
+#: Characters of the first line after "NOVA_SERVICES CRITICAL - " and before " | ": about 200 in all.
+SUMMARY_BUDGET = 175
+#: -v lines at most: with the first line and perfdata, the answer stays under Nagios's 8 KiB.
+VERBOSE_LIMIT = 30
+#: ... and at most this many bytes of them, whatever the length of host names and reasons.
+VERBOSE_BYTES = 5500
+#: A cell whose services are all down is named as one phrase when it has at least this many.
+WHOLE_CELL_MINIMUM = 2
+SEPARATOR = "; "
+
+
+@dataclass
+class Fact:
+    """One thing the on-call person must read: ``head`` carries the count and always shows; ``items``
+    are names, most important first, as many as fit; ``count`` is how many the items stand for."""
+
+    head: str
+    items: list[str] = field(default_factory=list)
+    count: int = 0
+    #: The same head and items shorter (cell uuids cut), used when the full ones leave no room.
+    short_head: str | None = None
+    short_items: list[str] | None = None
+
+    def head_for(self, short: bool) -> str:
+        return self.short_head if short and self.short_head is not None else self.head
+
+
+def first_line(reading: Reading, unmatched_thresholds: Iterable[str] = (), budget: int = SUMMARY_BUDGET) -> str:
+    """The status text after "NOVA_SERVICES STATE - ", at most ``budget`` characters."""
+    known = [*_down(reading), *_late(reading)]
+    facts = [*_unreachable(reading, alone=not known), *known]
+    notes = _notes(reading, unmatched_thresholds)
+    if not facts:
+        facts = [Fact(_all_up(reading, budget - sum(len(n.head) + len(SEPARATOR) for n in notes)))]
+    return fit(facts + notes, budget)
+
+
+def fit(facts: list[Fact], budget: int) -> str:
+    """Every fact's head; then, in fact order, each fact's first name; then more names in fact order
+    while room remains. Earlier facts are the root cause, but no later fact loses all its names to them."""
+    for short in (False, True):
+        heads = [fact.head_for(short) for fact in facts]
+        lists = [fact.short_items if short and fact.short_items is not None else fact.items for fact in facts]
+        shown = [0] * len(facts)
+        cut: list[str | None] = [None] * len(facts)
+        line = partial(_line, heads, lists, [fact.count for fact in facts], shown, cut)
+        if len(line()) > budget:
+            continue
+        for index in range(len(facts)):  # a first name each
+            if lists[index]:
+                shown[index] = 1
+                if len(line()) > budget:
+                    shown[index] = 0
+        for index in range(len(facts)):  # then as many as fit, in order
+            while shown[index] < len(lists[index]):
+                shown[index] += 1
+                if len(line()) > budget:
+                    shown[index] -= 1
+                    break
+        for index in range(len(facts)):  # a first name too long for the room left: cut at a word
+            if lists[index] and not shown[index]:
+                room = budget - len(line()) - len(": ")
+                more = facts[index].count - 1
+                cut[index] = _cut_at_word(lists[index][0], room - (len(f" +{more} more") if more > 0 else 0)) or None
+        return line()
+    return safe(SEPARATOR.join(fact.head_for(True) for fact in facts), budget)  # heads alone overflow: cut
+
+
+def _line(heads: list[str], lists: list[list[str]], counts: list[int], shown: list[int], cut: list[str | None]) -> str:
+    """The facts with the first ``shown[i]`` names of each (or the ``cut`` form of the first), "+N more" for the rest."""
+    pieces = []
+    for head, names, count, first, short in zip(heads, lists, counts, shown, cut):
+        names = [short] if short is not None else names[:first]
+        hidden = count - len(names)
+        listing = ", ".join(names) + (f" +{hidden} more" if hidden > 0 else "")
+        pieces.append(f"{head}: {listing}" if names else head)
+    return SEPARATOR.join(pieces)
+
+
+def _cut_at_word(text: str, room: int) -> str:
+    if room < 12:
+        return ""
+    head = text[: room - 1]
+    space = head.rfind(" ")
+    return (head[:space] if space > room // 2 else head).rstrip(" ,:;(") + "…"
+
+
+# (1) what cannot be known
+
+
+def _unreachable(reading: Reading, alone: bool) -> list[Fact]:
+    """Unreachable cells, uuids shortened unless one cell is all there is to say (-v has them whole)."""
+    if not reading.unreachable:
+        return []
+    if len(reading.unreachable) == 1:
+        report = reading.unreachable[0]
+        head = f"{cell_name(report.cell, short_uuid=not alone)} unreachable"
+        short_head = f"{cell_name(report.cell, short_uuid=True)} unreachable"
+        return [Fact(head, [safe(report.error, 300)], 1, short_head=short_head)]
+    names = [_short_cell(r.cell) for r in reading.unreachable]
+    return [Fact(f"{len(reading.unreachable)} of {len(reading.cells)} cells unreachable", names, len(names))]
+
+
+def _short_cell(cell: Cell) -> str:
+    """A cell in a list of several: its name, or the start of its uuid when it has none."""
+    if cell.uuid and cell.name == cell.uuid:
+        return f"{cell.uuid[:8]}…"
+    return safe(cell.name, 40)
+
+
+def cell_name(cell: Cell, named: bool = True, short_uuid: bool = False) -> str:
+    """A cell as the on-call person needs it: name and uuid (whole unless ``short_uuid``)."""
+    what = ("cell " if cell.uuid else "database ") if named else ""
+    text = f"{what}{safe(cell.name, 40)}"
+    if not cell.uuid:
+        return text
+    uuid = f"{cell.uuid[:8]}…" if short_uuid and cell.uuid != cell.name else cell.uuid
+    if cell.uuid == cell.name:  # an unnamed cell is known by its uuid alone
+        return f"{text} (disabled)" if cell.disabled else text
+    return f"{text} ({uuid}, disabled)" if cell.disabled else f"{text} ({uuid})"
+
+
+# (2) down services
+
+
+def _down(reading: Reading) -> list[Fact]:
+    whole = [
+        r
+        for r in reading.answered
+        if r.services >= WHOLE_CELL_MINIMUM and sum(t.down for t in r.tallies.values()) == r.services
+    ]
+    facts = [Fact(f"{safe(r.cell.name, 40)}: all {r.services} services down") for r in whole]
+    covered = {r.cell.name for r in whole}
+    ambiguous = _hosts_in_several_cells(reading.problems)
+    by_binary: dict[str, list[Assessed]] = defaultdict(list)
+    for s in reading.problems:
+        if s.counts_down and s.cell_name not in covered:
+            by_binary[s.row.binary].append(s)
+    in_whole_cells: dict[str, int] = defaultdict(int)
+    for r in whole:
+        for binary, tally in r.tallies.items():
+            in_whole_cells[binary] += tally.down
+    for binary in sorted(reading.tallies, key=lambda b: (binary_rank(b), b or "")):
+        tally = reading.tallies[binary]
+        outside = tally.down - in_whole_cells[binary]
+        if outside <= 0:
+            continue  # nothing down, or all of it said by a whole-cell phrase
+        name = safe(binary, 40) if binary else "?"
+        if tally.down == tally.total and tally.total >= 2 and not whole:
+            facts.append(Fact(f"{name}: all {tally.total} down"))
+            continue
+        items = [f"{_host(s, ambiguous)} ({why(s)})" for s in by_binary.get(binary, [])]
+        facts.append(Fact(f"{name} {tally.down}/{tally.total} down", items, outside))
+    return facts
+
+
+def _hosts_in_several_cells(services: Iterable[Assessed]) -> set[str]:
+    cells_of: dict[str, set[str]] = defaultdict(set)
+    for s in services:
+        cells_of[s.row.host].add(s.cell_name)
+    return {host for host, cells in cells_of.items() if len(cells) > 1}
+
+
+def _host(s: Assessed, ambiguous: set[str]) -> str:
+    """The host, with its cell when the same name lives in more than one cell; the row id when it has none."""
+    row = s.row
+    if row.defect is not None:
+        return f"{safe(row.host, 60) if row.host else '?'} (services row id={row.id})"
+    host = safe(row.host, 60)
+    return f"{host}@{safe(s.cell_name, 30)}" if row.host in ambiguous else host
+
+
+def why(s: Assessed) -> str:
+    """Why a service counts as down, in a few words."""
+    row, verdict = s.row, s.verdict
+    if verdict.problem is not None:
+        return verdict.problem
+    if s.standing is Standing.AUTO_DISABLED:
+        return safe(row.disabled_reason, 60)
+    if row.forced_down:
+        return "forced down"
+    if verdict.age is None:
+        return "no heartbeat"
+    if verdict.never_reported:
+        return f"never reported, created {duration(verdict.age)} ago"
+    if verdict.age < 0:
+        return f"heartbeat {duration(verdict.age)} in the future"
+    return duration(verdict.age)
+
+
+# (3) late heartbeats
+
+
+def _late(reading: Reading) -> list[Fact]:
+    count = reading.sum("late")
+    if not count:
+        return []
+    ambiguous = _hosts_in_several_cells(reading.problems)
+    late = sorted((s for s in reading.problems if s.standing is Standing.LATE), key=lambda s: -abs(s.verdict.age or 0))
+    items = [f"{who(s)}{'@' + safe(s.cell_name, 30) if s.row.host in ambiguous else ''} ({age(s)})" for s in late]
+    return [Fact(f"{count} heartbeat{'s' if count > 1 else ''} late", items, count)]
+
+
+def age(s: Assessed) -> str:
+    value = s.verdict.age or 0.0
+    return f"{duration(value)} in the future" if value < 0 else duration(value)
+
+
+# (4) notes
+
+
+def _notes(reading: Reading, unmatched_thresholds: Iterable[str]) -> list[Fact]:
+    """Facts that change no state but must not go unseen."""
+    notes = []
+    unmatched = sorted(unmatched_thresholds)
+    if unmatched:
+        names = ", ".join(safe(name, 40) for name in unmatched)
+        notes.append(Fact(f"-w/-c {names}: {'no such service' if len(unmatched) == 1 else 'no such services'}"))
+    disabled = reading.sum("disabled")
+    if disabled:
+        notes.append(Fact(f"{disabled} disabled"))
+    if reading.excluded:
+        notes.append(Fact(f"{len(reading.excluded)} excluded"))
+    if reading.zones_problem is not None:
+        notes.append(Fact("zones unknown"))
+    return notes
+
+
+def unmatched_threshold_names(reading: Reading, named: Iterable[str]) -> list[str]:
+    """Binaries named in -w/-c that no service has: a typo, unless --host/--binary/--zone/--cell narrowed the view."""
+    if reading.narrowed:
+        return []
+    return sorted(set(named) - reading.tallies.keys())
+
+
+def _all_up(reading: Reading, room: int) -> str:
+    up = reading.sum("up")
+    text = f"{up} of {reading.total} services up: " + ", ".join(
+        f"{safe(t.binary, 40)} {t.up}/{t.total}" for t in sorted(reading.tallies.values(), key=_binary_order)
+    )
+    if len(text) > room:
+        text = f"{up} of {reading.total} services up in {len(reading.tallies)} binaries"
+    return text
+
+
+def _binary_order(tally) -> tuple[int, str]:
+    return (binary_rank(tally.binary), tally.binary or "")
+
+
+# The long output (-v): the same order, one line per fact or service.
+
+
+def long_output(reading: Reading, unmatched_thresholds: Iterable[str] = (), every_service: bool = False) -> list[str]:
+    lines = [f"unreachable: {cell_name(r.cell)}: {safe(r.error, 300)}" for r in reading.unreachable[:VERBOSE_LIMIT]]
+    notes = [f"note: -w/-c name {safe(binary, 255)}, which no service read has" for binary in unmatched_thresholds]
+    if reading.zones_problem is not None:
+        notes.append(
+            f"note: availability zones unknown ({safe(reading.zones_problem, 300)}); they need SELECT on "
+            "the API database's aggregate_hosts and aggregate_metadata"
+        )
+    if every_service:  # the list view: every service, the excluded ones marked
+        everything = sorted(reading.listed + reading.excluded, key=lambda s: (s.row.binary, s.row.host, s.cell_name))
+        excluded = {id(s) for s in reading.excluded}
+        return lines + notes + [describe(s, excluded=id(s) in excluded) for s in everything]
+    problems = sorted(
+        reading.problems,
+        key=lambda s: (PROBLEM_RANK[s.standing], binary_rank(s.row.binary), s.row.binary, s.row.host, s.cell_name),
+    )
+    budget = VERBOSE_BYTES - sum(len(x.encode()) + 1 for x in lines + notes)
+    shown = 0
+    for s in problems[:VERBOSE_LIMIT]:
+        line = describe(s)
+        if len(line.encode()) + 1 > budget:
+            break
+        lines.append(line)
+        budget -= len(line.encode()) + 1
+        shown += 1
+    total_problems = reading.sum("problems")
+    if total_problems > shown:
+        lines.append(f"... and {total_problems - shown} more problem services (-vv lists every service)")
+    if reading.excluded:
+        lines.append(f"excluded by --exclude: {len(reading.excluded)} services (-vv lists them)")
+    return lines + notes
+
+
+def describe(s: Assessed, excluded: bool = False) -> str:
+    """One service as a long-output line: everything the on-call person needs to act."""
+    row, verdict = s.row, s.verdict
+    fields = [
+        f"{'excluded, ' if excluded else ''}{s.standing.value}: {who(s, short=False)}",
+        f"cell={safe(s.cell_name)}",
+    ]
+    if s.zone is not None:
+        fields.append(f"zone={safe(s.zone)}")
+    fields += [
+        f"status={'disabled' if row.disabled else 'enabled'}",
+        f"state={'up' if verdict.up else 'down'}",
+        f"heartbeat={_heartbeat(s)}",
+        f"forced_down={'yes' if row.forced_down else 'no'}",
+        f"disabled_reason={safe(row.disabled_reason, 120)}",
+    ]
+    return " ".join(fields)
+
+
+def _heartbeat(s: Assessed) -> str:
+    verdict = s.verdict
+    if verdict.problem is not None:
+        stored = dict(s.row.unreadable).get(verdict.source or "")
+        return f"unreadable ({verdict.source} '{safe(stored, 40)}')" if stored is not None else f"none ({verdict.problem})"
+    if verdict.age is None:
+        return "none"
+    when = "in the future" if verdict.age < 0 else "ago"
+    stamp = getattr(s.row, verdict.source or "created_at")
+    return f"{duration(verdict.age)} {when} ({verdict.source} {stamp:%Y-%m-%d %H:%M:%S})"
+
+
+def who(s: Assessed, short: bool = True) -> str:
+    """binary@host; the pager line shortens long names, the long output keeps all of Nova's 255."""
+    binary_limit, host_limit = (40, 60) if short else (255, 255)
+    row = s.row
+    if row.defect is not None:  # no name to act on: the row id finds it
+        binary = safe(row.binary, binary_limit) if row.binary else "?"
+        host = safe(row.host, host_limit) if row.host else "?"
+        return f"{binary}@{host} (services row id={row.id})"
+    return f"{safe(row.binary, binary_limit)}@{safe(row.host, host_limit)}"
