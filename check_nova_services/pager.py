@@ -28,6 +28,8 @@ VERBOSE_BYTES = 5500
 #: A cell whose services are all down is named as one phrase when it has at least this many.
 WHOLE_CELL_MINIMUM = 2
 SEPARATOR = "; "
+#: Characters of an unreachable cell's reason when other facts share the line (-v has it whole).
+REASON_BESIDE_OTHERS = 60
 
 
 @dataclass
@@ -41,6 +43,8 @@ class Fact:
     #: The same head and items shorter (cell uuids cut), used when the full ones leave no room.
     short_head: str | None = None
     short_items: list[str] | None = None
+    #: Down services of one binary: when the heads alone overflow, the last such facts merge into one.
+    binary: bool = False
 
     def head_for(self, short: bool) -> str:
         return self.short_head if short and self.short_head is not None else self.head
@@ -58,7 +62,26 @@ def first_line(reading: Reading, unmatched_thresholds: Iterable[str] = (), budge
 
 def fit(facts: list[Fact], budget: int) -> str:
     """Every fact's head; then, in fact order, each fact's first name; then more names in fact order
-    while room remains. Earlier facts are the root cause, but no later fact loses all its names to them."""
+    while room remains. Earlier facts are the root cause, but no later fact loses all its names to them.
+    When the heads alone overflow, the last binaries' down counts merge into one ("+N down in K binaries")."""
+    groups = [index for index, fact in enumerate(facts) if fact.binary]
+    for keep in range(len(groups), -1, -1):
+        merged = _merge_binaries(facts, groups[keep:], after_others=keep > 0) if keep < len(groups) else facts
+        if len(SEPARATOR.join(fact.head_for(True) for fact in merged)) <= budget or keep == 0:
+            return _fit_names(merged, budget)
+    raise AssertionError("unreachable")
+
+
+def _merge_binaries(facts: list[Fact], merge: list[int], after_others: bool) -> list[Fact]:
+    """The binaries at ``merge`` as one fact that keeps their count of down services."""
+    down = sum(facts[i].count for i in merge)
+    binaries = f"{len(merge)} {'more ' if after_others else ''}binar{'ies' if len(merge) > 1 else 'y'}"
+    result = [fact for i, fact in enumerate(facts) if i not in merge]
+    result.insert(merge[0], Fact(f"{down} down in {binaries}", count=down))
+    return result
+
+
+def _fit_names(facts: list[Fact], budget: int) -> str:
     for short in (False, True):
         heads = [fact.head_for(short) for fact in facts]
         lists = [fact.short_items if short and fact.short_items is not None else fact.items for fact in facts]
@@ -78,8 +101,8 @@ def fit(facts: list[Fact], budget: int) -> str:
                 if len(line()) > budget:
                     shown[index] -= 1
                     break
-        for index in range(len(facts)):  # a first name too long for the room left: cut at a word
-            if lists[index] and not shown[index]:
+        for index in range(len(facts)):  # a lone item (a reason) too long for the room left: cut at a word
+            if lists[index] and not shown[index] and facts[index].count == 1:
                 room = budget - len(line()) - len(": ")
                 more = facts[index].count - 1
                 cut[index] = _cut_at_word(lists[index][0], room - (len(f" +{more} more") if more > 0 else 0)) or None
@@ -117,7 +140,10 @@ def _unreachable(reading: Reading, alone: bool) -> list[Fact]:
         report = reading.unreachable[0]
         head = f"{cell_name(report.cell, short_uuid=not alone)} unreachable"
         short_head = f"{cell_name(report.cell, short_uuid=True)} unreachable"
-        return [Fact(head, [safe(report.error, 300)], 1, short_head=short_head)]
+        reason = safe(report.error, 300)
+        if not alone and len(reason) > REASON_BESIDE_OTHERS:  # the rest of the line needs room for names
+            reason = _cut_at_word(reason, REASON_BESIDE_OTHERS)
+        return [Fact(head, [reason], 1, short_head=short_head)]
     names = [_short_cell(r.cell) for r in reading.unreachable]
     return [Fact(f"{len(reading.unreachable)} of {len(reading.cells)} cells unreachable", names, len(names))]
 
@@ -168,10 +194,10 @@ def _down(reading: Reading) -> list[Fact]:
             continue  # nothing down, or all of it said by a whole-cell phrase
         name = safe(binary, 40) if binary else "?"
         if tally.down == tally.total and tally.total >= 2 and not whole:
-            facts.append(Fact(f"{name}: all {tally.total} down"))
+            facts.append(Fact(f"{name}: all {tally.total} down", count=tally.down, binary=True))
             continue
         items = [f"{_host(s, ambiguous)} ({why(s)})" for s in by_binary.get(binary, [])]
-        facts.append(Fact(f"{name} {tally.down}/{tally.total} down", items, outside))
+        facts.append(Fact(f"{name} {tally.down}/{tally.total} down", items, outside, binary=True))
     return facts
 
 
