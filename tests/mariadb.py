@@ -81,6 +81,7 @@ class MariaDB:
                 "--bind-address=127.0.0.1",
                 f"--pid-file={Path(self.tmp, 'mysqld.pid')}",
                 f"--log-error={self.log}",
+                f"--tmpdir={self.tmp}",  # its own temporary tables, apart from other servers and /tmp cleaners
                 "--skip-log-bin",
                 "--innodb-buffer-pool-size=64M",
                 "--max-connections=500",
