@@ -1,7 +1,8 @@
 """Build a demo Nova cell database: a small, realistic cloud with heartbeats relative to now.
 
 ``check_nova_services_demo`` writes it (SQLite file by default, any SQLAlchemy
-URL accepted) so that the real check can be run against it at once.
+URL accepted) so that the real check can be run against it at once; with ``--live`` it then keeps
+it alive, heartbeating as Nova does, and plays events (:mod:`check_nova_services.live_demo`).
 
 It is installed beside the plugin, on real controllers, so it never destroys data: every
 database it writes gets a marker table (:data:`MARKER`), and it refuses, before touching
@@ -26,6 +27,7 @@ from sqlalchemy.pool import NullPool
 
 from . import __version__
 from .db import describe_error
+from .heartbeat import DEFAULT_REPORT_INTERVAL
 from .schema import api_metadata, cell_metadata
 from .timestamps import utc_now
 from .urls import show_url
@@ -293,8 +295,36 @@ def main(argv: list[str] | None = None) -> None:
         help="write an API database and this many cells besides cell0, next to --db-url "
         "(nova-demo-api.sqlite, nova-demo-cell0.sqlite, ...; on a server: nova_api, nova_cell0, ...)",
     )
+    live = parser.add_argument_group("live demo (see the README)")
+    live.add_argument(
+        "--live",
+        action="store_true",
+        help="then keep it alive: heartbeat its running services every report interval as Nova does, leave the dead "
+        "ones dead, log each action on stdout, until SIGINT or SIGTERM (a demo already there is reused)",
+    )
+    live.add_argument(
+        "--report-interval",
+        metavar="SECONDS",
+        help=f"with --live: seconds between heartbeats (default {DEFAULT_REPORT_INTERVAL}, Nova's)",
+    )
+    live.add_argument(
+        "--event",
+        action="append",
+        default=[],
+        metavar="SECONDS:ACTION:TARGET[:REASON]",
+        help="with --live, repeatable: SECONDS after the start, ACTION (stop, force-down, disable, "
+        "auto-disable, revive) the services TARGET names (BINARY@HOST or HOST); disable and auto-disable take "
+        "an optional reason, e.g. 30:stop:nova-compute@cmp001, 90:disable:cmp002:RAM swap",
+    )
     args = parser.parse_args(argv)
     url = make_url(args.db_url)
+    if args.live:
+        from .live_demo import run
+
+        sys.exit(run(parser.prog, args, url))
+    if args.event or args.report_interval is not None:
+        print(f"{parser.prog}: --event and --report-interval need --live", file=sys.stderr)
+        sys.exit(2)
     now = utc_now()
     try:
         if args.cells > 0:
