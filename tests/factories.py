@@ -105,9 +105,10 @@ def check(
     policy: Policy = POLICY,
     verbosity: int = 0,
     uuids: bool = True,
-    selection: Selection = Selection(),
+    selection: Selection | None = None,
 ) -> Outcome:
     """The plugin's own Check (Resource, Contexts, Summary) over an in-memory Reading, run in process."""
+    selection = selection or Selection()
     reading = reading_of(cells, unreachable, policy, uuids, narrowed=selection.narrowed)
     resource = NovaServices(lambda: reading, excluding=bool(selection.exclude))
     warn = ThresholdTable(list(warning), DEFAULT_WARNING, "--warning")
