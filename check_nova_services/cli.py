@@ -253,6 +253,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="-v: a line per problem service; -vv: every service; -vvv: debug",
     )
+    tools = parser.add_argument_group("the service list (instead of the check)")
+    tools.add_argument(
+        "--list",
+        action="store_true",
+        help="list every matching service (Binary, Host, Zone, Status, State, Updated_At, Cell, Age, Forced down, "
+        "Disabled reason) as nova-manage service list did, by Nova's rule, without Keystone or the Nova API; "
+        "exit 0 complete, 1 partial (cells unreachable: named on stderr or in the JSON's errors), 3 no list",
+    )
+    tools.add_argument(
+        "--format",
+        type=_one_of("text", "json"),
+        default="text",
+        metavar="text|json",
+        help='--list as an aligned table (text, default) or as JSON: {"services": [...], "errors": [...]}',
+    )
     gen.add_argument("-V", "--version", action="version", version=f"check_nova_services {__version__}")
     gen.add_argument("-h", "--help", action="help", help="show this help and exit")
     return parser
@@ -286,24 +301,71 @@ def main(argv: list[str] | None = None) -> NoReturn:
     warnings.simplefilter("ignore")
     logging.getLogger().addHandler(logging.NullHandler())
     secrets: list[str] = [os.environ.get("NOVA_SERVICES_DB_PASSWORD", "")]
+    give_up = unknown
     try:
         import nagiosplugin
 
-        from .config import ConfigError
+        from .errors import ConfigError, ReadError
 
         try:
             args = build_parser().parse_args(argv)
+            if args.list:
+                give_up = partial(_list_failure, args.format)
+                sys.exit(run_list(args, started, secrets))
             run(args, started, secrets)
-        except (UsageError, ConfigError) as exc:
-            unknown(str(exc).splitlines()[0], secrets)
+        except (UsageError, ConfigError, ReadError) as exc:
+            give_up(str(exc).splitlines()[0], secrets)
         except nagiosplugin.Timeout as exc:
-            unknown(f"timed out after {exc}: no complete answer from the database(s)", secrets)
+            give_up(f"timed out after {exc}: no complete answer from the database(s)", secrets)
     except SystemExit:
         raise
     except KeyboardInterrupt:
-        unknown("interrupted")
+        give_up("interrupted", secrets)
     except BaseException as exc:  # noqa: BLE001 - a monitoring check must never die with a traceback
-        unknown(f"internal error: {type(exc).__name__}: {exc}".splitlines()[0], secrets)
+        give_up(f"internal error: {type(exc).__name__}: {exc}".splitlines()[0], secrets)
+    sys.exit(UNKNOWN)
+
+
+def run_list(args: argparse.Namespace, started: float, secrets: list[str]) -> int:
+    """--list: every matching service as a table or JSON; unreachable cells on stderr or in "errors"."""
+    from .deadline import Deadline
+    from .listing import as_json, as_table, exit_code, unreachable_lines
+    from .settings import build_settings
+    from .survey import survey
+
+    settings = build_settings(args, Deadline.after(args.timeout, started))
+    secrets.extend(settings.secrets)
+    reading = survey(
+        settings.source.deployment,
+        settings.selection,
+        settings.policy,
+        settings.clock,
+        settings.deadline,
+        list_every_service=True,
+        allow_empty=True,
+    )
+    if args.format == "json":
+        print(as_json(reading))
+    else:
+        colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        print(as_table(reading, colour=colour))
+        for line in unreachable_lines(reading):
+            print(line, file=sys.stderr)
+    return exit_code(reading)
+
+
+def _list_failure(output_format: str, message: str, secrets: Sequence[str] = ()) -> NoReturn:
+    """--list could list nothing: why, on stderr (text) or as the JSON's only error; exit 3."""
+    import json
+
+    from .redaction import redact
+    from .text import safe
+
+    reason = safe(redact(_URL_PASSWORD.sub(r"\1***@", message), [s for s in secrets if s]), 500)
+    if output_format == "json":
+        print(json.dumps({"services": [], "errors": [{"cell": None, "cell_uuid": None, "error": reason}]}, indent=2))
+    else:
+        print(f"check_nova_services: {reason}", file=sys.stderr)
     sys.exit(UNKNOWN)
 
 

@@ -53,8 +53,10 @@ def survey(
     clock: Clock,
     deadline: Deadline,
     list_every_service: bool = False,
+    allow_empty: bool = False,
 ) -> Reading:
-    """Find the cells, read them all at once, combine. ReadError when the cells cannot even be found."""
+    """Find the cells, read them all at once, combine. ReadError when the cells cannot even be found,
+    NothingToJudge when nothing matched (unless ``allow_empty``: an empty list is a list)."""
     deployment = discover(deadline)
     if deployment.zones_problem is not None and selection.zones:
         raise NothingToJudge(f"--zone cannot be applied, availability zones unknown: {deployment.zones_problem}")
@@ -69,7 +71,7 @@ def survey(
     )
     readings = read_cells(deployment.cells, lambda cell: read_cell(cell, plan, deployment.zone_of, deadline), deadline)
     reading = combine(deployment, readings, narrowed=selection.narrowed)
-    if not reading.total and not reading.unreachable:
+    if not reading.total and not reading.unreachable and not allow_empty:
         hidden = f"; {len(reading.excluded)} excluded" if reading.excluded else ""
         raise NothingToJudge(f"no services matched{selection.text}{hidden}")
     return reading

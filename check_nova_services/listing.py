@@ -1,0 +1,101 @@
+"""``--list``: the service list of the removed ``nova-manage service list``, without Keystone or the Nova API.
+
+The same survey and the same rule as the check; an aligned table for people, JSON for scripts.
+Pure: the Reading in, text out.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .cells import Cell
+from .policy import Assessed
+from .survey import Reading
+from .text import duration, safe
+
+COLUMNS = ("Binary", "Host", "Zone", "Status", "State", "Updated_At", "Cell", "Age", "Forced down", "Disabled reason")
+#: Exit codes of --list (the check's are 0-3 by state): the whole list, a partial one, none at all.
+LIST_COMPLETE, LIST_PARTIAL, LIST_NONE = 0, 1, 3
+_RED, _GREEN, _RESET = "\033[31m", "\033[32m", "\033[0m"
+
+
+def service_records(reading: Reading) -> list[dict[str, Any]]:
+    """One dict per service, sorted by binary, host, cell: the JSON objects, and the table's source."""
+    uuids = {cell.name: cell.uuid for cell in reading.cells}
+    listed = sorted(reading.listed, key=lambda s: (s.row.binary or "", s.row.host or "", s.cell_name))
+    return [_record(s, uuids.get(s.cell_name)) for s in listed]
+
+
+def _record(s: Assessed, cell_uuid: str | None) -> dict[str, Any]:
+    row, verdict = s.row, s.verdict
+    stamp = getattr(row, verdict.source) if verdict.source and verdict.problem is None else None
+    return {
+        "binary": row.binary,
+        "host": row.host,
+        "zone": s.zone,
+        "cell": s.cell_name,
+        "cell_uuid": cell_uuid,
+        "status": "disabled" if row.disabled else "enabled",
+        "state": "up" if verdict.up else "down",
+        "forced_down": bool(row.forced_down),
+        "disabled_reason": row.disabled_reason,
+        "heartbeat": None if stamp is None else stamp.isoformat(timespec="microseconds") + "Z",
+        "heartbeat_source": verdict.source if stamp is not None else None,
+        "age_seconds": None if verdict.age is None or stamp is None else round(verdict.age, 3),
+        "id": row.id,
+        "uuid": row.uuid,
+    }
+
+
+def as_json(reading: Reading) -> str:
+    """``{"services": [...], "errors": [...]}``: stable keys, one object per service, one per unreachable cell."""
+    errors = [{"cell": r.cell.name, "cell_uuid": r.cell.uuid, "error": r.error} for r in reading.unreachable]
+    return json.dumps({"services": service_records(reading), "errors": errors}, indent=2, ensure_ascii=False)
+
+
+def as_table(reading: Reading, colour: bool = False) -> str:
+    """An aligned table with a header; every cell made safe (no control characters, no ``|`` surprises)."""
+    rows = [_table_row(record) for record in service_records(reading)]
+    widths = [max([len(name), *(len(row[i]) for row in rows)]) for i, name in enumerate(COLUMNS)]
+    lines = ["  ".join(name.ljust(width) for name, width in zip(COLUMNS, widths)).rstrip()]
+    for row in rows:
+        cells = [value.ljust(width) for value, width in zip(row, widths)]
+        if colour:
+            state = COLUMNS.index("State")
+            cells[state] = (_GREEN if row[state] == "up" else _RED) + cells[state] + _RESET
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _table_row(record: dict[str, Any]) -> list[str]:
+    heartbeat = record["heartbeat"]
+    age = record["age_seconds"]
+    return [
+        safe(record["binary"] or "?", 255),
+        safe(record["host"] or "?", 255),
+        safe(record["zone"] or "-", 255),
+        record["status"],
+        record["state"],
+        "-" if heartbeat is None else heartbeat[:19].replace("T", " "),
+        safe(record["cell"], 255),
+        "-" if age is None else (f"-{duration(age)}" if age < 0 else duration(age)),
+        "yes" if record["forced_down"] else "no",
+        safe(record["disabled_reason"] or "-", 255),
+    ]
+
+
+def unreachable_lines(reading: Reading) -> list[str]:
+    """For stderr beside the table: one line per cell that could not be read."""
+    return [f"check_nova_services: {_cell(r.cell)} unreachable: {safe(r.error, 300)}" for r in reading.unreachable]
+
+
+def _cell(cell: Cell) -> str:
+    return f"cell {safe(cell.name, 80)} ({cell.uuid})" if cell.uuid else f"database {safe(cell.name, 80)}"
+
+
+def exit_code(reading: Reading) -> int:
+    """0 every cell listed; 1 some cells unreachable (the rest listed); 3 not one cell could be read."""
+    if not reading.unreachable:
+        return LIST_COMPLETE
+    return LIST_NONE if len(reading.unreachable) == len(reading.cells) else LIST_PARTIAL

@@ -1,0 +1,156 @@
+"""--list on real MariaDB cells: the table and the JSON for every state, across cells, with filters
+and an unreachable cell; exit codes 0 (complete), 1 (partial), 3 (none)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from check_nova_services.demo import service, write_api_database, write_cell
+from tests.conftest import CLOCK, NOW, free_port, run_check
+
+CELL1 = "11111111-aaaa-4bbb-8ccc-000000000001"
+CELL2 = "22222222-aaaa-4bbb-8ccc-000000000002"
+DEAD = "33333333-aaaa-4bbb-8ccc-000000000003"
+
+
+@pytest.fixture(scope="module")
+def cloud(mariadb):
+    """Two cells with a service in every state, zones from aggregates, and a third cell nobody answers for."""
+    cell1 = mariadb.create_database("list_cell1")
+    cell2 = mariadb.create_database("list_cell2")
+    write_cell(
+        cell1,
+        [
+            service("ctl1", "nova-conductor", NOW, age=3.0),
+            service("ctl1", "nova-scheduler", NOW, age=40.0),  # up, but late
+            service("cmp1", "nova-compute", NOW, age=312.0),  # down
+            service("cmp2", "nova-compute", NOW, age=4.0, forced_down=True),
+            service("cmp3", "nova-compute", NOW, age=6.0, disabled=True, disabled_reason="AUTO: Connection to libvirt lost: 1"),
+        ],
+    )
+    write_cell(
+        cell2,
+        [
+            service("ctl2", "nova-conductor", NOW, age=-20.0),  # a heartbeat from the future: Nova's abs() says up
+            service("cmp1", "nova-compute", NOW, age=2.0),  # the same host name as in cell1
+            service("cmp4", "nova-compute", NOW, age=2 * 86400.0, disabled=True, disabled_reason="RAM | swap\nnow"),
+            service("cmp5", "nova-compute", NOW, age=None, created_age=600.0),  # never reported
+        ],
+    )
+    api = mariadb.create_database("list_api")
+    dead = f"mysql+pymysql://root@127.0.0.1:{free_port()}/list_cell3"
+    write_api_database(
+        api,
+        [
+            (CELL1, "cell1", cell1.render_as_string(hide_password=False)),
+            (CELL2, "cell2", cell2.render_as_string(hide_password=False)),
+            (DEAD, "cell3", dead),
+        ],
+        zones={"az1": ["cmp1", "cmp2"], "az2": ["cmp4"]},
+    )
+    return api.render_as_string(hide_password=False)
+
+
+HEADER = "Binary          Host  Zone      Status    State  Updated_At           Cell   Age     Forced down  Disabled reason"
+TABLE = [
+    HEADER,
+    "nova-compute    cmp1  az1       enabled   down   2026-11-26 11:54:48  cell1  5m12s   no           -",
+    "nova-compute    cmp1  az1       enabled   up     2026-11-26 11:59:58  cell2  2s      no           -",
+    "nova-compute    cmp2  az1       enabled   down   2026-11-26 11:59:56  cell1  4s      yes          -",
+    "nova-compute    cmp3  nova      disabled  up     2026-11-26 11:59:54  cell1  6s      no           "
+    "AUTO: Connection to libvirt lost: 1",
+    "nova-compute    cmp4  az2       disabled  down   2026-11-24 12:00:00  cell2  2d00h   no           RAM ¦ swap\\x0anow",
+    "nova-compute    cmp5  nova      enabled   down   2026-11-26 11:50:00  cell2  10m00s  no           -",
+    "nova-conductor  ctl1  internal  enabled   up     2026-11-26 11:59:57  cell1  3s      no           -",
+    "nova-conductor  ctl2  internal  enabled   up     2026-11-26 12:00:20  cell2  -20s    no           -",
+    "nova-scheduler  ctl1  internal  enabled   up     2026-11-26 11:59:20  cell1  40s     no           -",
+]
+
+
+def test_table_of_every_state_across_cells_and_the_unreachable_cell_on_stderr(cloud):
+    run = run_check("--api-db-url", cloud, CLOCK, "--list", "-t", "5")
+    assert run.lines == TABLE
+    assert run.stderr.startswith(f"check_nova_services: cell cell3 ({DEAD}) unreachable: Can't connect to MySQL server")
+    assert len(run.stderr.splitlines()) == 1
+    assert run.code == 1  # a partial list
+
+
+def test_the_same_filters_as_the_check(cloud):
+    run = run_check("--api-db-url", cloud, CLOCK, "--list", "--cell", "cell1", "--binary", "nova-compute", "--zone", "az1")
+    assert (run.code, run.stderr) == (0, "")
+    assert run.lines == [
+        "Binary        Host  Zone  Status   State  Updated_At           Cell   Age    Forced down  Disabled reason",
+        "nova-compute  cmp1  az1   enabled  down   2026-11-26 11:54:48  cell1  5m12s  no           -",
+        "nova-compute  cmp2  az1   enabled  down   2026-11-26 11:59:56  cell1  4s     yes          -",
+    ]
+    excluded = run_check("--api-db-url", cloud, CLOCK, "--list", "--cell", "cell2", "--exclude", "@cmp[45]$", "--host", "cmp1")
+    assert (excluded.code, excluded.stderr) == (0, "")
+    assert excluded.lines == [
+        "Binary        Host  Zone  Status   State  Updated_At           Cell   Age  Forced down  Disabled reason",
+        "nova-compute  cmp1  az1   enabled  up     2026-11-26 11:59:58  cell2  2s   no           -",
+    ]
+
+
+def test_json_for_scripts(cloud):
+    run = run_check("--api-db-url", cloud, CLOCK, "--list", "--format", "json", "-t", "5")
+    assert (run.code, run.stderr) == (1, "")
+    document = json.loads(run.stdout)
+    assert list(document) == ["services", "errors"]
+    assert [(s["binary"], s["host"], s["cell"], s["state"], s["status"], s["zone"]) for s in document["services"]] == [
+        ("nova-compute", "cmp1", "cell1", "down", "enabled", "az1"),
+        ("nova-compute", "cmp1", "cell2", "up", "enabled", "az1"),
+        ("nova-compute", "cmp2", "cell1", "down", "enabled", "az1"),
+        ("nova-compute", "cmp3", "cell1", "up", "disabled", "nova"),
+        ("nova-compute", "cmp4", "cell2", "down", "disabled", "az2"),
+        ("nova-compute", "cmp5", "cell2", "down", "enabled", "nova"),
+        ("nova-conductor", "ctl1", "cell1", "up", "enabled", "internal"),
+        ("nova-conductor", "ctl2", "cell2", "up", "enabled", "internal"),
+        ("nova-scheduler", "ctl1", "cell1", "up", "enabled", "internal"),
+    ]
+    cmp4 = document["services"][4]
+    assert {k: v for k, v in cmp4.items() if k not in ("id", "uuid")} == {
+        "binary": "nova-compute",
+        "host": "cmp4",
+        "zone": "az2",
+        "cell": "cell2",
+        "cell_uuid": CELL2,
+        "status": "disabled",
+        "state": "down",
+        "forced_down": False,
+        "disabled_reason": "RAM | swap\nnow",  # JSON carries the text as stored: jq can handle it
+        "heartbeat": "2026-11-24T12:00:00.000000Z",
+        "heartbeat_source": "last_seen_up",
+        "age_seconds": 172800.0,
+    }
+    assert isinstance(cmp4["id"], int) and isinstance(cmp4["uuid"], str)
+    never = document["services"][5]
+    assert (never["heartbeat"], never["heartbeat_source"], never["age_seconds"]) == (
+        "2026-11-26T11:50:00.000000Z",
+        "created_at",
+        600.0,
+    )
+    assert document["services"][1]["forced_down"] is False and document["services"][2]["forced_down"] is True
+    [error] = document["errors"]
+    assert (error["cell"], error["cell_uuid"]) == ("cell3", DEAD)
+    assert error["error"].startswith("Can't connect to MySQL server on '127.0.0.1'")
+
+
+def test_exit_codes(cloud, tmp_path):
+    complete = run_check("--api-db-url", cloud, CLOCK, "--list", "--cell", "cell1", "--cell", "cell2", "--format", "json")
+    assert (complete.code, json.loads(complete.stdout)["errors"]) == (0, [])
+    nothing = run_check("--db-url", f"sqlite:///{tmp_path}/missing.sqlite", "--list")
+    assert (nothing.code, nothing.stdout.splitlines(), nothing.stderr) == (
+        3,
+        [
+            HEADER.split("  Zone")[0].split()[0]
+            + "  Host  Zone  Status  State  Updated_At  Cell  Age  Forced down  Disabled reason"
+        ],
+        f"check_nova_services: database missing unreachable: no SQLite database file {tmp_path}/missing.sqlite\n",
+    )
+    unusable = run_check("--api-db-url", cloud, "--list", "--format", "json", "--cell", "nosuch")
+    assert unusable.code == 3
+    assert json.loads(unusable.stdout)["errors"][0]["error"].startswith("no cell nosuch in the API database")
+    bad = run_check("--api-db-url", cloud, "--list", "--format", "yaml")
+    assert (bad.code, bad.stdout) == (3, "NOVA_SERVICES UNKNOWN - argument --format: invalid text or json value: 'yaml'\n")
