@@ -8,7 +8,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Union
 
 from sqlalchemy.engine import URL
@@ -79,6 +79,10 @@ class CellReading:
     excluded: list[Assessed] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
+    #: The database server's clock against this host's, seconds (+ ahead); None when not measured (SQLite).
+    skew: float | None = None
+    #: The service whose heartbeat lies furthest in the future beyond Policy.ahead_after, if any.
+    furthest_ahead: Assessed | None = None
 
     @property
     def services(self) -> int:
@@ -92,14 +96,24 @@ def read_cell(cell: Cell, plan: ReadPlan, zone_of: Callable[[ServiceRow], str | 
     fixed = plan.clock if isinstance(plan.clock, dt.datetime) else None
     now = fixed or (None if plan.clock == "db" else utc_now())
     if plan.in_database:
+        policy = plan.policy
         query = TallyQuery(
-            plan.where, plan.policy.down_time, plan.policy.age_warning, plan.policy.count_disabled, plan.problem_limit, now
+            plan.where, policy.down_time, policy.age_warning, policy.count_disabled, plan.problem_limit, now, policy.ahead_after
         )
         counts = read_counts(cell.url, query, deadline)
-        problems = [assess(row, cell.name, counts.now, plan.policy, zone_of(row)) for row in counts.problem_rows]
-        return CellReading(cell, counts.tallies, problems, seconds=time.monotonic() - begun)
-    rows, db_now = read_services(cell.url, plan.where, deadline, with_db_clock=now is None)
-    return judge_rows(cell, rows, plan, zone_of, now or db_now or utc_now(), begun)
+        problems = [assess(row, cell.name, counts.now, policy, zone_of(row)) for row in counts.problem_rows]
+        ahead = counts.furthest_ahead
+        return CellReading(
+            cell,
+            counts.tallies,
+            problems,
+            seconds=time.monotonic() - begun,
+            skew=counts.skew,
+            furthest_ahead=None if ahead is None else assess(ahead, cell.name, counts.now, policy, zone_of(ahead)),
+        )
+    rows, clock = read_services(cell.url, plan.where, deadline, with_db_clock=now is None)
+    judged = judge_rows(cell, rows, plan, zone_of, now or (clock.now if clock else utc_now()), begun)
+    return replace(judged, skew=clock.skew if clock else None)
 
 
 def judge_rows(
@@ -123,7 +137,15 @@ def judge_rows(
             continue
         builder.add(assessed)
     seconds = 0.0 if begun is None else time.monotonic() - begun
-    return CellReading(cell, builder.tallies, builder.kept_problems(), builder.everything, excluded, seconds=seconds)
+    return CellReading(
+        cell,
+        builder.tallies,
+        builder.kept_problems(),
+        builder.everything,
+        excluded,
+        seconds=seconds,
+        furthest_ahead=builder.furthest_ahead,
+    )
 
 
 def read_cells(cells: list[Cell], read: Callable[[Cell], CellReading], deadline: Deadline) -> list[CellReading]:

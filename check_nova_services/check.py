@@ -7,7 +7,7 @@ import nagiosplugin
 from nagiosplugin import Unknown
 
 from . import CHECK_NAME
-from .contexts import CellsContext, CountContext, DownContext, LateContext
+from .contexts import CellsContext, CountContext, DownContext, LateContext, SkewContext
 from .policy import Policy
 from .resource import NovaServices
 from .summary import SUMMARY_BUDGET, ServicesSummary, SeverityResults
@@ -23,6 +23,7 @@ def build_check(
     policy: Policy,
     unreachable_state=Unknown,
     verbosity: int = 0,
+    skew_warning: float | None = None,
 ) -> nagiosplugin.Check:
     return nagiosplugin.Check(
         resource,
@@ -30,7 +31,8 @@ def build_check(
         LateContext(enabled=policy.age_warning is not None),
         CountContext("count"),
         CellsContext(unreachable_state),
-        ServicesSummary(verbosity, warning.named_binaries | critical.named_binaries),
+        SkewContext(skew_warning),
+        ServicesSummary(verbosity, warning.named_binaries | critical.named_binaries, skew_warning),
         SeverityResults(),
         name=CHECK_NAME,
     )

@@ -225,6 +225,14 @@ def build_parser() -> argparse.ArgumentParser:
         "0 turns it off)",
     )
     thr.add_argument(
+        "--skew-warning",
+        metavar="SECONDS",
+        type=_non_negative_float,
+        help="WARNING when a database server's clock is further than this from this host's (default: half of "
+        "service down time minus report_interval, 25 with Nova's defaults: there a healthy heartbeat starts to "
+        "read late; 0 turns it off)",
+    )
+    thr.add_argument(
         "--count-disabled",
         action="store_true",
         help="count disabled services that are down as down (default: disabled services are reported, "
@@ -387,11 +395,12 @@ def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoRetur
     log.debug("config files read: %s", ", ".join(settings.conf.files) or "none")
     policy = settings.policy
     log.debug(
-        "service_down_time %ss (configured %s, report_interval %s); age warning %s; clock %s",
+        "service_down_time %ss (configured %s, report_interval %s); age warning %s; skew warning %s; clock %s",
         policy.down_time,
         settings.service_down_time,
         settings.report_interval,
         policy.age_warning,
+        settings.skew_warning,
         settings.clock,
     )
     source = settings.source
@@ -410,6 +419,14 @@ def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoRetur
         excluding=bool(settings.selection.exclude),
     )
     unreachable_state = nagiosplugin.Critical if settings.unreachable_is_critical else nagiosplugin.Unknown
-    check = build_check(resource, settings.warning, settings.critical, policy, unreachable_state, verbosity=args.verbose)
+    check = build_check(
+        resource,
+        settings.warning,
+        settings.critical,
+        policy,
+        unreachable_state,
+        verbosity=args.verbose,
+        skew_warning=settings.skew_warning,
+    )
     check.main(verbose=min(args.verbose, 3), timeout=math.ceil(args.timeout))
     raise AssertionError("unreachable")  # check.main exits

@@ -68,3 +68,21 @@ class CellsContext(CountContext):
         if metric.value:
             return self.result_cls(self.unreachable_state, "cell unreachable", metric)
         return self.result_cls(Ok, None, metric)
+
+
+class SkewContext(nagiosplugin.Context):
+    """A database server's clock against this host's: heartbeats are judged with this host's clock, so a
+    skew beyond the limit makes healthy services look late or down (or hides dead ones). WARNING."""
+
+    def __init__(self, limit: float | None):
+        super().__init__("skew")
+        self.limit = limit
+
+    def evaluate(self, metric, resource):
+        if self.limit is not None and abs(metric.value) > self.limit:
+            return self.result_cls(Warn, "clock skew", metric)
+        return self.result_cls(Ok, None, metric)
+
+    def performance(self, metric, resource):
+        limit = "" if self.limit is None else f"{-self.limit:g}:{self.limit:g}"
+        return Performance(metric.name, metric.value, "s", limit, "", None, None)

@@ -43,7 +43,7 @@ from .policy import BinaryTally
 from .redaction import redact
 from .selection import ServiceFilter
 from .text import safe
-from .timestamps import parse_timestamp
+from .timestamps import parse_timestamp, utc_now
 from .urls import is_secret_option, option_file
 
 services = table(
@@ -170,30 +170,24 @@ def _utc_now_sql(url: URL):
 
 def read_services(
     url: URL, where: ServiceFilter, deadline: Deadline, with_db_clock: bool = False
-) -> tuple[list[ServiceRow], dt.datetime | None]:
-    """Non-deleted, non-API rows of one cell's services table, and the DB's UTC clock if asked.
+) -> tuple[list[ServiceRow], ServerClock | None]:
+    """Non-deleted, non-API rows of one cell's services table, and the server's clock (always measured
+    on MySQL/MariaDB, for the skew; on SQLite only if asked).
 
     One SELECT: ``services.*`` lets the same statement serve every schema since
     Icehouse, and the rule tells old from new by the columns that come back.
     """
     stmt: Select = select(literal_column("services.*")).select_from(services).where(*_wanted(where))
-    if with_db_clock:
-        stmt = stmt.add_columns(_utc_now_sql(url).label("db_utc_now"))
     engine = make_engine(url, deadline)
     try:
         with engine.connect() as conn:
-            result = conn.execute(stmt)
-            mappings = [row._mapping for row in result]
-            db_now = None
-            if with_db_clock:
-                db_now = _as_datetime(
-                    mappings[0]["db_utc_now"] if mappings else conn.execute(select(_utc_now_sql(url))).scalar()
-                )
+            clock = _server_clock(conn, url) if with_db_clock or not is_sqlite(url) else None
+            mappings = [row._mapping for row in conn.execute(stmt)]
     except Exception as exc:  # noqa: BLE001 - the driver raises more than DBAPI errors (option files, TLS files)
         raise ReadError(describe_error(exc, url)) from None
     finally:
         engine.dispose()
-    return [_checked_row(m) for m in mappings], db_now
+    return [_checked_row(m) for m in mappings], clock
 
 
 def _exact(col):
@@ -228,6 +222,29 @@ class TallyQuery:
     problem_limit: int
     #: A fixed "now"; None: the database server's own UTC clock.
     now: dt.datetime | None = None
+    #: Heartbeats further in the future than this are counted as ``ahead`` (Policy.ahead_after).
+    ahead_after: float | None = None
+
+
+@dataclass(frozen=True)
+class ServerClock:
+    """A database server's UTC clock, and how far it is from this host's (seconds; + ahead, - behind)."""
+
+    now: dt.datetime
+    #: None for SQLite: the file is read with this host's own clock.
+    skew: float | None
+
+
+def _server_clock(conn, url: URL) -> ServerClock:
+    """The server's UTC_TIMESTAMP(6) against this host's clock at the middle of the round trip."""
+    before = utc_now()
+    stamp = _as_datetime(conn.execute(select(_utc_now_sql(url))).scalar())
+    after = utc_now()
+    if stamp is None:
+        raise ReadError("the database server did not tell its time")
+    if is_sqlite(url):
+        return ServerClock(stamp, None)
+    return ServerClock(stamp, round((stamp - (before + (after - before) / 2)).total_seconds(), 3))
 
 
 @dataclass(frozen=True)
@@ -237,6 +254,10 @@ class CellCounts:
     tallies: dict[str, BinaryTally]
     problem_rows: list[ServiceRow]
     now: dt.datetime
+    #: The server's clock against this host's (None on SQLite).
+    skew: float | None = None
+    #: The service whose heartbeat lies furthest in the future beyond ``ahead_after``, if any.
+    furthest_ahead: ServiceRow | None = None
 
 
 def read_counts(url: URL, query: TallyQuery, deadline: Deadline) -> CellCounts:
@@ -250,13 +271,15 @@ def read_counts(url: URL, query: TallyQuery, deadline: Deadline) -> CellCounts:
     try:
         with engine.connect() as conn:
             columns = set(conn.execute(select(literal_column("*")).select_from(services).limit(0)).keys())
-            now = query.now
-            if now is None:
-                now = _as_datetime(conn.execute(select(_utc_now_sql(url))).scalar())
+            clock = _server_clock(conn, url) if query.now is None or not is_sqlite(url) else None
+            now = query.now if query.now is not None else clock.now if clock else None
             assert now is not None
             rule = _RuleSql(columns, now, query)
             groups = conn.execute(rule.aggregate()).all()
             problems = [row._mapping for row in conn.execute(rule.problems())]
+            ahead = None
+            if query.ahead_after is not None and any(row[list(rule.atoms).index("ahead") + 1] for row in groups):
+                ahead = conn.execute(rule.furthest_ahead()).first()
     except Exception as exc:  # noqa: BLE001 - the driver raises more than DBAPI errors (option files, TLS files)
         raise ReadError(describe_error(exc, url)) from None
     finally:
@@ -268,7 +291,8 @@ def read_counts(url: URL, query: TallyQuery, deadline: Deadline) -> CellCounts:
         atoms = {atom: bool(flag) for atom, flag in zip(names, flags)}
         tally = _group_tally(name, atoms, int(count), oldest, newest, now, query.count_disabled)
         tallies[name] = tallies[name].plus(tally) if name in tallies else tally  # NULL and '' are both ""
-    return CellCounts(tallies, [_checked_row(m) for m in problems], now)
+    furthest = None if ahead is None else _checked_row(ahead._mapping)
+    return CellCounts(tallies, [_checked_row(m) for m in problems], now, clock.skew if clock else None, furthest)
 
 
 def _distance(now: dt.datetime, *stamps: object) -> float | None:
@@ -299,12 +323,14 @@ class _RuleSql:
         earliest, latest = within(now, query.down_time)
         readable = and_(beat.is_not(None), beat >= _stamp(_READABLE[0]), beat <= _stamp(_READABLE[1]))
         disabled = func.coalesce(s.disabled, 0) != 0
+        defect = or_(s.host.is_(None), func.length(s.host) == 0, s.binary.is_(None), func.length(s.binary) == 0)
+        ahead_bound = now + dt.timedelta(seconds=query.ahead_after or 0)
         late_window: ColumnElement[bool] = false()
         if query.age_warning is not None:
             early, tardy = within(now, query.age_warning)
             late_window = or_(beat < _stamp(early), beat > _stamp(tardy))
         self.atoms: dict[str, ColumnElement] = {
-            "defect": or_(s.host.is_(None), func.length(s.host) == 0, s.binary.is_(None), func.length(s.binary) == 0),
+            "defect": defect,
             "unreadable": and_(beat.is_not(None), not_(readable)),
             "readable": readable,
             "forced": false() if legacy else func.coalesce(s.forced_down, 0) != 0,
@@ -314,6 +340,7 @@ class _RuleSql:
             ),
             "in_window": and_(beat >= _stamp(earliest), beat <= _stamp(latest)),
             "late_window": late_window,
+            "ahead": false() if query.ahead_after is None else and_(not_(defect), readable, beat > _stamp(ahead_bound)),
         }
         self.beat = beat
         self.binary = _exact(s.binary)
@@ -325,6 +352,16 @@ class _RuleSql:
         columns = [self.binary, *flags, func.count(), func.min(self.beat), func.max(self.beat)]
         positions: list = [literal_column(str(n)) for n in range(1, len(flags) + 2)]
         return select(*columns).select_from(services).where(*_wanted(self.query.where)).group_by(*positions)
+
+    def furthest_ahead(self):
+        """The row whose heartbeat lies furthest in the future (only asked when the aggregate counted one)."""
+        return (
+            select(literal_column("services.*"))
+            .select_from(services)
+            .where(*_wanted(self.query.where), self.atoms["ahead"])
+            .order_by(self.beat.desc(), services.c.id)
+            .limit(1)
+        )
 
     def problems(self):
         logic = policy_logic(self.atoms.__getitem__, and_, or_, not_, false(), self.query.count_disabled)
@@ -372,6 +409,7 @@ def _group_tally(name: str, atoms: dict[str, bool], count: int, oldest, newest, 
         down=count * logic["down"],
         late=count * logic["late"],
         disabled=count * logic["disabled"],
+        ahead=count * atoms["ahead"],
         problems=count * logic["problem"],
         max_age=_distance(now, oldest, newest) if logic["watched"] else None,
     )

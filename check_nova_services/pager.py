@@ -50,11 +50,17 @@ class Fact:
         return self.short_head if short and self.short_head is not None else self.head
 
 
-def first_line(reading: Reading, unmatched_thresholds: Iterable[str] = (), budget: int = SUMMARY_BUDGET) -> str:
+def first_line(
+    reading: Reading,
+    unmatched_thresholds: Iterable[str] = (),
+    budget: int = SUMMARY_BUDGET,
+    skew_warning: float | None = None,
+) -> str:
     """The status text after "NOVA_SERVICES STATE - ", at most ``budget`` characters."""
     known = [*_down(reading), *_late(reading)]
-    facts = [*_unreachable(reading, alone=not known), *known]
-    notes = _notes(reading, unmatched_thresholds)
+    skew = _skew(reading, skew_warning)
+    facts = [*_unreachable(reading, alone=not known and not skew), *known]
+    notes = skew + _notes(reading, unmatched_thresholds)
     if not facts:
         facts = [Fact(_all_up(reading, budget - sum(len(n.head) + len(SEPARATOR) for n in notes)))]
     return fit(facts + notes, budget)
@@ -253,6 +259,21 @@ def age(s: Assessed) -> str:
     return f"{duration(value)} in the future" if value < 0 else duration(value)
 
 
+def _skew(reading: Reading, limit: float | None) -> list[Fact]:
+    if reading.skew is None or limit is None or abs(reading.skew[1]) <= limit:
+        return []
+    cell, seconds = reading.skew
+    return [Fact(f"clock skew: {_database_of(cell)} {duration(round(seconds))} {_ahead_or_behind(seconds)} this host")]
+
+
+def _database_of(cell: Cell) -> str:
+    return f"{safe(cell.name, 40)}'s database" if cell.uuid else f"database {safe(cell.name, 40)}"
+
+
+def _ahead_or_behind(seconds: float) -> str:
+    return "ahead of" if seconds > 0 else "behind"
+
+
 # (4) notes
 
 
@@ -263,6 +284,11 @@ def _notes(reading: Reading, unmatched_thresholds: Iterable[str]) -> list[Fact]:
     if unmatched:
         names = ", ".join(safe(name, 40) for name in unmatched)
         notes.append(Fact(f"-w/-c {names}: {'no such service' if len(unmatched) == 1 else 'no such services'}"))
+    ahead = reading.sum("ahead")
+    if ahead and reading.furthest_ahead is not None:
+        s = reading.furthest_ahead
+        item = f"{who(s)} (+{duration(-(s.verdict.age or 0.0))})"
+        notes.append(Fact(f"{ahead} heartbeat{'s' if ahead > 1 else ''} from the future", [item], ahead))
     disabled = reading.sum("disabled")
     if disabled:
         notes.append(Fact(f"{disabled} disabled"))
@@ -297,9 +323,27 @@ def _binary_order(tally) -> tuple[int, str]:
 # The long output (-v): the same order, one line per fact or service.
 
 
-def long_output(reading: Reading, unmatched_thresholds: Iterable[str] = (), every_service: bool = False) -> list[str]:
+def long_output(
+    reading: Reading,
+    unmatched_thresholds: Iterable[str] = (),
+    every_service: bool = False,
+    skew_warning: float | None = None,
+) -> list[str]:
     lines = [f"unreachable: {cell_name(r.cell)}: {safe(r.error, 300)}" for r in reading.unreachable[:VERBOSE_LIMIT]]
     notes = [f"note: -w/-c name {safe(binary, 255)}, which no service read has" for binary in unmatched_thresholds]
+    if reading.skew is not None and skew_warning is not None and abs(reading.skew[1]) > skew_warning:
+        cell, seconds = reading.skew
+        lines.append(
+            f"clock skew: the database server of {cell_name(cell)} is {abs(seconds):.3f}s {_ahead_or_behind(seconds)} "
+            f"this host (warning above {skew_warning:g}s): heartbeats are judged with this host's clock"
+        )
+    if reading.furthest_ahead is not None:
+        s = reading.furthest_ahead
+        notes.append(
+            f"note: {reading.sum('ahead')} heartbeats more than report_interval in the future, the furthest "
+            f"{who(s, short=False)} cell={safe(s.cell_name)} by {duration(-(s.verdict.age or 0.0))}: "
+            "the clock of the host that writes it (its conductor) runs ahead"
+        )
     if reading.zones_problem is not None:
         notes.append(
             f"note: availability zones unknown ({safe(reading.zones_problem, 300)}); they need SELECT on "

@@ -54,6 +54,12 @@ class Policy:
     down_time: float
     age_warning: float | None = None
     count_disabled: bool = False
+    #: A readable heartbeat further in the future than this (report_interval) means its writer's clock runs ahead.
+    ahead_after: float | None = None
+
+    def ahead(self, verdict: Verdict) -> bool:
+        """Nova still counts such a heartbeat (abs()), but a clock is wrong: noted, never alarmed."""
+        return self.ahead_after is not None and verdict.problem is None and (verdict.age or 0.0) < -self.ahead_after
 
     def operator_disabled(self, row: ServiceRow) -> bool:
         """Disabled by an operator and, by policy, not alarmed (unless --count-disabled)."""
@@ -106,6 +112,8 @@ class BinaryTally:
     down: int = 0
     late: int = 0
     disabled: int = 0
+    #: Services whose heartbeat lies further in the future than Policy.ahead_after.
+    ahead: int = 0
     #: Services whose standing is not UP (down, late, disabled...): what -v could list.
     problems: int = 0
     #: Oldest heartbeat among the watched services (all but operator-disabled, down ones included),
@@ -121,6 +129,7 @@ class BinaryTally:
             down=self.down + other.down,
             late=self.late + other.late,
             disabled=self.disabled + other.disabled,
+            ahead=self.ahead + other.ahead,
             problems=self.problems + other.problems,
             max_age=max(ages) if ages else None,
         )
@@ -141,6 +150,8 @@ class TallyBuilder:
     tallies: dict[str, BinaryTally] = field(default_factory=dict)
     problems: list[Assessed] = field(default_factory=list)
     everything: list[Assessed] = field(default_factory=list)
+    #: The service whose heartbeat lies furthest in the future beyond Policy.ahead_after, if any.
+    furthest_ahead: Assessed | None = None
 
     def add(self, a: Assessed) -> None:
         t = self.tallies.get(a.row.binary) or BinaryTally(a.row.binary)
@@ -154,10 +165,15 @@ class TallyBuilder:
                 down=int(a.counts_down),
                 late=int(a.standing is Standing.LATE),
                 disabled=int(a.row.disabled),
+                ahead=int(self.policy.ahead(a.verdict)),
                 problems=int(problem),
                 max_age=None if age is None else round(age, 6),
             )
         )
+        if self.policy.ahead(a.verdict) and (
+            self.furthest_ahead is None or (a.verdict.age or 0.0) < (self.furthest_ahead.verdict.age or 0.0)
+        ):
+            self.furthest_ahead = a
         if self.keep_all:
             self.everything.append(a)
         if problem:

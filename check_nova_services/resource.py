@@ -46,6 +46,9 @@ class NovaServices(nagiosplugin.Resource):
         yield nagiosplugin.Metric("cells_unreachable", len(reading.unreachable), min=0, max=len(reading.cells), context="cells")
         if self.excluding:
             yield nagiosplugin.Metric("services_excluded", len(reading.excluded), min=0, context="count")
+        if reading.skew is not None:  # not measured (SQLite, every cell unreachable): left out
+            # Whole seconds: heartbeats are stored to the second, and a round trip blurs the measure by milliseconds.
+            yield nagiosplugin.Metric("clock_skew", int(round(reading.skew[1])), uom="s", context="skew")
 
     def binary_of(self, metric_name: str) -> BinaryTally:
         assert self.reading is not None

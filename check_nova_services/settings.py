@@ -50,6 +50,8 @@ class Settings:
     warning: ThresholdTable
     critical: ThresholdTable
     unreachable_is_critical: bool
+    #: Seconds of clock difference with a database server that warn; None: off.
+    skew_warning: float | None
     deadline: Deadline
     verbosity: int
     #: Passwords and other secrets met while reading the settings: masked in any message.
@@ -120,6 +122,7 @@ def _assemble(
             down_time=down_time,
             age_warning=default_age_warning(report_interval, down_time, args.age_warning),
             count_disabled=args.count_disabled,
+            ahead_after=report_interval,
         ),
         clock=clock,
         selection=Selection(
@@ -133,6 +136,7 @@ def _assemble(
         warning=ThresholdTable(args.warning, DEFAULT_WARNING, "--warning"),
         critical=ThresholdTable(args.critical, DEFAULT_CRITICAL, "--critical"),
         unreachable_is_critical=args.unreachable_cell_state == "critical",
+        skew_warning=default_skew_warning(report_interval, down_time, args.skew_warning),
         deadline=deadline,
         verbosity=args.verbose,
         secrets=secrets,
@@ -144,6 +148,15 @@ def default_age_warning(report_interval: int, down_time: int, given: float | Non
     *effective* down time; ``--age-warning 0`` turns the early warning off (None)."""
     if given is None:
         return (report_interval + down_time) / 2
+    return given or None
+
+
+def default_skew_warning(report_interval: int, down_time: int, given: float | None) -> float | None:
+    """Half the margin between a healthy heartbeat's age (report_interval) and the down verdict: with this
+    host's clock that far ahead, healthy heartbeats already read late (--age-warning's default sits at the
+    same point), twice as far and they read down. ``--skew-warning 0`` turns it off (None)."""
+    if given is None:
+        return (down_time - report_interval) / 2
     return given or None
 
 

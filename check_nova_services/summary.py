@@ -25,10 +25,11 @@ class SeverityResults(nagiosplugin.Results):
 class ServicesSummary(nagiosplugin.Summary):
     """The pager line and the long output; the words are pager.py's."""
 
-    def __init__(self, verbosity: int = 0, threshold_binaries: frozenset[str] = frozenset()):
+    def __init__(self, verbosity: int = 0, threshold_binaries: frozenset[str] = frozenset(), skew_warning: float | None = None):
         self.verbosity = verbosity
         #: Binaries the operator named in -w/-c: one with no service is likely a typo.
         self.threshold_binaries = threshold_binaries
+        self.skew_warning = skew_warning
 
     def ok(self, results):
         return self.status_text(results)
@@ -41,7 +42,7 @@ class ServicesSummary(nagiosplugin.Summary):
         if resource is None or resource.reading is None:  # probe failed before any metric: the CheckError says why
             return safe("; ".join(str(r) for r in results if r.state != Ok) or "no result", SUMMARY_BUDGET)
         reading = resource.reading
-        return first_line(reading, unmatched_threshold_names(reading, self.threshold_binaries))
+        return first_line(reading, unmatched_threshold_names(reading, self.threshold_binaries), skew_warning=self.skew_warning)
 
     def verbose(self, results):
         resource = _resource(results)
@@ -49,7 +50,7 @@ class ServicesSummary(nagiosplugin.Summary):
             return []
         reading = resource.reading
         unmatched = unmatched_threshold_names(reading, self.threshold_binaries)
-        return long_output(reading, unmatched, every_service=self.verbosity >= 2)
+        return long_output(reading, unmatched, every_service=self.verbosity >= 2, skew_warning=self.skew_warning)
 
 
 def _resource(results) -> NovaServices | None:

@@ -35,6 +35,10 @@ class Reading:
     zones_problem: str | None = None
     #: The cells that answered, each with its own counts (a whole cell down is one fact, not 62 hosts).
     answered: tuple[CellReading, ...] = ()
+    #: The cell whose database clock is furthest from this host's, and by how much (seconds, + ahead).
+    skew: tuple[Cell, float] | None = None
+    #: The service whose heartbeat lies furthest in the future beyond report_interval (its writer's clock runs ahead).
+    furthest_ahead: Assessed | None = None
     #: --host, --binary, --zone or --cell narrowed the view: a binary may be absent from it by choice.
     narrowed: bool = False
 
@@ -84,6 +88,8 @@ def combine(deployment: Deployment, readings: list[CellReading], narrowed: bool 
             tallies[binary] = tallies[binary].plus(tally) if binary in tallies else tally
     answered = [r for r in readings if r.error is None]
     problems = sorted((a for r in answered for a in r.problems), key=lambda a: (a.problem_key, a.cell_name))
+    skews = [(r.cell, r.skew) for r in answered if r.skew is not None]
+    ahead = [r.furthest_ahead for r in answered if r.furthest_ahead is not None]
     return Reading(
         cells=tuple(deployment.cells),
         unreachable=tuple(r for r in readings if r.error is not None),
@@ -93,5 +99,7 @@ def combine(deployment: Deployment, readings: list[CellReading], narrowed: bool 
         excluded=tuple(a for r in answered for a in r.excluded),
         zones_problem=deployment.zones_problem,
         answered=tuple(answered),
+        skew=max(skews, key=lambda pair: abs(pair[1])) if skews else None,
+        furthest_ahead=min(ahead, key=lambda a: a.verdict.age or 0.0) if ahead else None,
         narrowed=narrowed,
     )

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from check_nova_services.db import TallyQuery, read_counts, read_services
 from check_nova_services.deadline import Deadline
 from check_nova_services.demo import service, write_cell
+from check_nova_services.heartbeat import judge
 from check_nova_services.policy import Policy, TallyBuilder, assess
 from check_nova_services.selection import ServiceFilter
 from tests.conftest import NOW
@@ -23,7 +24,8 @@ AGE_WARNING = 35
 US = 1e-6
 #: Heartbeat ages (seconds before "now"; negative: in the future) at and around every edge of the rule.
 EDGES = [0.0, 1.0, -1.0, 5.0, 3600.0, -3600.0, 86400.0 * 400]
-for edge in (DOWN_TIME, AGE_WARNING):
+REPORT_INTERVAL = 10
+for edge in (DOWN_TIME, AGE_WARNING, REPORT_INTERVAL):
     EDGES += [edge, edge - US, edge + US, -edge, -edge - US, -edge + US, edge - 0.5, edge + 0.5, edge + 1, edge - 1]
 
 ages = st.one_of(st.none(), st.sampled_from(EDGES))
@@ -71,16 +73,22 @@ def as_rows(drawn: list[dict]) -> list[dict]:
 
 def python_form(url, query: TallyQuery, now: dt.datetime):
     rows, _ = read_services(url, query.where, Deadline.after(10))
-    policy = Policy(query.down_time, query.age_warning, query.count_disabled)
+    policy = Policy(query.down_time, query.age_warning, query.count_disabled, query.ahead_after)
     builder = TallyBuilder(policy, query.problem_limit)
     for row in rows:
         builder.add(assess(row, "cell", now, policy))
-    return builder.tallies, [a.row.id for a in builder.kept_problems()]
+    furthest = builder.furthest_ahead
+    return builder.tallies, [a.row.id for a in builder.kept_problems()], furthest and abs(furthest.verdict.age or 0)
 
 
 def sql_form(url, query: TallyQuery):
     counts = read_counts(url, query, Deadline.after(10))
-    return counts.tallies, [row.id for row in counts.problem_rows]
+    furthest = counts.furthest_ahead
+    distance = None
+    if furthest is not None:
+        verdict = judge(furthest, counts.now, query.down_time)
+        distance = abs(verdict.age or 0)
+    return counts.tallies, [row.id for row in counts.problem_rows], distance
 
 
 @pytest.fixture(scope="module")
@@ -99,12 +107,13 @@ def databases(mariadb, tmp_path_factory):
     age_warning=st.sampled_from([None, AGE_WARNING]),
     count_disabled=st.booleans(),
     limit=st.sampled_from([2, 100]),
+    ahead_after=st.sampled_from([None, REPORT_INTERVAL]),
 )
-def test_sql_and_python_forms_agree(databases, backend, drawn, shift, age_warning, count_disabled, limit):
+def test_sql_and_python_forms_agree(databases, backend, drawn, shift, age_warning, count_disabled, limit, ahead_after):
     url = databases[backend]
     write_cell(url, as_rows(drawn))
     now = NOW + dt.timedelta(seconds=shift)
-    query = TallyQuery(ServiceFilter(), DOWN_TIME, age_warning, count_disabled, limit, now)
+    query = TallyQuery(ServiceFilter(), DOWN_TIME, age_warning, count_disabled, limit, now, ahead_after)
     assert sql_form(url, query) == python_form(url, query, now)
 
 
@@ -123,10 +132,15 @@ def test_the_forms_agree_on_a_known_table(databases):
             service("g", "nova-compute", NOW, age=900.0, disabled=True, disabled_reason="maintenance"),
         ],
     )
-    query = TallyQuery(ServiceFilter(), DOWN_TIME, AGE_WARNING, False, 100, NOW)
-    tallies, problems = sql_form(url, query)
-    assert (tallies, problems) == python_form(url, query, NOW)
+    query = TallyQuery(ServiceFilter(), DOWN_TIME, AGE_WARNING, False, 100, NOW, REPORT_INTERVAL)
+    tallies, problems, furthest = sql_form(url, query)
+    assert (tallies, problems, furthest) == python_form(url, query, NOW)
     compute = tallies["nova-compute"]
     assert (compute.total, compute.up, compute.down, compute.late, compute.disabled, compute.problems) == (6, 3, 3, 2, 2, 6)
+    assert (compute.ahead, furthest) == (1, 61.0)  # c, 61 s ahead: down by Nova's abs(), and its writer's clock is noted
     assert compute.max_age == 61.0  # b and c, by distance; g (maintenance) is not watched
     assert problems == [5, 2, 3, 6, 1, 4, 7]  # conductor e first among the down, then b c f; late a d; disabled g
+    write_cell(url, [service("a", "nova-compute", NOW, age=-10.0), service("b", "nova-compute", NOW, age=-11.0)])
+    tallies, problems, furthest = sql_form(url, query)
+    assert (tallies["nova-compute"].ahead, furthest) == (1, 11.0)  # exactly report_interval ahead is not
+    assert (tallies, problems, furthest) == python_form(url, query, NOW)
