@@ -9,7 +9,8 @@ Nova's ``GET /os-services`` code (ServiceController.index -> HostAPI.service_get
 -> servicegroup.API.service_is_up) gives its verdict, and check_nova_services reads
 the same databases through the same nova.conf (tests/nova_harness/verdict.py
 is Nova's side).  Per service (cell, host, binary)
-state, status and zone must agree, and per binary the down count must follow.
+state, status and zone must agree, and per binary the down count must follow; the service list
+(``--list --format json``) must agree with Nova's list service by service.
 
 Two clocks: the real one (both sides use this host's UTC clock, a verdict is
 taken before and after the plugin runs, and every age stays clear of the
@@ -20,6 +21,7 @@ plugin), which lets rows sit exactly on the boundary.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import re
 from collections import Counter
@@ -61,7 +63,8 @@ def deployment(nova_python, mariadb, tmp_path_factory):
 @dataclass
 class PluginAnswer:
     services: dict[tuple[str, str, str], dict]
-    perfdata: dict[str, str]
+    #: None for --list, which has no perfdata.
+    perfdata: dict[str, str] | None
     stdout: str
 
 
@@ -94,6 +97,26 @@ def ask_plugin(confs, *args: str, env: dict[str, str] | None = None, also_counte
     # a margin around Nova's boundary only), what Nova decides may not.
     assert (counted.code, decided(perfdata)) == (run.code, decided(listed))
     return PluginAnswer(services, perfdata, run.stdout)
+
+
+def ask_list(confs, *args: str) -> PluginAnswer:
+    """--list --format json: the service list, service by service, as the check reads it."""
+    conf_args = [arg for conf in confs for arg in ("--config-file", str(conf))]
+    run = run_check(*conf_args, "--list", "--format", "json", "-t", "60", *args, timeout=120)
+    assert (run.code, run.stderr) == (0, ""), run.stdout + run.stderr
+    document = json.loads(run.stdout)
+    assert document["errors"] == []
+    services: dict[tuple[str, str, str], dict] = {}
+    for s in document["services"]:
+        key = (s["cell"], s["host"], s["binary"])
+        assert key not in services, f"{key} twice in the list"
+        services[key] = {
+            "state": s["state"],
+            "status": s["status"],
+            "zone": s["zone"],
+            "forced_down": "yes" if s["forced_down"] else "no",
+        }
+    return PluginAnswer(services, None, run.stdout)
 
 
 def decided(perfdata: dict[str, str]) -> dict[str, str]:
@@ -148,11 +171,11 @@ def assert_agrees(verdict: dict, plugin: PluginAnswer, count_disabled: bool, whe
         if (ours["forced_down"] == "yes") != theirs["forced_down"]:
             problems.append(f"{key}: forced_down plugin={ours['forced_down']} Nova={theirs['forced_down']}")
     totals = Counter(s["binary"] for s in nova.values())
-    for binary, total in sorted(totals.items()):
+    for binary, total in sorted(totals.items() if plugin.perfdata is not None else ()):
         down = expected_down(nova, binary, count_disabled)
         disabled = sum(1 for s in nova.values() if s["binary"] == binary and s["status"] == "disabled")
         for metric, want in (("down", down), ("total", total), ("disabled", disabled)):
-            got = plugin.perfdata.get(f"{binary}_{metric}")
+            got = plugin.perfdata.get(f"{binary}_{metric}") if plugin.perfdata is not None else None
             if got != str(want):
                 problems.append(f"perfdata {binary}_{metric}: plugin={got} Nova-derived={want}")
     assert not problems, (
@@ -422,6 +445,8 @@ def test_fixed_clock_on_the_boundary(deployment, variant):
             extra = ("--count-disabled",) if count_disabled else ()
             plugin = ask_plugin(confs, f"--clock={stamp}", *extra)
             assert_agrees(verdict, plugin, count_disabled, where=f" ({variant}, clock {stamp}{' '.join(('', *extra))})")
+        # the service list, service by service (state, status, zone, forced_down), with Nova's GET /os-services
+        assert_agrees(verdict, ask_list(confs, f"--clock={stamp}"), False, where=f" (--list, {variant}, clock {stamp})")
     # the edge itself, as Nova sees it at T: exactly service_down_time old is still up, a second more is down
     # (with service_down_time 0, "1s younger" is 1s in the future: down too)
     at_t = by_key(deployment.verdict(confs, now=T.isoformat()))
