@@ -178,7 +178,9 @@ def read_cells(cells: list[Cell], read: Callable[[Cell], CellReading], deadline:
         if thread.is_alive() or outcome is None:
             outcome = CellReading(cell, error=deadline.missed)
         if outcome.error is None:
-            log.debug("cell %s: %d services in %.3fs from %s", safe(cell.label), outcome.services, outcome.seconds, show(cell))
+            skew = "" if outcome.skew is None else f", server clock {outcome.skew:+.3f}s from this host's"
+            label = safe(cell.label)
+            log.debug("cell %s: %d services in %.3fs from %s%s", label, outcome.services, outcome.seconds, show(cell), skew)
         else:
             log.debug("cell %s: %s (%s)", safe(cell.label), outcome.error, show(cell))
         readings.append(outcome)
