@@ -352,7 +352,7 @@ def long_output(
     if every_service:  # the list view: every service, the excluded ones marked
         everything = sorted(reading.listed + reading.excluded, key=lambda s: (s.row.binary, s.row.host, s.cell_name))
         excluded = {id(s) for s in reading.excluded}
-        return lines + notes + [describe(s, excluded=id(s) in excluded) for s in everything]
+        return lines + [describe(s, excluded=id(s) in excluded) for s in everything] + notes
     problems = sorted(
         reading.problems,
         key=lambda s: (PROBLEM_RANK[s.standing], binary_rank(s.row.binary), s.row.binary, s.row.host, s.cell_name),

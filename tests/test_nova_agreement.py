@@ -80,6 +80,8 @@ def ask_plugin(confs, *args: str, env: dict[str, str] | None = None, also_counte
         if line.startswith("|"):
             perf_text.append(line[1:])
             continue
+        if line.startswith(("note: ", "clock skew: ")):  # facts about the run, after the list
+            continue
         match = LINE.match(line)
         assert match, f"not a -vv service line: {line!r}\n{run.stdout}"
         key = (match["cell"], match["host"], match["binary"])
