@@ -109,9 +109,7 @@ def _fit_names(facts: list[Fact], budget: int) -> str:
                     break
         for index in range(len(facts)):  # a lone item (a reason) too long for the room left: cut at a word
             if lists[index] and not shown[index] and facts[index].count == 1:
-                room = budget - len(line()) - len(": ")
-                more = facts[index].count - 1
-                cut[index] = _cut_at_word(lists[index][0], room - (len(f" +{more} more") if more > 0 else 0)) or None
+                cut[index] = _cut_at_word(lists[index][0], budget - len(line()) - len(": ")) or None
         return line()
     return safe(SEPARATOR.join(fact.head_for(True) for fact in facts), budget)  # heads alone overflow: cut
 
