@@ -124,7 +124,7 @@ PERF_CELLS_OK = (
 
 def test_every_cell_is_read_including_cell0_and_template_urls(deployment):
     run = run_check(*deployment.args("-vv"))
-    assert run.lines[0] == "NOVA_SERVICES OK - 8 of 8 services up: nova-compute 4/4, nova-conductor 3/3, nova-scheduler 1/1"
+    assert run.lines[0] == "NOVA_SERVICES OK - 8 of 8 services up: nova-conductor 3/3, nova-scheduler 1/1, nova-compute 4/4"
     assert run.lines[1:9] == [
         "up: nova-compute@cmp1 cell=cell1 zone=az1 status=enabled state=up heartbeat=6s ago "
         "(last_seen_up 2026-11-26 11:59:54) forced_down=no disabled_reason=-",
@@ -164,7 +164,7 @@ def test_zone_and_cell_filters(deployment):
     by_zone = run_check(*deployment.args("--zone", "az2"))
     assert by_zone.status == "NOVA_SERVICES OK - 1 of 1 services up: nova-compute 1/1"
     by_cell = run_check(*deployment.args("--cell", "cell2", "--cell", CELL1_UUID))
-    assert by_cell.status == "NOVA_SERVICES OK - 6 of 6 services up: nova-compute 4/4, nova-conductor 2/2"
+    assert by_cell.status == "NOVA_SERVICES OK - 6 of 6 services up: nova-conductor 2/2, nova-compute 4/4"
     assert by_cell.perfdata["cells_total"] == "2;;;0"
     unknown = run_check(*deployment.args("--cell", "cell9"))
     assert unknown.stdout == "NOVA_SERVICES UNKNOWN - no cell cell9 in the API database (cells: cell0, cell1, cell2)\n"
@@ -190,9 +190,8 @@ def test_unreachable_cells_are_named_and_the_rest_reported(deployment, mariadb, 
     started = time.monotonic()
     run = run_check(*deployment.args("-t", "4", "-v"))
     elapsed = time.monotonic() - started
-    assert run.lines[0] == (
-        f"NOVA_SERVICES UNKNOWN - 3 of 6 cells unreachable: cell3 ({refused}), cell4 ({hanging}), cell5 ({denied})"
-    )
+    # the first line names the cells; -v gives each one's uuid and error
+    assert run.lines[0] == "NOVA_SERVICES UNKNOWN - 3 of 6 cells unreachable: cell3, cell4, cell5"
     assert run.lines[1] == (
         f"unreachable: cell cell3 ({refused}): Can't connect to MySQL server on '127.0.0.1' "
         "([Errno 111] Connection refused) (error 2003)"
@@ -218,10 +217,9 @@ def test_a_critical_service_outranks_an_unreachable_cell(deployment):
     deployment.write_api(extra=[(str(uuidlib.UUID(int=3)), "cell3", f"mysql+pymysql://nova:x@127.0.0.1:{free_port()}/x")])
     run = run_check(*deployment.args())
     assert run.status == (
-        # the pager line keeps about 200 characters: the second problem is shortened, not dropped
-        "NOVA_SERVICES CRITICAL - 1 of 7 services down: nova-conductor@ctl1 (75s); "
-        "cell cell3 (00000000-0000-0000-0000-000000000003) unreachable: Can't connect to MySQL server on "
-        "'127.0.0.1' ([Errno 111] Conn…"
+        # what cannot be known comes first; beside a down service its uuid and reason are shortened (-v has them whole)
+        "NOVA_SERVICES CRITICAL - cell cell3 (00000000…) unreachable: Can't connect to MySQL server on "
+        "'127.0.0.1' ([Errno 111]…; nova-conductor 1/3 down: ctl1 (75s)"
     )
     assert run.code == 2
 
@@ -266,7 +264,7 @@ def test_select_only_user_reads_every_cell_with_api_credentials(deployment, mari
         "unreachable: Access denied for user 'nova'@'localhost'"
     )
     run = run_check("--api-db-url", api, "--db-url", deployment.base, "--cell-credentials", "api", CLOCK)
-    assert run.status == "NOVA_SERVICES OK - 8 of 8 services up: nova-compute 4/4, nova-conductor 3/3, nova-scheduler 1/1"
+    assert run.status == "NOVA_SERVICES OK - 8 of 8 services up: nova-conductor 3/3, nova-scheduler 1/1, nova-compute 4/4"
     assert run.code == 0
 
 
@@ -310,6 +308,6 @@ def test_api_credentials_from_an_option_file_reach_every_cell(deployment, mariad
     option_file.chmod(0o600)
     api = f"mysql+pymysql://127.0.0.1:{mariadb.admin.port}/{p}_api?read_default_file={option_file}"
     run = run_check("--api-db-url", api, "--db-url", deployment.base, "--cell-credentials", "api", CLOCK)
-    assert run.status == "NOVA_SERVICES OK - 8 of 8 services up: nova-compute 4/4, nova-conductor 3/3, nova-scheduler 1/1"
+    assert run.status == "NOVA_SERVICES OK - 8 of 8 services up: nova-conductor 3/3, nova-scheduler 1/1, nova-compute 4/4"
     assert (run.code, run.stderr) == (0, "")
     assert "Opt-m0n" not in run.stdout

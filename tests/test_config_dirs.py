@@ -231,7 +231,7 @@ def cells(tmp_path):
 
 
 OK_LINE = "NOVA_SERVICES OK - 2 of 2 services up: nova-compute 2/2"
-DOWN_LINE = "NOVA_SERVICES WARNING - 1 of 2 services down: nova-compute@c2 (26s)"
+DOWN_LINE = "NOVA_SERVICES WARNING - nova-compute 1/2 down: c2 (26s)"
 
 
 def test_config_dir_after_config_file_overrides_it(tmp_path, cells):

@@ -111,7 +111,7 @@ def assert_no_answer(run: Run, timeout: float, name: str = "nova") -> None:
 def test_healthy_cell_is_ok_with_the_monitoring_user(cell):
     """The control for every fault below: same user, same database, no fault."""
     run = run_check("--db-url", url(cell.admin.port), CLOCK)
-    assert run.status == "NOVA_SERVICES OK - 3 of 3 services up: nova-compute 2/2, nova-conductor 1/1"
+    assert run.status == "NOVA_SERVICES OK - 3 of 3 services up: nova-conductor 1/1, nova-compute 2/2"
     assert (run.code, run.stderr) == (0, "")
     assert wait_no_connections(cell, USER) == []
 
@@ -411,7 +411,7 @@ def test_read_only_server_is_still_checked(cell):
         run = run_check("--db-url", url(cell.admin.port), CLOCK)
     finally:
         cell.execute("SET GLOBAL read_only = OFF")
-    assert run.status == "NOVA_SERVICES OK - 3 of 3 services up: nova-compute 2/2, nova-conductor 1/1"
+    assert run.status == "NOVA_SERVICES OK - 3 of 3 services up: nova-conductor 1/1, nova-compute 2/2"
     assert (run.code, run.stderr) == (0, "")
 
 

@@ -33,8 +33,8 @@ from tests.faults_helpers import connections_of, wait_no_connections
 USER = "load_mon"
 PASSWORD = "L0ad-Secret"
 STATUS = (
-    "NOVA_SERVICES WARNING - 4 of 40 services down: nova-compute@cmp007 (5m12s), nova-compute@cmp013 (forced down), "
-    "nova-compute@cmp029 (AUTO: Connection to libvirt lost: 1) +1 more; 2 disabled"
+    "NOVA_SERVICES WARNING - nova-compute 4/36 down: cmp007 (5m12s), cmp013 (forced down), "
+    "cmp029 (AUTO: Connection to libvirt lost: 1), cmp034 (never reported, created 10m00s ago); 2 disabled"
 )
 
 

@@ -116,8 +116,8 @@ def test_wheel_demo_and_check(wheel_venv, tmp_path):
     check = run(wheel_venv / "bin" / "check_nova_services", "--db-url", url, f"--clock={now.isoformat()}", cwd=tmp_path)
     assert (check.returncode, check.stderr) == (1, "")
     assert check.stdout.splitlines() == [
-        "NOVA_SERVICES WARNING - 4 of 40 services down: nova-compute@cmp007 (5m12s), nova-compute@cmp013 (forced down), "
-        "nova-compute@cmp029 (AUTO: Connection to libvirt lost: 1) +1 more; 2 disabled | "
+        "NOVA_SERVICES WARNING - nova-compute 4/36 down: cmp007 (5m12s), cmp013 (forced down), "
+        "cmp029 (AUTO: Connection to libvirt lost: 1), cmp034 (never reported, created 10m00s ago); 2 disabled | "
         "'nova-compute_disabled'=2;;;0;36 'nova-compute_down'=4;0;18;0;36 'nova-compute_late'=0;0;;0;36 "
         "'nova-compute_max_age'=600.0s;;;0 "  # cmp034: created 10 min ago, never reported
         "'nova-compute_total'=36;;;0 'nova-conductor_disabled'=0;;;0;2 'nova-conductor_down'=0;0;0;0;2 "

@@ -29,7 +29,7 @@ ROWS = [
     service("cmp1", "nova-compute", NOW, age=5.0),
     service("cmp2", "nova-compute", NOW, age=95.0),
 ]
-STATUS = "NOVA_SERVICES WARNING - 1 of 3 services down: nova-compute@cmp2 (95s)"
+STATUS = "NOVA_SERVICES WARNING - nova-compute 1/2 down: cmp2 (95s)"
 
 
 def mysql_url(port: int, database: str, user: str, password: str | None = PASSWORD, **query: str) -> str:
