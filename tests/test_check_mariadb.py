@@ -36,7 +36,7 @@ def test_all_up_is_ok(cell_db):
     url = cell_db(controllers() + computes(7.0, 8.0, 9.0))
     run = run_check("--db-url", url, CLOCK)
     assert run.stdout == (
-        "NOVA_SERVICES OK - 7 of 7 services up: nova-compute 3/3, nova-conductor 2/2, nova-scheduler 2/2 | "
+        "NOVA_SERVICES OK - 7 of 7 services up: nova-conductor 2/2, nova-scheduler 2/2, nova-compute 3/3 | "
         "'nova-compute_disabled'=0;;;0;3 'nova-compute_down'=0;0;1.5;0;3 "
         "'nova-compute_late'=0;0;;0;3 'nova-compute_max_age'=9.0s;;;0 'nova-compute_total'=3;;;0 "
         f"{PERF_CONTROLLERS} cells_total=1;;;0 cells_unreachable=0;;;0;1\n"
@@ -47,7 +47,7 @@ def test_all_up_is_ok(cell_db):
 def test_one_compute_down_is_warning_and_named(cell_db):
     url = cell_db(controllers() + computes(7.0, 95.0, 9.0))
     run = run_check("--db-url", url, CLOCK)
-    assert run.status == "NOVA_SERVICES WARNING - 1 of 7 services down: nova-compute@cmp2 (95s)"
+    assert run.status == "NOVA_SERVICES WARNING - nova-compute 1/3 down: cmp2 (95s)"
     assert run.perfdata["nova-compute_down"] == "1;0;1.5;0;3"
     assert run.perfdata["nova-compute_max_age"] == "95.0s;;;0"  # the down one: max_age is the oldest watched heartbeat
     assert (run.code, run.stderr) == (1, "")
@@ -56,7 +56,7 @@ def test_one_compute_down_is_warning_and_named(cell_db):
 def test_conductor_down_is_critical_first(cell_db):
     url = cell_db(controllers(conductor_age=61.0) + computes(7.0, 300.0, 9.0))
     run = run_check("--db-url", url, CLOCK)
-    assert run.status == ("NOVA_SERVICES CRITICAL - 2 of 7 services down: nova-conductor@ctl1 (61s), nova-compute@cmp2 (5m00s)")
+    assert run.status == "NOVA_SERVICES CRITICAL - nova-conductor 1/2 down: ctl1 (61s); nova-compute 1/3 down: cmp2 (5m00s)"
     assert run.perfdata["nova-conductor_down"] == "1;0;0;0;2"
     assert run.code == 2
 
@@ -74,9 +74,8 @@ def test_every_kind_of_down_is_told_apart(cell_db):
     ]
     run = run_check("--db-url", cell_db(rows, name="every_kind"), CLOCK, "-v", "-w", "nova-compute=10")
     assert run.lines[0] == (
-        "NOVA_SERVICES CRITICAL - 5 of 11 services down: nova-compute@cmp1 (forced down), "
-        "nova-compute@cmp2 (never reported, created 10m00s ago), nova-compute@cmp3 (heartbeat 2m00s in the future) "
-        "+2 more"
+        "NOVA_SERVICES CRITICAL - nova-compute 5/7 down: cmp1 (forced down), cmp2 (never reported, created 10m00s ago) "
+        "+3 more; 1 heartbeat from the future: nova-compute@cmp3 (+2m00s); 2 disabled"
     )
     assert [line.replace("every_kind_0", "{c}") for line in run.lines[1:7]] == [
         "down: nova-compute@cmp1 cell={c} status=enabled state=down heartbeat=4s ago (last_seen_up 2026-11-26 11:59:56) "
@@ -106,7 +105,8 @@ def test_db_clock_is_immune_to_a_wrong_local_clock(cell_db):
             service("cmp1", "nova-compute", real_now, age=5.0),
             service("cmp2", "nova-compute", real_now, age=10.0),
             service("cmp3", "nova-compute", real_now, age=7200.0),
-        ]
+        ],
+        name="skewed",
     )
 
     def skewed(clock: str) -> subprocess.CompletedProcess:
@@ -114,10 +114,16 @@ def test_db_clock_is_immune_to_a_wrong_local_clock(cell_db):
         return subprocess.run([*command, "--clock", clock, "--age-warning", "0"], capture_output=True, text=True)
 
     by_db = skewed("db")
-    assert by_db.stdout.split(" | ")[0] == "NOVA_SERVICES WARNING - 1 of 3 services down: nova-compute@cmp3 (2h00m)"
+    # judged by the database's clock; this host's, an hour ahead, is named as the skew
+    assert by_db.stdout.split(" | ")[0] == (
+        "NOVA_SERVICES WARNING - nova-compute 1/3 down: cmp3 (2h00m); clock skew: database skewed_0 1h00m behind this host"
+    )
     assert (by_db.returncode, by_db.stderr) == (1, "")
     by_local = skewed("local")
-    assert by_local.stdout.startswith("NOVA_SERVICES CRITICAL - 3 of 3 services down: nova-compute@cmp1 (1h00m), ")
+    # every service of the cell looks down: one phrase for the cell (the database is named skewed_0)
+    assert by_local.stdout.split(" | ")[0] == (
+        "NOVA_SERVICES CRITICAL - skewed_0: all 3 services down; clock skew: database skewed_0 1h00m behind this host"
+    )
     assert by_local.returncode == 2
 
 
@@ -145,8 +151,7 @@ def test_a_zero_date_or_a_nameless_row_spoils_only_itself(cell_db, mariadb):
     )
     run = run_check("--db-url", url, CLOCK, "-v")
     assert run.lines[:3] == [
-        "NOVA_SERVICES WARNING - 2 of 4 services down: nova-compute@? (services row id=3) (host NULL), "
-        "nova-compute@cmp2 (last_seen_up unreadable)",
+        "NOVA_SERVICES WARNING - nova-compute 2/4 down: cmp2 (last_seen_up unreadable), ? (services row id=3) (host NULL)",
         "down, cannot be judged: nova-compute@? (services row id=3) cell="
         f"{database} status=enabled state=down heartbeat=none (host NULL) forced_down=no disabled_reason=-",
         f"down, cannot be judged: nova-compute@cmp2 cell={database} status=enabled state=down "
