@@ -44,8 +44,8 @@ def test_hostile_rows_keep_the_output_intact(cell_db):
     run = run_check("--db-url", cell_db(HOSTILE_ROWS, name="hostile"), CLOCK, "-vv")
     parsed = parse_plugin_output(run.stdout, run.code)
     assert run.lines[0] == (
-        "NOVA_SERVICES CRITICAL - 2 of 7 services down: nova-compute@cmp¦1=2 'x' (95s), "
-        "nova-compute@tab\\x09here\\x0dcr (AUTO: libvirt ¦ gone\\x0aNOVA_SERVICES OK - all fine ¦ fake=1); 2 disabled"
+        "NOVA_SERVICES CRITICAL - nova-compute 2/3 down: cmp¦1=2 'x' (95s), "
+        "tab\\x09here\\x0dcr (AUTO: libvirt ¦ gone\\x0aNOVA_SERVICES OK - all fine ¦ fake=1); 2 disabled"
     )
     tail = "status=enabled state=up heartbeat={} ago (last_seen_up 2026-11-26 11:59:5{}) forced_down=no disabled_reason=-"
     assert parsed.long_output == [
@@ -87,7 +87,7 @@ def test_bytes_that_are_not_utf8_in_mariadb(cell_db, mariadb):
     )
     run = run_check("--db-url", url, CLOCK, "-v")
     parse_plugin_output(run.stdout, run.code)
-    assert run.lines[0] == "NOVA_SERVICES CRITICAL - 1 of 1 services down: nova-compute@\ufffd\ufffd¦\\x0aA (95s)"
+    assert run.lines[0] == "NOVA_SERVICES CRITICAL - nova-compute 1/1 down: \ufffd\ufffd¦\\x0aA (95s)"
     assert (run.code, run.stderr) == (2, "")
 
 
@@ -99,10 +99,7 @@ def test_bytes_that_are_not_utf8_in_sqlite(tmp_path):
         conn.execute("UPDATE services SET host = CAST(? AS TEXT)", (b"bad\xff\xfe|x=1\nNOVA_SERVICES OK",))
     run = run_check("--db-url", f"sqlite:///{path}", CLOCK)
     parse_plugin_output(run.stdout, run.code)
-    assert (
-        run.status
-        == "NOVA_SERVICES CRITICAL - 1 of 1 services down: nova-compute@bad\ufffd\ufffd¦x=1\\x0aNOVA_SERVICES OK (95s)"
-    )
+    assert run.status == "NOVA_SERVICES CRITICAL - nova-compute 1/1 down: bad\ufffd\ufffd¦x=1\\x0aNOVA_SERVICES OK (95s)"
     assert (run.code, run.stderr) == (2, "")
 
 
@@ -117,7 +114,7 @@ def test_an_unreadable_timestamp_is_one_service_down_not_a_blind_cell(tmp_path):
     run = run_check("--db-url", f"sqlite:///{path}", CLOCK, "-v")
     parse_plugin_output(run.stdout, run.code)
     assert run.lines == [
-        "NOVA_SERVICES WARNING - 1 of 2 services down: nova-compute@cmp1 (last_seen_up unreadable)",
+        "NOVA_SERVICES WARNING - nova-compute 1/2 down: cmp1 (last_seen_up unreadable)",
         "down, cannot be judged: nova-compute@cmp1 cell=garbage status=enabled state=down "
         "heartbeat=unreadable (last_seen_up 'yesterday¦x=1\\x0aNOVA_SERVICES OK') forced_down=no disabled_reason=-",
         "| 'nova-compute_disabled'=0;;;0;2 'nova-compute_down'=1;0;1;0;2 'nova-compute_late'=0;0;;0;2 "
@@ -152,8 +149,11 @@ def test_hostile_cell_names(hostile_cells):
     # a cell's name is cut at 40 characters, its uuid never
     c2 = "c2\\x0aNOVA_SERVICES OK - all fine ¦ fak… (22222222-2222-4222-8222-222222222222)"
     refused = "Can't connect to MySQL server on '127.0.0.1' ([Errno 111] Connection refused) (error 2003)"
-    room = SUMMARY_BUDGET - len(f"cell {c2} unreachable: ")  # the status line's reason fits its budget
-    assert parsed.status_line == f"NOVA_SERVICES UNKNOWN - cell {c2} unreachable: {refused[: room - 1]}…"
+    # alone on the line the uuid stays whole; the reason is cut at a word to fit the budget (-v has it whole)
+    assert parsed.status_line == (
+        f"NOVA_SERVICES UNKNOWN - cell {c2} unreachable: Can't connect to MySQL server on '127.0.0.1' ([Errno 111] Connection…"
+    )
+    assert len(parsed.status_line) - len("NOVA_SERVICES UNKNOWN - ") <= SUMMARY_BUDGET
     tail = (
         "zone=nova status=enabled state=up heartbeat=5s ago (last_seen_up 2026-11-26 11:59:55) forced_down=no disabled_reason=-"
     )
@@ -237,7 +237,8 @@ rows_strategy = st.lists(
         deleted=st.sampled_from([0, 0, 0, 7]),
     ),
     max_size=8,
-    unique_by=(lambda r: (r.host_text, r.binary, r.deleted), lambda r: (r.host_text, r.topic, r.deleted)),
+    # the table's unique keys; a topic of "" is written as the binary's name after "nova-" (demo.service)
+    unique_by=(lambda r: (r.host_text, r.binary, r.deleted), lambda r: (r.host_text, r.as_dict()["topic"], r.deleted)),
 )
 
 
@@ -254,6 +255,7 @@ class Expected:
     down: int
     disabled: int
     late: int  # enabled services that are up with a heartbeat older than 35 s (the default age warning)
+    ahead: int  # readable heartbeats more than report_interval (10 s) in the future: a writer's clock runs ahead
     max_age: float | None  # by distance, over every service but the operator-disabled and the unjudgeable
 
 
@@ -273,12 +275,13 @@ def expected_by_binary(rows: list[Row]) -> dict[str, Expected]:
         age = nova_heartbeat_age(row.as_dict())
         up = not row.unjudgeable and not row.forced_down and abs(age) <= 60
         auto = row.disabled and (row.disabled_reason or "").startswith("AUTO:")
-        e = out.setdefault(row.binary, Expected(0, 0, 0, 0, 0, None))
+        e = out.setdefault(row.binary, Expected(0, 0, 0, 0, 0, 0, None))
         e.total += 1
         e.up += up
         e.disabled += row.disabled
         e.down += row.unjudgeable or auto or (not up and not row.disabled)
         e.late += up and not auto and not row.disabled and abs(age) > 35
+        e.ahead += not row.unjudgeable and age < -10
         if not row.unjudgeable and not (row.disabled and not auto):
             e.max_age = max(abs(age), e.max_age or 0.0)
     return out
@@ -297,6 +300,32 @@ def metric_prefixes(binaries) -> dict[str, str]:
             digest = hashlib.sha1(binary.encode()).hexdigest()[:8]
             prefixes[binary] = re.sub(r"[^A-Za-z0-9_-]", "_", binary)[:55] + "_" + digest
     return prefixes
+
+
+def pager_heads(expected: dict[str, Expected]) -> list[str]:
+    """The heads the first line must keep, in order, restated from the README's grammar for one cell named
+    "cell" that answered: the whole cell when all its services (at least 2) are down, else each binary with
+    down services, control plane first; the late heartbeats; then the notes: heartbeats from the future, disabled."""
+    heads = []
+    total = sum(e.total for e in expected.values())
+    if sum(e.down for e in expected.values()) == total >= 2:
+        heads.append(f"cell: all {total} services down")
+    else:
+        rank = {"nova-conductor": 0, "nova-scheduler": 1, "nova-compute": 3}
+        for binary in sorted(expected, key=lambda b: (rank.get(b, 2), b)):
+            e, name = expected[binary], safe(binary, 40) or "?"
+            if e.down:
+                heads.append(f"{name}: all {e.total} down" if e.down == e.total >= 2 else f"{name} {e.down}/{e.total} down")
+    late = sum(e.late for e in expected.values())
+    if late:
+        heads.append(f"{late} heartbeat{'s' if late > 1 else ''} late")
+    ahead = sum(e.ahead for e in expected.values())
+    if ahead:
+        heads.append(f"{ahead} heartbeat{'s' if ahead > 1 else ''} from the future")
+    disabled = sum(e.disabled for e in expected.values())
+    if disabled:
+        heads.append(f"{disabled} disabled")
+    return heads
 
 
 def default_code(expected: dict[str, Expected]) -> int:
@@ -323,20 +352,34 @@ def test_random_rows_always_give_parseable_output_and_nova_counts(tmp_path_facto
     assert run.code == default_code(expected)
     total = sum(e.total for e in expected.values())
     down = sum(e.down for e in expected.values())
+    late = sum(e.late for e in expected.values())
     text = parsed.status_line.split(" - ", 1)[1]
-    if down:
-        assert text.startswith(f"{down} of {total} services down: ")
+    assert len(text) <= SUMMARY_BUDGET
+    heads = pager_heads(expected)
+    if down == total >= 2:
+        assert heads[0] == f"cell: all {total} services down"  # the whole cell in one phrase (the file is cell.sqlite)
+    if down or late:
+        assert down or heads[0] == f"{late} heartbeat{'s' if late > 1 else ''} late"
+        if len("; ".join(heads)) <= SUMMARY_BUDGET:  # every fact keeps its head, in the grammar's order
+            at = 0
+            for head in heads:
+                at = text.find(head.strip(), at)  # the status text is stripped: a binary named " " starts blank
+                assert at >= 0, (head, text)
+            assert text.startswith(heads[0].lstrip())
+        else:  # even the counts overflow: the last binaries merge into one count
+            assert text.startswith(heads[0].lstrip()) or re.match(r"\d+ down in \d+ binar(y|ies)", text), text
     elif run.code == 0:
-        assert text.startswith(f"{sum(e.up for e in expected.values())} of {total} services up")
-    else:
-        assert text.startswith("heartbeat late: ")
-    # -vv: exactly one line per service, in order, each naming its binary and host safely.
+        up = sum(e.up for e in expected.values())
+        assert text.startswith(f"{up} of {total} services up")
+    # -vv: exactly one line per service, in order, each naming its binary and host safely; then the notes.
+    services = [line for line in parsed.long_output if not line.startswith("note: ")]
+    assert parsed.long_output[: len(services)] == services
     considered = sorted(
         (r for r in rows if not r.deleted and r.binary not in API_BINARIES), key=lambda r: (r.binary, r.host_text)
     )
-    assert len(parsed.long_output) == len(considered)
+    assert len(services) == len(considered)
     ids = {id(row): index for index, row in enumerate(rows, start=1)}
-    for line, row in zip(parsed.long_output, considered):
+    for line, row in zip(services, considered):
         if row.unjudgeable:
             who = f"{safe(row.binary, 255) or '?'}@{safe(row.host_text, 255) or '?'} (services row id={ids[id(row)]})"
         else:
@@ -445,5 +488,5 @@ def test_unicode_names_on_a_non_utf8_stdout_keep_the_state(tmp_path):
     rows = [service("hôte-计算", "nova-compute", NOW, age=95.0), service("cmp2", "nova-compute", NOW, age=5.0)]
     write_cell(f"sqlite:///{path}", rows)
     run = run_check("--db-url", f"sqlite:///{path}", CLOCK, env=clean_env(PYTHONIOENCODING="ascii"))
-    assert run.status == "NOVA_SERVICES WARNING - 1 of 2 services down: nova-compute@h\\xf4te-\\u8ba1\\u7b97 (95s)"
+    assert run.status == "NOVA_SERVICES WARNING - nova-compute 1/2 down: h\\xf4te-\\u8ba1\\u7b97 (95s)"
     assert run.code == 1
