@@ -383,7 +383,7 @@ object Notification "page" {{
         assert cr["command"] == [plugin, "--timeout", "10", "-v"]
         # -v puts the perfdata on a line of its own: Icinga keeps the newline before it.
         assert cr["output"] == (
-            "NOVA_SERVICES OK - 7 of 7 services up: nova-compute 3/3, nova-conductor 2/2, nova-scheduler 2/2\n"
+            "NOVA_SERVICES OK - 7 of 7 services up: nova-conductor 2/2, nova-scheduler 2/2, nova-compute 3/3\n"
         )
         assert (cr["exit_status"], cr["state"], attrs["state_type"]) == (0, 0, 1)
         assert without_max_age(perfdata(cr["performance_data"])) == PERF_OK
@@ -444,7 +444,7 @@ object Notification "page" {{
         attrs = result("nova-services", 1)
         cr = attrs["last_check_result"]
         assert cr["output"].split("\n") == [
-            "NOVA_SERVICES WARNING - 1 of 7 services down: nova-compute@cmp2 (3h00m)",
+            "NOVA_SERVICES WARNING - nova-compute 1/3 down: cmp2 (3h00m)",
             f"down: nova-compute@cmp2 cell={database} status=enabled state=down heartbeat=3h00m ago "
             f"(last_seen_up {cmp2_seen}) forced_down=no disabled_reason=-",
             "",
@@ -459,12 +459,12 @@ object Notification "page" {{
         heartbeats.die("ctl1", "nova-conductor", ctl1_seen)
         attrs = result("nova-services", 2)
         cr = attrs["last_check_result"]
-        critical_output = [
-            "NOVA_SERVICES CRITICAL - 2 of 7 services down: nova-conductor@ctl1 (3d00h), nova-compute@cmp2 (3h00m)",
-            f"down: nova-compute@cmp2 cell={database} status=enabled state=down heartbeat=3h00m ago "
-            f"(last_seen_up {cmp2_seen}) forced_down=no disabled_reason=-",
+        critical_output = [  # the control plane first: the dead conductor before the compute
+            "NOVA_SERVICES CRITICAL - nova-conductor 1/2 down: ctl1 (3d00h); nova-compute 1/3 down: cmp2 (3h00m)",
             f"down: nova-conductor@ctl1 cell={database} status=enabled state=down heartbeat=3d00h ago "
             f"(last_seen_up {ctl1_seen}) forced_down=no disabled_reason=-",
+            f"down: nova-compute@cmp2 cell={database} status=enabled state=down heartbeat=3h00m ago "
+            f"(last_seen_up {cmp2_seen}) forced_down=no disabled_reason=-",
         ]
         assert cr["output"] == "\n".join(critical_output) + "\n"
         assert (cr["exit_status"], attrs["state_type"]) == (2, 1)
@@ -489,7 +489,7 @@ object Notification "page" {{
         recovery = pages.read_text()[len(text) :]
         assert re.fullmatch(
             page_re + r" \[RECOVERY\] nova-services on ctl1 is OK\n"
-            r"NOVA_SERVICES OK - 7 of 7 services up: nova-compute 3/3, nova-conductor 2/2, nova-scheduler 2/2\n\n",
+            r"NOVA_SERVICES OK - 7 of 7 services up: nova-conductor 2/2, nova-scheduler 2/2, nova-compute 3/3\n\n",
             recovery,
         ), recovery
     except BaseException:

@@ -149,6 +149,6 @@ def test_shipped_command_line_runs_the_plugin(tmp_path, cell_db):
     assert "$" not in line
     run = subprocess.run(shlex.split(line), capture_output=True, text=True, timeout=60)
     assert (run.returncode, run.stderr) == (2, "")
-    assert run.stdout.splitlines()[0] == "NOVA_SERVICES CRITICAL - 1 of 4 services down: nova-scheduler@ctl1 (3h00m)"
+    assert run.stdout.splitlines()[0] == "NOVA_SERVICES CRITICAL - nova-scheduler 1/2 down: ctl1 (3h00m)"
     assert run.stdout.splitlines()[1].startswith("down: nova-scheduler@ctl1 cell=")
     assert run.stdout.splitlines()[-1].startswith("| 'nova-conductor_disabled'=0;;;0;2 ")
