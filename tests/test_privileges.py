@@ -142,14 +142,14 @@ def test_without_the_zone_grants_the_verdict_stands_and_zones_are_unknown(cells,
     grant_all_but(cells, missing)
     run = run_check(*cells_args(cells.admin.port), "-vv")
     denied = f"SELECT command denied to user 'priv_cells'@'localhost' for table `priv_api`.`{missing}` (error 1142)"
-    assert run.lines[:4] == [
+    assert run.lines[:4] == [  # the notes after the list of services, as in -v
         "NOVA_SERVICES OK - 2 of 2 services up: nova-compute 2/2; zones unknown",
-        f"note: availability zones unknown ({denied}); they need SELECT on the API database's "
-        "aggregate_hosts and aggregate_metadata",
         "up: nova-compute@cmp1 cell=cell1 status=enabled state=up heartbeat=5s ago "
         "(last_seen_up 2026-11-26 11:59:55) forced_down=no disabled_reason=-",
         "up: nova-compute@cmp2 cell=cell2 status=enabled state=up heartbeat=6s ago "
         "(last_seen_up 2026-11-26 11:59:54) forced_down=no disabled_reason=-",
+        f"note: availability zones unknown ({denied}); they need SELECT on the API database's "
+        "aggregate_hosts and aggregate_metadata",
     ]
     assert (run.code, run.stderr) == (0, "")
     zone = run_check(*cells_args(cells.admin.port), "--zone", "az1")
@@ -302,8 +302,10 @@ def test_malformed_option_file_does_not_leak_its_password(single, tmp_path):
     ).render_as_string()
     run = run_check("--db-url", url, CLOCK, "-vvv")
     reason = f"cannot parse the MySQL option file {cnf}: File contains no section headers."
-    room = SUMMARY_BUDGET - len("database priv_cell unreachable: ")  # the status line cuts to its budget
-    shown = reason if len(reason) <= room else reason[: room - 1] + "…"
+    # the status line cuts the reason to its budget at a word (the last space falls in its last words)
+    room = SUMMARY_BUDGET - len("database priv_cell unreachable: ")
+    cut = reason[: room - 1]
+    shown = reason if len(reason) <= room else cut[: cut.rfind(" ")].rstrip(" ,:;(") + "…"
     assert run.lines[:2] == [
         f"NOVA_SERVICES UNKNOWN - database priv_cell unreachable: {shown}",
         f"unreachable: database priv_cell: {reason}",
