@@ -28,8 +28,6 @@ VERBOSE_BYTES = 5500
 #: A cell whose services are all down is named as one phrase when it has at least this many.
 WHOLE_CELL_MINIMUM = 2
 SEPARATOR = "; "
-#: Characters of an unreachable cell's reason when other facts share the line (-v has it whole).
-REASON_BESIDE_OTHERS = 60
 
 
 @dataclass
@@ -45,6 +43,8 @@ class Fact:
     short_items: list[str] | None = None
     #: Down services of one binary: when the heads alone overflow, the last such facts merge into one.
     binary: bool = False
+    #: Its one item is a sentence (an unreachable cell's reason): after every fact's first name, whole or cut at a word.
+    prose: bool = False
 
     def head_for(self, short: bool) -> str:
         return self.short_head if short and self.short_head is not None else self.head
@@ -97,18 +97,24 @@ def _fit_names(facts: list[Fact], budget: int) -> str:
         if len(line()) > budget:
             continue
         for index in range(len(facts)):  # a first name each
-            if lists[index]:
+            if lists[index] and not facts[index].prose:
                 shown[index] = 1
                 if len(line()) > budget:
                     shown[index] = 0
-        for index in range(len(facts)):  # then as many as fit, in order
-            while shown[index] < len(lists[index]):
+        for index in range(len(facts)):  # a reason: whole if it fits, else cut at a word
+            if lists[index] and facts[index].prose:
+                shown[index] = 1
+                if len(line()) > budget:
+                    shown[index] = 0
+                    cut[index] = _cut_at_word(lists[index][0], budget - len(line()) - len(": ")) or None
+        for index in range(len(facts)):  # then as many names as fit, in order
+            while not facts[index].prose and shown[index] < len(lists[index]):
                 shown[index] += 1
                 if len(line()) > budget:
                     shown[index] -= 1
                     break
-        for index in range(len(facts)):  # a lone item (a reason) too long for the room left: cut at a word
-            if lists[index] and not shown[index] and facts[index].count == 1:
+        for index in range(len(facts)):  # a lone name too long for the room left: cut at a word
+            if lists[index] and not shown[index] and cut[index] is None and facts[index].count == 1:
                 cut[index] = _cut_at_word(lists[index][0], budget - len(line()) - len(": ")) or None
         return line()
     return safe(SEPARATOR.join(fact.head_for(True) for fact in facts), budget)  # heads alone overflow: cut
@@ -126,11 +132,16 @@ def _line(heads: list[str], lists: list[list[str]], counts: list[int], shown: li
 
 
 def _cut_at_word(text: str, room: int) -> str:
+    """``text`` in at most ``room`` characters, ending with "…" after the last whole word that fits."""
+    if len(text) <= room:
+        return text
     if room < 12:
         return ""
     head = text[: room - 1]
-    space = head.rfind(" ")
-    return (head[:space] if space > room // 2 else head).rstrip(" ,:;(") + "…"
+    if text[room - 1] != " ":  # the last word is not whole: back to the space before it
+        space = head.rfind(" ")
+        head = head[:space] if space > room // 2 else head
+    return head.rstrip(" ,:;(") + "…"
 
 
 # (1) what cannot be known
@@ -144,10 +155,7 @@ def _unreachable(reading: Reading, alone: bool) -> list[Fact]:
         report = reading.unreachable[0]
         head = f"{cell_name(report.cell, short_uuid=not alone)} unreachable"
         short_head = f"{cell_name(report.cell, short_uuid=True)} unreachable"
-        reason = safe(report.error, 300)
-        if not alone and len(reason) > REASON_BESIDE_OTHERS:  # the rest of the line needs room for names
-            reason = _cut_at_word(reason, REASON_BESIDE_OTHERS)
-        return [Fact(head, [reason], 1, short_head=short_head)]
+        return [Fact(head, [safe(report.error, 300)], 1, short_head=short_head, prose=True)]
     names = [_short_cell(r.cell) for r in reading.unreachable]
     return [Fact(f"{len(reading.unreachable)} of {len(reading.cells)} cells unreachable", names, len(names))]
 
@@ -162,12 +170,12 @@ def _short_cell(cell: Cell) -> str:
 def cell_name(cell: Cell, named: bool = True, short_uuid: bool = False) -> str:
     """A cell as the on-call person needs it: name and uuid (whole unless ``short_uuid``)."""
     what = ("cell " if cell.uuid else "database ") if named else ""
-    text = f"{what}{safe(cell.name, 40)}"
     if not cell.uuid:
-        return text
-    uuid = f"{cell.uuid[:8]}…" if short_uuid and cell.uuid != cell.name else cell.uuid
+        return f"{what}{safe(cell.name, 40)}"
+    uuid = f"{cell.uuid[:8]}…" if short_uuid else cell.uuid
     if cell.uuid == cell.name:  # an unnamed cell is known by its uuid alone
-        return f"{text} (disabled)" if cell.disabled else text
+        return f"{what}{uuid} (disabled)" if cell.disabled else f"{what}{uuid}"
+    text = f"{what}{safe(cell.name, 40)}"
     return f"{text} ({uuid}, disabled)" if cell.disabled else f"{text} ({uuid})"
 
 
@@ -248,8 +256,12 @@ def _late(reading: Reading) -> list[Fact]:
         return []
     ambiguous = _hosts_in_several_cells(reading.problems)
     late = sorted((s for s in reading.problems if s.standing is Standing.LATE), key=lambda s: -abs(s.verdict.age or 0))
-    items = [f"{who(s)}{'@' + safe(s.cell_name, 30) if s.row.host in ambiguous else ''} ({age(s)})" for s in late]
-    return [Fact(f"{count} heartbeat{'s' if count > 1 else ''} late", items, count)]
+    items = [f"{who(s)} ({safe(s.cell_name, 30) + ', ' if s.row.host in ambiguous else ''}{age(s)})" for s in late]
+    return [Fact(f"{_count(count, 'heartbeat')} late", items, count)]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
 def age(s: Assessed) -> str:
@@ -286,7 +298,7 @@ def _notes(reading: Reading, unmatched_thresholds: Iterable[str]) -> list[Fact]:
     if ahead and reading.furthest_ahead is not None:
         s = reading.furthest_ahead
         item = f"{who(s)} (+{duration(-(s.verdict.age or 0.0))})"
-        notes.append(Fact(f"{ahead} heartbeat{'s' if ahead > 1 else ''} from the future", [item], ahead))
+        notes.append(Fact(f"{_count(ahead, 'heartbeat')} from the future", [item], ahead))
     disabled = reading.sum("disabled")
     if disabled:
         notes.append(Fact(f"{disabled} disabled"))
@@ -333,12 +345,12 @@ def long_output(
         cell, seconds = reading.skew
         lines.append(
             f"clock skew: the database server of {cell_name(cell)} is {abs(seconds):.3f}s {_ahead_or_behind(seconds)} "
-            f"this host (warning above {skew_warning:g}s): heartbeats are judged with this host's clock"
+            f"this host (warning above {skew_warning:g}s)"
         )
     if reading.furthest_ahead is not None:
         s = reading.furthest_ahead
         notes.append(
-            f"note: {reading.sum('ahead')} heartbeats more than report_interval in the future, the furthest "
+            f"note: {_count(reading.sum('ahead'), 'heartbeat')} more than report_interval in the future, the furthest "
             f"{who(s, short=False)} cell={safe(s.cell_name)} by {duration(-(s.verdict.age or 0.0))}: "
             "the clock of the host that writes it (its conductor) runs ahead"
         )

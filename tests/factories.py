@@ -6,6 +6,7 @@ or a subprocess. Fast and exact; the database paths are tested against real serv
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from itertools import count
 
@@ -85,7 +86,11 @@ def reading_of(
     plan = ReadPlan(ServiceFilter(), policy, NOW, in_database=False)
     readings = []
     names = [*cells, *(unreachable or {})]
-    cell_of = {name: Cell(name, _uuid(i) if uuids else None, None) for i, name in enumerate(names)}
+    # A name that is a uuid stands for an unnamed cell (Nova then shows the uuid as its name).
+    cell_of = {
+        name: Cell(name, (name if re.fullmatch(r"[0-9a-f-]{36}", name) else _uuid(i)) if uuids else None, None)
+        for i, name in enumerate(names)
+    }
     for name, rows in cells.items():
         readings.append(judge_rows(cell_of[name], rows, plan, lambda r: None, NOW))
     for name, error in (unreachable or {}).items():

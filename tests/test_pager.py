@@ -73,7 +73,7 @@ def test_an_unreachable_cell_shares_the_line_with_the_down_services():
     assert run.code == 3
     assert run.line == (
         "NOVA_SERVICES UNKNOWN - cell cellrefused (00000002…) unreachable: Can't connect to MySQL server on "
-        "'127.0.0.1' ([Errno 111]…; nova-compute 5/15 down: dead00000 (5m00s), dead00001 (5m00s) +3 more"
+        "'127.0.0.1' ([Errno 111] Connection refused)…; nova-compute 5/15 down: dead00000 (5m00s) +4 more"
     )
     alone = check({}, {"cellrefused": REFUSED})
     assert (
@@ -222,4 +222,25 @@ def test_when_even_the_counts_overflow_the_last_binaries_merge_into_one_count():
     assert run.line == (
         "NOVA_SERVICES CRITICAL - 2 of 3 cells unreachable; nova-conductor 1/3 down; nova-scheduler 1/3 down; "
         "4 down in 4 more binaries; 1 heartbeat late; -w/-c nova-compte: no such service; 1 disabled"
+    )
+
+
+def test_an_unnamed_cell_is_known_by_its_uuid_shortened_beside_other_facts():
+    cells = {"cell1": [row("x", age=300)]}
+    run = check(cells, {"0000000a-4b1e-4c0d-9a2f-6d1c0c5e000a": TIMEOUT})  # a uuid for a name: an unnamed cell
+    assert run.line == (
+        "NOVA_SERVICES CRITICAL - cell 0000000a… unreachable: no answer within the 10s timeout; "
+        "nova-compute 1/1 down: x (5m00s)"
+    )
+    alone = check({}, {"0000000a-4b1e-4c0d-9a2f-6d1c0c5e000a": TIMEOUT})
+    assert (
+        alone.line
+        == "NOVA_SERVICES UNKNOWN - cell 0000000a-4b1e-4c0d-9a2f-6d1c0c5e000a unreachable: no answer within the 10s timeout"
+    )
+
+
+def test_plurals_and_a_late_host_in_two_cells():
+    cells = {"cell1": computes("n", 2) + [row("n1", age=40)], "cell2": computes("m", 2) + [row("n1", age=45)]}
+    assert check(cells).line == (
+        "NOVA_SERVICES WARNING - 2 heartbeats late: nova-compute@n1 (cell2, 45s), nova-compute@n1 (cell1, 40s)"
     )
