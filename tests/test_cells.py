@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -143,7 +144,7 @@ def test_every_cell_is_read_including_cell0_and_template_urls(deployment):
         "up: nova-scheduler@ctl1 cell=cell0 zone=internal status=enabled state=up heartbeat=4s ago "
         "(last_seen_up 2026-11-26 11:59:56) forced_down=no disabled_reason=-",
     ]
-    assert run.lines[9] == f"| {PERF_CELLS_OK}cells_total=3;;;0 cells_unreachable=0;;;0;3"
+    assert run.lines[9] == f"| {PERF_CELLS_OK}cells_total=3;;;0 cells_unreachable=0;;;0;3 clock_skew=0s;-25:25"
     assert (run.code, run.stderr) == (0, "")
 
 
@@ -217,9 +218,9 @@ def test_a_critical_service_outranks_an_unreachable_cell(deployment):
     deployment.write_api(extra=[(str(uuidlib.UUID(int=3)), "cell3", f"mysql+pymysql://nova:x@127.0.0.1:{free_port()}/x")])
     run = run_check(*deployment.args())
     assert run.status == (
-        # what cannot be known comes first; beside a down service its uuid and reason are shortened (-v has them whole)
+        # what cannot be known comes first; beside a down service its uuid is shortened (-v has it whole)
         "NOVA_SERVICES CRITICAL - cell cell3 (00000000…) unreachable: Can't connect to MySQL server on "
-        "'127.0.0.1' ([Errno 111]…; nova-conductor 1/3 down: ctl1 (75s)"
+        "'127.0.0.1' ([Errno 111] Connection refused) (error 2003); nova-conductor 1/3 down: ctl1 (75s)"
     )
     assert run.code == 2
 
@@ -272,7 +273,10 @@ def test_debug_output_shows_each_cell_without_passwords(deployment):
     run = run_check(*deployment.args("-vvv"))
     debug = [line for line in run.lines if line.startswith(("cell ", "API database", "service_down_time"))]
     port = deployment.mariadb.admin.port
-    assert debug[0] == "service_down_time 60s (configured 60, report_interval 10); age warning 35.0; clock 2026-11-26 12:00:00"
+    assert debug[0] == (
+        "service_down_time 60s (configured 60, report_interval 10); age warning 35.0; skew warning 25.0; "
+        "clock 2026-11-26 12:00:00"
+    )
     assert debug[1] == (
         f"API database mysql+pymysql://root@127.0.0.1:{port}/{deployment.prefix}_api; "
         f"cell template base mysql+pymysql://nova:***@127.0.0.1:{port}/{deployment.prefix}_cell1"
@@ -282,7 +286,11 @@ def test_debug_output_shows_each_cell_without_passwords(deployment):
         f"cell cell1 ({CELL1_UUID})",
         f"cell cell2 ({CELL2_UUID})",
     ]
-    assert debug[4].endswith(f" from mysql+pymysql://nova:***@127.0.0.1:{port}/{deployment.prefix}_cell2")
+    assert re.search(
+        rf" from mysql\+pymysql://nova:\*\*\*@127\.0\.0\.1:{port}/{deployment.prefix}_cell2, "
+        r"server clock [+-]0\.0\d\ds from this host's$",
+        debug[4],
+    ), debug[4]
     assert NOVA_PASSWORD not in run.stdout and NOVA_PASSWORD.replace("/", "%2F") not in run.stdout
     assert (run.code, run.stderr) == (0, "")
 

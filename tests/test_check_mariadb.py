@@ -39,7 +39,7 @@ def test_all_up_is_ok(cell_db):
         "NOVA_SERVICES OK - 7 of 7 services up: nova-conductor 2/2, nova-scheduler 2/2, nova-compute 3/3 | "
         "'nova-compute_disabled'=0;;;0;3 'nova-compute_down'=0;0;1.5;0;3 "
         "'nova-compute_late'=0;0;;0;3 'nova-compute_max_age'=9.0s;;;0 'nova-compute_total'=3;;;0 "
-        f"{PERF_CONTROLLERS} cells_total=1;;;0 cells_unreachable=0;;;0;1\n"
+        f"{PERF_CONTROLLERS} cells_total=1;;;0 cells_unreachable=0;;;0;1 clock_skew=0s;-25:25\n"
     )
     assert (run.code, run.stderr) == (0, "")
 

@@ -423,7 +423,7 @@ PARTIAL_PERF = (
     "'nova-compute_max_age'=7.0s;;;0 "
     "'nova-compute_total'=3;;;0 'nova-conductor_disabled'=0;;;0;2 'nova-conductor_down'=0;0;0;0;2 "
     "'nova-conductor_late'=0;0;;0;2 'nova-conductor_max_age'=4.0s;;;0 'nova-conductor_total'=2;;;0 cells_total=3;;;0 "
-    "cells_unreachable=1;;;0;3"
+    "cells_unreachable=1;;;0;3 clock_skew=0s;-25:25"
 )
 
 

@@ -71,7 +71,7 @@ def test_hostile_rows_keep_the_output_intact(cell_db):
         "'nova-compute_x_1__y___705e234d_max_age'=4.0s;;;0 "
         "'nova-compute_x_1__y___705e234d_total'=1;;;0 'nova-scheduler_disabled'=1;;;0;2 'nova-scheduler_down'=0;0;0;0;2 "
         "'nova-scheduler_late'=0;0;;0;2 'nova-scheduler_max_age'=8.0s;;;0 'nova-scheduler_total'=2;;;0 cells_total=1;;;0 "
-        "cells_unreachable=0;;;0;1"
+        "cells_unreachable=0;;;0;1 clock_skew=0s;-25:25"
     )
     assert (run.code, run.stderr) == (2, "")
 
@@ -223,14 +223,18 @@ class Row:
         return self.host_text == "" or self.binary == ""
 
 
+#: Ages on and a microsecond past the edges the oracle below restates (Nova's 60 s, the 35 s age warning),
+#: on both sides of now: random floats would almost never land on them.
+EDGES = [sign * edge for edge in (60.0, 60.000001, 35.0, 35.000001) for sign in (1, -1)]
+
 rows_strategy = st.lists(
     st.builds(
         Row,
         host=st.one_of(hostile_text, st.binary(max_size=10)),
         binary=st.one_of(st.sampled_from(BINARIES), hostile_text),
         topic=st.one_of(st.none(), hostile_text),
-        age=st.one_of(st.none(), st.floats(-200, 400, allow_nan=False)),
-        created_age=st.floats(0, 1e6, allow_nan=False),
+        age=st.one_of(st.none(), st.sampled_from(EDGES), st.floats(-200, 400, allow_nan=False)),
+        created_age=st.one_of(st.sampled_from([edge for edge in EDGES if edge >= 0]), st.floats(0, 1e6, allow_nan=False)),
         disabled=st.booleans(),
         disabled_reason=st.one_of(st.none(), hostile_text, hostile_text.map(lambda s: "AUTO: " + s)),
         forced_down=st.booleans(),
