@@ -287,12 +287,17 @@ def unknown(message: str, secrets: Sequence[str] = ()) -> NoReturn:
     The message may quote the command line or a file: URL passwords and known secrets are
     masked, and ``|`` or line breaks cannot fake perfdata or a second status line."""
     from . import CHECK_NAME
+
+    print(f"{CHECK_NAME} UNKNOWN - {masked(message, secrets)}")
+    sys.exit(UNKNOWN)
+
+
+def masked(message: str, secrets: Sequence[str]) -> str:
+    """One safe line: URL passwords and known secrets masked, no ``|`` or line break to fake perfdata or a status."""
     from .redaction import redact
     from .text import safe
 
-    masked = redact(_URL_PASSWORD.sub(r"\1***@", message), [s for s in secrets if s])
-    print(f"{CHECK_NAME} UNKNOWN - {safe(masked, 500)}")
-    sys.exit(UNKNOWN)
+    return safe(redact(_URL_PASSWORD.sub(r"\1***@", message), [s for s in secrets if s]), 500)
 
 
 #: user:password@ inside anything that looks like a URL.
@@ -339,19 +344,10 @@ def run_list(args: argparse.Namespace, started: float, secrets: list[str]) -> in
     from .deadline import Deadline
     from .listing import as_json, as_table, exit_code, unreachable_lines
     from .settings import build_settings
-    from .survey import survey
 
     settings = build_settings(args, Deadline.after(args.timeout, started))
     secrets.extend(settings.secrets)
-    reading = survey(
-        settings.source.deployment,
-        settings.selection,
-        settings.policy,
-        settings.clock,
-        settings.deadline,
-        list_every_service=True,
-        allow_empty=True,
-    )
+    reading = settings.survey(list_every_service=True, allow_empty=True)
     if args.format == "json":
         print(as_json(reading))
     else:
@@ -366,10 +362,7 @@ def _list_failure(output_format: str, message: str, secrets: Sequence[str] = ())
     """--list could list nothing: why, on stderr (text) or as the JSON's only error; exit 3."""
     import json
 
-    from .redaction import redact
-    from .text import safe
-
-    reason = safe(redact(_URL_PASSWORD.sub(r"\1***@", message), [s for s in secrets if s]), 500)
+    reason = masked(message, secrets)
     if output_format == "json":
         print(json.dumps({"services": [], "errors": [{"cell": None, "cell_uuid": None, "error": reason}]}, indent=2))
     else:
@@ -384,46 +377,21 @@ def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoRetur
     from .check import NovaServices, build_check
     from .deadline import Deadline
     from .settings import build_settings
-    from .survey import survey
-    from .urls import show_url
 
     # The Runtime captures "nagiosplugin.*" log lines from now on, shown at -vvv.
     nagiosplugin.Runtime().verbose = min(args.verbose, 3)
     settings = build_settings(args, Deadline.after(args.timeout, started))
     secrets.extend(settings.secrets)
     log = logging.getLogger("nagiosplugin.check_nova_services")
-    log.debug("config files read: %s", ", ".join(settings.conf.files) or "none")
-    policy = settings.policy
-    log.debug(
-        "service_down_time %ss (configured %s, report_interval %s); age warning %s; skew warning %s; clock %s",
-        policy.down_time,
-        settings.service_down_time,
-        settings.report_interval,
-        policy.age_warning,
-        settings.skew_warning,
-        settings.clock,
-    )
-    source = settings.source
-    if source.api_url is not None:
-        log.debug("API database %s; cell template base %s", show_url(source.api_url), source.db_url and show_url(source.db_url))
-    resource = NovaServices(
-        partial(
-            survey,
-            source.deployment,
-            settings.selection,
-            policy,
-            settings.clock,
-            settings.deadline,
-            list_every_service=args.verbose >= 2,
-        ),
-        excluding=bool(settings.selection.exclude),
-    )
+    for line in settings.debug_lines():
+        log.debug("%s", line)
+    resource = NovaServices(partial(settings.survey, list_every_service=args.verbose >= 2), bool(settings.selection.exclude))
     unreachable_state = nagiosplugin.Critical if settings.unreachable_is_critical else nagiosplugin.Unknown
     check = build_check(
         resource,
         settings.warning,
         settings.critical,
-        policy,
+        settings.policy,
         unreachable_state,
         verbosity=args.verbose,
         skew_warning=settings.skew_warning,

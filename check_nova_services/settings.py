@@ -28,9 +28,11 @@ from .heartbeat import DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME, effec
 from .policy import Policy
 from .redaction import redact
 from .selection import Selection
+from .survey import Reading, survey
 from .text import safe
 from .thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING, ThresholdTable
 from .timestamps import parse_timestamp
+from .urls import show_url
 
 SELECTION_OPTIONS = ("cell", "zone", "host", "binary", "exclude")
 
@@ -56,6 +58,32 @@ class Settings:
     verbosity: int
     #: Passwords and other secrets met while reading the settings: masked in any message.
     secrets: tuple[str, ...] = field(default=(), repr=False)
+
+    def survey(self, list_every_service: bool = False, allow_empty: bool = False) -> Reading:
+        """The deployment these settings point at, read and judged (survey.survey)."""
+        return survey(
+            self.source.deployment,
+            self.selection,
+            self.policy,
+            self.clock,
+            self.deadline,
+            list_every_service=list_every_service,
+            allow_empty=allow_empty,
+        )
+
+    def debug_lines(self) -> list[str]:
+        """What -vvv says about the settings: files read, effective limits, the clock, where the cells come from."""
+        policy, source = self.policy, self.source
+        lines = [
+            f"config files read: {', '.join(self.conf.files) or 'none'}",
+            f"service_down_time {policy.down_time}s (configured {self.service_down_time}, report_interval "
+            f"{self.report_interval}); age warning {policy.age_warning}; skew warning {self.skew_warning}; "
+            f"clock {self.clock}",
+        ]
+        if source.api_url is not None:
+            base = source.db_url and show_url(source.db_url)
+            lines.append(f"API database {show_url(source.api_url)}; cell template base {base}")
+        return lines
 
 
 def build_settings(args: argparse.Namespace, deadline: Deadline, environ: Mapping[str, str] | None = None) -> Settings:
