@@ -6,7 +6,6 @@ import argparse
 import logging
 import math
 import os
-import re
 import sys
 import time
 import warnings
@@ -297,11 +296,7 @@ def masked(message: str, secrets: Sequence[str]) -> str:
     from .redaction import redact
     from .text import safe
 
-    return safe(redact(_URL_PASSWORD.sub(r"\1***@", message), [s for s in secrets if s]), 500)
-
-
-#: user:password@ inside anything that looks like a URL.
-_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)\S*@")  # greedy: a password may hold an unencoded "@"
+    return safe(redact(message, [s for s in secrets if s]), 500)
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

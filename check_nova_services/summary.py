@@ -6,6 +6,7 @@ import nagiosplugin
 from nagiosplugin import Critical, Ok, Unknown, Warn
 
 from .pager import SUMMARY_BUDGET, first_line, long_output, unmatched_threshold_names
+from .redaction import hide_passwords
 from .resource import NovaServices
 from .text import safe
 
@@ -40,7 +41,8 @@ class ServicesSummary(nagiosplugin.Summary):
     def status_text(self, results) -> str:
         resource = _resource(results)
         if resource is None or resource.reading is None:  # probe failed before any metric: the CheckError says why
-            return safe("; ".join(str(r) for r in results if r.state != Ok) or "no result", SUMMARY_BUDGET)
+            reason = "; ".join(str(r) for r in results if r.state != Ok) or "no result"
+            return safe(hide_passwords(reason), SUMMARY_BUDGET)
         reading = resource.reading
         return first_line(reading, unmatched_threshold_names(reading, self.threshold_binaries), skew_warning=self.skew_warning)
 

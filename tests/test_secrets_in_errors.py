@@ -7,9 +7,11 @@ sent back in its error packet; an option file whose indented password line PyMyS
 user-info) the check reads as part of ``report_interval`` and quotes; a URL given to an option whose
 error quotes its value. The raw error is first shown to hold the secret (where a test can reach it),
 then the real plugin runs (a subprocess) and the exact UNKNOWN line is expected with ``***`` in its
-place, exit 3. With ``redaction.redact`` and cli's URL-password mask disabled in a copy of the package,
-every test here but the two premises fails with the secret in the line. Two more cases are known leaks,
-marked xfail(strict): they pass once fixed, and must then lose the mark.
+place, exit 3. With ``redaction.redact`` and ``redaction.hide_passwords`` disabled in a copy of the
+package, every test here but the premises fails with the secret in the line. Two of them were leaks
+found by writing these tests (an option file's indented password the check never knew; a URL given to
+``--host``, quoted back by "no services matched"): ``hide_passwords`` now masks what has the form of a
+password wherever a message comes from.
 """
 
 from __future__ import annotations
@@ -212,11 +214,6 @@ def test_an_indented_password_line_quoted_by_pymysql_is_masked_when_the_check_kn
     assert_hidden(run, "Indented-Secret-8", INDENTED_LINE)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the check reads the option file as PyMySQL does, so the password it masks is the one under "
-    "'password', which this file does not have: the ValueError's quote of the indented line goes out as it is",
-)
 def test_an_indented_password_line_quoted_by_pymysql_is_masked(tmp_path):
     url = f"mysql+pymysql://127.0.0.1/nova?read_default_file={indented_option_file(tmp_path)}"
     run = run_check("--db-url", url, CLOCK)
@@ -281,11 +278,22 @@ def test_a_url_given_to_an_option_that_quotes_its_value_is_masked(sqlite_cell, o
     assert_hidden(run, "Typo-Secret-10", f"NOVA_SERVICES UNKNOWN - {line}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: 'no services matched (--host ...)' quotes the command line without the URL-password mask "
-    "that the other options' errors get",
-)
 def test_a_url_given_to_host_is_masked(sqlite_cell):
     run = run_check("--db-url", sqlite_cell, "--host", WRONG_OPTION_URL, CLOCK)
     assert_hidden(run, "Typo-Secret-10", f"NOVA_SERVICES UNKNOWN - no services matched (--host {SHOWN_URL})")
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("invalid literal for int() with base 10: '3306\\npassword = S3cret!'", "'3306\\npassword = ***'"),
+        ("passwd=S3cret in line 3", "passwd=*** in line 3"),
+        ("Access denied for user 'x'@'h' (using password: YES)", "Access denied for user 'x'@'h' (using password: YES)"),
+        ("compass = 3", "compass = 3"),
+        ("mysql://u:p@ss@h/db", "mysql://u:***@h/db"),
+    ],
+)
+def test_what_has_the_form_of_a_password_is_hidden(text, shown):
+    from check_nova_services.redaction import hide_passwords
+
+    assert shown in hide_passwords(text)
