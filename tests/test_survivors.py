@@ -12,18 +12,25 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+import nagiosplugin
+import pytest
+
 from check_nova_services.cells import Cell, Deployment, ReadPlan, judge_rows
+from check_nova_services.check import build_check
 from check_nova_services.cli import build_parser
 from check_nova_services.deadline import Deadline
 from check_nova_services.demo import service, write_api_database, write_cell
+from check_nova_services.errors import ConfigError
 from check_nova_services.pager import long_output
-from check_nova_services.policy import Policy
+from check_nova_services.policy import PROBLEM_LIMIT, Policy, Standing, TallyBuilder, assess
+from check_nova_services.resource import NovaServices
 from check_nova_services.selection import Selection
 from check_nova_services.settings import build_settings
 from check_nova_services.survey import combine
+from check_nova_services.thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING, ThresholdTable
 from tests.conftest import CLOCK, NOW, free_port
 from tests.factories import NOW as FACTORY_NOW
-from tests.factories import POLICY, check, controllers, row
+from tests.factories import POLICY, check, controllers, reading_of, row
 from tests.faults_helpers import run_in_process
 
 
@@ -172,3 +179,194 @@ def test_a_mysql_url_is_read_with_pymysql():
         "Can't connect to MySQL server on '127.0.0.1' ([Errno 111] Connection refused) (error 2003)"
     )
     assert (run.code, run.stderr) == (3, "")
+
+
+# --- survivors of tests/mutate.py (a run over the core modules), each killed here ------------------------
+
+
+def problems(n: int, binary: str = "nova-compute", age: float = 95.0, prefix: str = "h") -> list:
+    """``n`` assessed services of one binary, down (95 s) by default, with increasing row ids."""
+    return [assess(row(f"{prefix}{i:04d}", binary, age=age), "cell1", FACTORY_NOW, POLICY) for i in range(n)]
+
+
+def test_a_cell_hands_over_its_first_100_problems_most_important_first():
+    """Kills policy PROBLEM_LIMIT = 100 -> 101 (mutate.py policy:1): each cell hands over at most 100
+    problem services, the first 100 in problem order, whatever the order they were read in."""
+    services = problems(150)
+    builder = TallyBuilder(POLICY)
+    for a in reversed(services):
+        builder.add(a)
+    assert builder.kept_problems() == services[:100]
+    assert builder.tallies["nova-compute"].down == 150
+
+
+def test_a_cell_never_holds_more_than_twice_the_problems_it_hands_over():
+    """Kills removing TallyBuilder.add's ``self._trim()`` and ``2 * problem_limit`` -> ``3 *`` (mutate.py
+    policy:73, policy:74): memory is bounded by what can be shown, not by the size of the outage."""
+    builder = TallyBuilder(POLICY)
+    most = 0
+    for a in problems(1000):
+        builder.add(a)
+        most = max(most, len(builder.problems))
+    assert most == 2 * PROBLEM_LIMIT
+    assert len(builder.kept_problems()) == PROBLEM_LIMIT
+
+
+def test_the_cut_keeps_a_dead_conductor_before_dead_schedulers():
+    """Kills binary_rank's nova-conductor 0 -> 1 (mutate.py policy:9): under the cut of 100 problems, a dead
+    conductor read after 100 dead schedulers is kept (it explains them), not dropped by row id."""
+    builder = TallyBuilder(POLICY)
+    for a in problems(100, "nova-scheduler") + problems(1, "nova-conductor", prefix="ctl"):
+        builder.add(a)
+    kept = builder.kept_problems()
+    assert [a.row.binary for a in kept[:2]] == ["nova-conductor", "nova-scheduler"]
+    assert len(kept) == 100
+
+
+def test_the_cut_keeps_an_unjudgeable_service_before_late_ones():
+    """Kills PROBLEM_RANK's UNREADABLE 0 -> 1 (mutate.py policy:4): a service that cannot be judged counts as
+    down, so under the cut it ranks with the down ones, before 100 late heartbeats read before it."""
+    late = problems(100, age=40.0)
+    unreadable = dataclasses.replace(
+        row("zero", age=None), last_seen_up=None, unreadable=(("last_seen_up", "0000-00-00 00:00:00"),)
+    )  # read after the late ones: a higher row id
+    builder = TallyBuilder(POLICY)
+    for a in [*late, assess(unreadable, "cell1", FACTORY_NOW, POLICY)]:
+        builder.add(a)
+    kept = builder.kept_problems()
+    assert (kept[0].row.host, kept[0].standing, kept[1].standing) == ("zero", Standing.UNREADABLE, Standing.LATE)
+
+
+def test_a_heartbeat_of_this_very_instant_is_never_late():
+    """Kills policy.assess ``abs(verdict.age or 0.0)`` -> ``or 1.0`` (mutate.py policy:30): with an age
+    warning under a second, a heartbeat written exactly now (age 0) is up, not late."""
+    run = check({"cell1": [row("cmp1", age=0.0)]}, policy=Policy(down_time=60, age_warning=0.5))
+    assert (run.line, run.code) == ("NOVA_SERVICES OK - 1 of 1 services up: nova-compute 1/1", 0)
+
+
+def test_the_furthest_heartbeat_from_the_future_is_the_one_named():
+    """Kills in Policy.ahead ``age < -ahead_after`` -> ``<=`` (policy:17) and in TallyBuilder's furthest_ahead
+    ``<`` -> ``<=`` (policy:64) and each ``age or 0.0`` -> ``age and 0.0`` (policy:65, policy:67): exactly
+    report_interval ahead is not ahead; the furthest is named, the first met of a tie (as the SQL form's
+    ORDER BY heartbeat DESC, id)."""
+    policy = Policy(down_time=60, age_warning=None, ahead_after=10)
+    ages = {"cmpA": -30.0, "cmpB": -50.0, "cmpC": -50.0, "cmpD": -20.0, "cmpE": -10.0, "cmpF": -5.0}
+    run = check({"cell1": [row(host, age=age) for host, age in ages.items()]}, policy=policy, verbosity=1)
+    assert run.line == (
+        "NOVA_SERVICES OK - 6 of 6 services up: nova-compute 6/6; "
+        "4 heartbeats from the future: nova-compute@cmpB (+50s) +3 more"
+    )
+    assert run.long == [
+        "note: 4 heartbeats more than report_interval in the future, the furthest nova-compute@cmpB cell=cell1 "
+        "by 50s: the clock of the host that writes it (its conductor) runs ahead"
+    ]
+    assert run.code == 0
+
+
+def test_a_threshold_of_only_a_double_dash_needs_a_range():
+    """Kills ThresholdTable's ``not isinstance(spec, str) or spec.strip() == "--"`` -> ``and`` (mutate.py
+    thresholds:22): "-w --" (a string since Python 3.13, an empty list before) is one clear message."""
+    for spec in ("--", " -- ", []):
+        with pytest.raises(ConfigError) as raised:
+            ThresholdTable([spec], DEFAULT_WARNING, "--warning")
+        assert str(raised.value) == "--warning needs a range (expected [@][START:][END], e.g. 0, 2, 10%, @1:5, 3:)"
+
+
+def skew_check(skew: float, limit: float | None):
+    """The plugin's Check over one healthy cell whose database clock is ``skew`` seconds off this host's."""
+    reading = reading_of({"cell1": [row("cmp1", age=5.0)]})
+    reading = dataclasses.replace(reading, skew=(reading.cells[0], skew))
+    warning = ThresholdTable([], DEFAULT_WARNING, "--warning")
+    critical = ThresholdTable([], DEFAULT_CRITICAL, "--critical")
+    plugin = build_check(
+        NovaServices(lambda: reading, excluding=False), warning, critical, POLICY, nagiosplugin.Unknown, 1, limit
+    )
+    plugin()
+    skew_perfdata = [item for item in plugin.perfdata if item.startswith("clock_skew=")]
+    return plugin.exitcode, plugin.summary_str, list(plugin.verbose_str), skew_perfdata
+
+
+def test_a_clock_skew_warns_beyond_its_limit_either_way_and_never_when_off():
+    """Kills SkewContext ``limit is not None and abs(value) > limit`` -> ``or`` / ``is`` / ``>=`` and its
+    perfdata's ``limit is None`` -> ``is not`` (mutate.py contexts:19 to contexts:22)."""
+    assert skew_check(25.0, 25.0) == (0, "1 of 1 services up: nova-compute 1/1", [], ["clock_skew=25s;-25:25"])
+    assert skew_check(-26.0, 25.0) == (
+        1,
+        "1 of 1 services up: nova-compute 1/1; clock skew: cell1's database 26s behind this host",
+        [
+            "clock skew: the database server of cell cell1 (00000001-4b1e-4c0d-9a2f-6d1c0c5e0001) is 26.000s "
+            "behind this host (warning above 25s)"
+        ],
+        ["clock_skew=-26s;-25:25"],
+    )
+    assert skew_check(100.0, None) == (0, "1 of 1 services up: nova-compute 1/1", [], ["clock_skew=100s"])
+
+
+def test_settings_keep_their_secrets_out_of_their_repr():
+    """Kills Settings.secrets ``field(repr=False)`` -> ``repr=True`` (mutate.py settings:1): a Settings
+    printed in a debugger, a log line or a traceback must not carry the password."""
+    settings = settings_of("--db-url", "mysql+pymysql://nova:Repr-Secret-1@db.example.org/nova")
+    assert settings.secrets == ("Repr-Secret-1",)
+    assert "Repr-Secret-1" not in repr(settings)
+
+
+def test_the_debug_lines_name_the_api_database_and_the_template_base():
+    """Kills removing Settings.debug_lines' API database line (mutate.py settings:6): -vvv says which API
+    database the cells came from, and which URL the cell templates are formatted from."""
+    settings = settings_of("--api-db-url", "sqlite:///api.sqlite")
+    assert settings.debug_lines() == [
+        "config files read: none",
+        "service_down_time 60s (configured 60, report_interval 10); age warning 35.0; skew warning 25.0; clock local",
+        "API database sqlite:///api.sqlite; cell template base sqlite:///unused.sqlite",
+    ]
+
+
+def test_no_database_to_check_names_the_config_dir_that_was_searched(tmp_path, monkeypatch):
+    """Kills ``where = "--config-dir" if any(kind == "dir" ...)`` -> ``!=`` (mutate.py settings:15)."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    empty = tmp_path / "nova.conf.d"
+    empty.mkdir()
+    args = build_parser().parse_args(["--config-dir", str(empty)])
+    with pytest.raises(ConfigError) as raised:
+        build_settings(args, Deadline.after(10), environ={})
+    assert str(raised.value) == (
+        "no database to check: give --db-url, --api-db-url, NOVA_SERVICES_DB_URL or --config-file "
+        "(no nova.conf in ~/.nova, ~, /etc/nova or /etc, no *.conf in --config-dir)"
+    )
+
+
+def test_the_zones_default_to_novas_names(tmp_path):
+    """Kills ``conf.internal_service_availability_zone or "internal"`` -> ``and`` (mutate.py settings:25):
+    without the option in nova.conf, the control plane's zone is Nova's default, internal."""
+    source = settings_of().source
+    assert (source.default_zone, source.internal_zone) == ("nova", "internal")
+    conf = tmp_path / "nova.conf"
+    conf.write_text("[DEFAULT]\ninternal_service_availability_zone = ops\ndefault_availability_zone = az0\n")
+    source = settings_of("--config-file", str(conf)).source
+    assert (source.default_zone, source.internal_zone) == ("az0", "ops")
+
+
+def test_a_given_skew_warning_is_used_and_zero_turns_it_off():
+    """Kills default_skew_warning's ``return given or None`` -> ``given and None`` (mutate.py settings:36)."""
+    assert [settings_of(*given).skew_warning for given in ((), ("--skew-warning", "5"), ("--skew-warning", "0"))] == [
+        25.0,
+        5.0,
+        None,
+    ]
+
+
+def test_filters_up_to_120_characters_are_quoted_longer_ones_counted():
+    """Kills ``len(" ".join(filters)) > 120`` -> ``>=`` and 120 -> 121 (mutate.py settings:40, settings:41):
+    "no services matched (...)" quotes the filters up to 120 characters, and counts them beyond."""
+    at_limit = settings_of("--host", "a" * 52, "--host", "b" * 53).selection.text
+    assert at_limit == f" (--host {'a' * 52} --host {'b' * 53})"
+    assert len(at_limit) == len(" ()") + 120
+    assert settings_of("--host", "a" * 52, "--host", "b" * 54).selection.text == " (2 --host)"
+
+
+def test_a_binary_filter_keeps_exact_matches_only():
+    """Kills Selection.keeps' binary test ``return False`` -> ``return True`` (mutate.py selection:8): --binary
+    is an exact match in Python too, as Nova's ?binary= is (the SQL filter is exact as well)."""
+    selection = Selection(binaries=("nova-compute",))
+    rows = [row("cmp1"), row("cmp2", "Nova-Compute"), row("cmp3", "nova-compute "), row("ctl1", "nova-conductor")]
+    assert [r.host for r in rows if selection.keeps(r, None)] == ["cmp1"]
