@@ -12,6 +12,7 @@ import threading
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import (
     DateTime,
@@ -309,8 +310,9 @@ def read_counts(url: URL, query: TallyQuery, deadline: Deadline) -> CellCounts:
             now = query.now if query.now is not None else clock.now if clock else None
             assert now is not None
             rule = _RuleSql(columns, now, query)
-            groups = conn.execute(rule.aggregate()).all()
-            problems = [row._mapping for row in conn.execute(rule.problems())]
+            shape = (frozenset(columns), now, query)
+            groups = _execute(conn, ("aggregate", *shape), rule.aggregate).all()
+            problems = [row._mapping for row in _execute(conn, ("problems", *shape), rule.problems)]
             ahead = None
             if query.ahead_after is not None and any(row[list(rule.atoms).index("ahead") + 1] for row in groups):
                 ahead = conn.execute(rule.furthest_ahead()).first()
@@ -327,6 +329,33 @@ def read_counts(url: URL, query: TallyQuery, deadline: Deadline) -> CellCounts:
         tallies[name] = tallies[name].plus(tally) if name in tallies else tally  # NULL and '' are both ""
     furthest = None if ahead is None else _checked_row(ahead._mapping)
     return CellCounts(tallies, [_checked_row(m) for m in problems], now, clock.skew if clock else None, furthest)
+
+
+#: Statements compiled for one server flavour, shared by every cell of the run: each cell has an engine of
+#: its own (its own URL), so SQLAlchemy's per-engine cache would compile the same statement once per cell.
+_COMPILED: dict[tuple, tuple[str, Any]] = {}
+_COMPILED_LIMIT = 64
+
+
+def _execute(conn, key: tuple, build):
+    """``conn.execute(build())``, compiling once per run for all MySQL/MariaDB cells that ask the same thing.
+
+    Only where the driver takes the values as they are (PyMySQL: no bind processors for our types);
+    SQLite's datetimes need SQLAlchemy's processing, so SQLite goes the usual way."""
+    dialect = conn.dialect
+    if dialect.driver != "pymysql":
+        return conn.execute(build())
+    flavour = (dialect.server_version_info, dialect.identifier_preparer.initial_quote, getattr(dialect, "is_mariadb", None))
+    entry = _COMPILED.get((flavour, key))
+    if entry is None:
+        compiled = build().compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+        params = compiled.construct_params()
+        values = tuple(params[name] for name in compiled.positiontup or ()) if compiled.positional else params
+        entry = (compiled.string, values)
+        if len(_COMPILED) >= _COMPILED_LIMIT:
+            _COMPILED.clear()
+        _COMPILED[(flavour, key)] = entry
+    return conn.exec_driver_sql(*entry)
 
 
 def _distance(now: dt.datetime, *stamps: object) -> float | None:

@@ -13,6 +13,7 @@ from .deadline import Deadline
 from .errors import ReadError
 from .policy import Assessed, BinaryTally, Policy
 from .selection import Selection
+from .timestamps import utc_now
 
 
 class NothingToJudge(ReadError):
@@ -67,7 +68,8 @@ def survey(
     plan = ReadPlan(
         where=selection.where,
         policy=policy,
-        clock=clock,
+        # One instant for the whole run on this host's clock: every cell is judged as of the same moment.
+        clock=utc_now() if clock == "local" else clock,
         in_database=not (selection.needs_rows or list_every_service),
         keep_all=list_every_service,
         keeps=selection.keeps,
