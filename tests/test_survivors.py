@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
+import re
+import threading
+import time
 
 import nagiosplugin
 import pytest
+from sqlalchemy.engine import make_url
 
-from check_nova_services.cells import Cell, Deployment, ReadPlan, judge_rows
+from check_nova_services.cells import Cell, CellSource, Deployment, ReadPlan, judge_rows, read_cell, read_cells
 from check_nova_services.check import build_check
 from check_nova_services.cli import build_parser
 from check_nova_services.deadline import Deadline
@@ -24,7 +29,7 @@ from check_nova_services.errors import ConfigError
 from check_nova_services.pager import long_output
 from check_nova_services.policy import PROBLEM_LIMIT, Policy, Standing, TallyBuilder, assess
 from check_nova_services.resource import NovaServices
-from check_nova_services.selection import Selection
+from check_nova_services.selection import Selection, ServiceFilter
 from check_nova_services.settings import build_settings
 from check_nova_services.survey import combine
 from check_nova_services.thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING, ThresholdTable
@@ -370,3 +375,77 @@ def test_a_binary_filter_keeps_exact_matches_only():
     selection = Selection(binaries=("nova-compute",))
     rows = [row("cmp1"), row("cmp2", "Nova-Compute"), row("cmp3", "nova-compute "), row("ctl1", "nova-conductor")]
     assert [r.host for r in rows if selection.keeps(r, None)] == ["cmp1"]
+
+
+def test_cells_and_cell_sources_keep_their_urls_out_of_their_repr():
+    """Kills ``field(repr=False)`` -> ``repr=True`` on Cell.url, CellSource.db_url and CellSource.api_url
+    (mutate.py cells:2, cells:41, cells:42): SQLAlchemy's repr hides the password but not a query option
+    that carries one."""
+    url = make_url("mysql+pymysql://nova@db.example.org/nova?password=Query-Secret-2")
+    things = [Cell("cell1", None, url), CellSource(url, None), CellSource(None, url)]
+    assert [repr(thing).count("Query-Secret-2") for thing in things] == [0, 0, 0]
+
+
+def sqlite_cell(tmp_path, name: str = "cell1") -> Cell:
+    path = tmp_path / f"{name}.sqlite"
+    write_cell(f"sqlite:///{path}", [service("cmp1", "nova-compute", NOW, age=5.0)])
+    return Cell(name, None, make_url(f"sqlite:///{path}"))
+
+
+def test_a_cell_that_cannot_be_tried_says_why():
+    """Kills read_cells' ``cell.problem or "no database URL"`` -> ``and`` (mutate.py cells:29): a cell whose
+    URL template did not format is reported with that reason, not a generic one."""
+    cells = [Cell("cell1", None, None, problem="cell cell1's database_connection is not a database URL")]
+    [reading] = read_cells(cells, lambda cell: pytest.fail("a cell without a URL is not read"), Deadline.after(5))
+    assert reading.error == "cell cell1's database_connection is not a database URL"
+
+
+def test_an_unexpected_failure_of_a_cell_is_one_line_without_its_password():
+    """Kills ``str(cell.url.password or "")`` -> ``and`` in read_cells (mutate.py cells:30): whatever a driver
+    raises, the cell's password is masked in the reason."""
+    cell = Cell("cell1", None, make_url("mysql+pymysql://nova:Cell-Secret-3@db.example.org/nova"))
+
+    def read(cell):
+        raise RuntimeError("handshake with nova:Cell-Secret-3@db.example.org\nfailed")
+
+    [reading] = read_cells([cell], read, Deadline.after(5))
+    assert reading.error == "RuntimeError: handshake with nova:***@db.example.org failed"
+
+
+def test_a_cell_that_never_answers_is_abandoned_on_a_daemon_thread():
+    """Kills ``daemon=True`` -> ``False`` in read_cells (mutate.py cells:31): a cell stuck in a socket read
+    must not keep the process alive past its timeout."""
+    release = threading.Event()
+
+    def read(cell):
+        release.wait(30)
+        raise AssertionError("released")
+
+    cell = Cell("stuck", None, make_url("sqlite:///stuck.sqlite"))
+    before = set(threading.enumerate())
+    try:
+        [reading] = read_cells([cell], read, Deadline(at=time.monotonic() + 0.2, seconds=1))
+        stuck = [thread for thread in threading.enumerate() if thread not in before and thread.is_alive()]
+        assert reading.error == "no answer within the 1s timeout"
+        assert [thread.daemon for thread in stuck] == [True]
+    finally:
+        release.set()
+
+
+def test_a_cell_read_says_what_it_found_at_vvv(tmp_path, caplog):
+    """Kills ``outcome.error is None`` -> ``is not`` in read_cells' debug lines (mutate.py cells:36) and the
+    time arithmetic of read_cell and judge_rows (mutate.py cells:12, cells:21, cells:23)."""
+    cell = sqlite_cell(tmp_path)
+    plan = ReadPlan(ServiceFilter(), POLICY, NOW)
+    rows_plan = dataclasses.replace(plan, in_database=False)
+    with caplog.at_level(logging.DEBUG, logger="nagiosplugin.check_nova_services"):
+        counted, listed = read_cells(
+            [cell, dataclasses.replace(cell, name="cell2")],
+            lambda c: read_cell(c, plan if c.name == "cell1" else rows_plan, lambda row: None, Deadline.after(5)),
+            Deadline.after(5),
+        )
+    assert (counted.error, counted.services, listed.error, listed.services) == (None, 1, None, 1)
+    assert 0 < counted.seconds < 5 and 0 < listed.seconds < 5
+    assert judge_rows(cell, [], rows_plan, lambda row: None, NOW).seconds == 0.0
+    lines = [re.sub(r"in [0-9.]+s", "in Ns", record.getMessage()) for record in caplog.records]
+    assert lines == [f"cell {name}: 1 services in Ns from {cell.url}" for name in ("cell1", "cell2")]
