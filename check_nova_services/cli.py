@@ -13,13 +13,11 @@ from collections.abc import Sequence
 from functools import partial
 from typing import NoReturn
 
+from .errors import UsageError
+
 UNKNOWN = 3
 #: Beyond this, seconds are a typo (and signal.alarm would overflow).
 MAX_SECONDS = 86400 * 365
-
-
-class UsageError(Exception):
-    """Bad command line: UNKNOWN with this message."""
 
 
 class _Parser(argparse.ArgumentParser):

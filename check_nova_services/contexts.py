@@ -1,4 +1,4 @@
-"""nagiosplugin's second step: each state decided in one place."""
+"""nagiosplugin's second step: each state decided in one place. States only: the words are pager.py's."""
 
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ class DownContext(nagiosplugin.Context):
     def evaluate(self, metric, resource):
         warning, critical = self.ranges(metric, resource)
         if critical is not None and not critical.match(metric.value):
-            return self.result_cls(Critical, critical.violation, metric)
+            return self.result_cls(Critical, None, metric)
         if warning is not None and not warning.match(metric.value):
-            return self.result_cls(Warn, warning.violation, metric)
+            return self.result_cls(Warn, None, metric)
         return self.result_cls(Ok, None, metric)
 
     def performance(self, metric, resource):
@@ -43,7 +43,7 @@ class LateContext(nagiosplugin.Context):
 
     def evaluate(self, metric, resource):
         if self.enabled and metric.value > 0:
-            return self.result_cls(Warn, "heartbeat late", metric)
+            return self.result_cls(Warn, None, metric)
         return self.result_cls(Ok, None, metric)
 
     def performance(self, metric, resource):
@@ -66,7 +66,7 @@ class CellsContext(CountContext):
 
     def evaluate(self, metric, resource):
         if metric.value:
-            return self.result_cls(self.unreachable_state, "cell unreachable", metric)
+            return self.result_cls(self.unreachable_state, None, metric)
         return self.result_cls(Ok, None, metric)
 
 
@@ -80,7 +80,7 @@ class SkewContext(nagiosplugin.Context):
 
     def evaluate(self, metric, resource):
         if self.limit is not None and abs(metric.value) > self.limit:
-            return self.result_cls(Warn, "clock skew", metric)
+            return self.result_cls(Warn, None, metric)
         return self.result_cls(Ok, None, metric)
 
     def performance(self, metric, resource):

@@ -21,3 +21,11 @@ class ReadError(Exception):
 
     def __init__(self, message: str):
         super().__init__(safe(str(message), MESSAGE_LIMIT))
+
+
+class UsageError(Exception):
+    """A bad command line, as argparse finds it: UNKNOWN with this message (never argparse's exit 2)."""
+
+
+class NothingToJudge(ReadError):
+    """The run cannot give a verdict: nothing matched, or a filter that cannot be applied."""

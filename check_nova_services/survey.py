@@ -10,14 +10,10 @@ from dataclasses import dataclass
 
 from .cells import Cell, CellReading, Clock, Deployment, ReadPlan, read_cell, read_cells
 from .deadline import Deadline
-from .errors import ReadError
+from .errors import NothingToJudge
 from .policy import Assessed, BinaryTally, Policy
 from .selection import Selection
 from .timestamps import utc_now
-
-
-class NothingToJudge(ReadError):
-    """The run cannot give a verdict: no cell to read, nothing matched, or a filter that cannot be applied."""
 
 
 @dataclass(frozen=True)
