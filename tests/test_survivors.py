@@ -20,12 +20,21 @@ import nagiosplugin
 import pytest
 from sqlalchemy.engine import make_url
 
-from check_nova_services.cells import Cell, CellSource, Deployment, ReadPlan, judge_rows, read_cell, read_cells
+from check_nova_services.cells import (
+    Cell,
+    CellSource,
+    Deployment,
+    ReadPlan,
+    discover,
+    judge_rows,
+    read_cell,
+    read_cells,
+)
 from check_nova_services.check import build_check
 from check_nova_services.cli import build_parser
 from check_nova_services.deadline import Deadline
 from check_nova_services.demo import service, write_api_database, write_cell
-from check_nova_services.errors import ConfigError
+from check_nova_services.errors import ConfigError, ReadError
 from check_nova_services.pager import long_output
 from check_nova_services.policy import PROBLEM_LIMIT, Policy, Standing, TallyBuilder, assess
 from check_nova_services.resource import NovaServices
@@ -449,3 +458,53 @@ def test_a_cell_read_says_what_it_found_at_vvv(tmp_path, caplog):
     assert judge_rows(cell, [], rows_plan, lambda row: None, NOW).seconds == 0.0
     lines = [re.sub(r"in [0-9.]+s", "in Ns", record.getMessage()) for record in caplog.records]
     assert lines == [f"cell {name}: 1 services in Ns from {cell.url}" for name in ("cell1", "cell2")]
+
+
+def test_a_cell_url_template_is_formatted_with_the_real_password(tmp_path):
+    """Kills discover's ``render_as_string(hide_password=False)`` -> ``True`` (mutate.py cells:52): Nova's
+    templates ({password}) are formatted from [database]/connection with its password, not with "***"."""
+    api = f"sqlite:///{tmp_path}/api.sqlite"
+    template = "{scheme}://{username}:{password}@{hostname}:{port}/nova_cell1"
+    write_api_database(api, [("11111111-1111-4111-8111-111111111111", "cell1", template)])
+    base = make_url("mysql+pymysql://nova:Tmpl-Secret%2F4@db.example.org:3306/nova")
+    [cell] = discover(make_url(api), base, Deadline.after(5)).cells
+    assert (cell.url.username, cell.url.password, cell.url.host, cell.url.database) == (
+        "nova",
+        "Tmpl-Secret/4",
+        "db.example.org",
+        "nova_cell1",
+    )
+
+
+def test_a_cell_whose_url_cannot_be_read_does_not_hide_the_cells_after_it(tmp_path):
+    """Kills discover's ``continue`` -> ``break`` after a cell URL that cannot be read (mutate.py cells:59)."""
+    api = f"sqlite:///{tmp_path}/api.sqlite"
+    write_api_database(
+        api,
+        [
+            ("11111111-1111-4111-8111-111111111111", "cell1", "not a url"),
+            ("22222222-2222-4222-8222-222222222222", "cell2", f"sqlite:///{tmp_path}/cell2.sqlite"),
+        ],
+    )
+    cells = discover(make_url(api), None, Deadline.after(5)).cells
+    assert [(c.name, c.problem) for c in cells] == [
+        ("cell1", "cell cell1's database_connection is not a database URL (expected e.g. mysql+pymysql://user@host/nova)"),
+        ("cell2", None),
+    ]
+
+
+def test_a_missing_cell_is_named_with_the_cells_there_are(tmp_path):
+    """Kills ``m.name or m.uuid`` -> ``and`` in discover's "no cell" message (mutate.py cells:62): the cells
+    are listed by name, an unnamed one by its uuid."""
+    api = f"sqlite:///{tmp_path}/api.sqlite"
+    unnamed = "22222222-2222-4222-8222-222222222222"
+    write_api_database(
+        api,
+        [
+            ("11111111-1111-4111-8111-111111111111", "cell1", f"sqlite:///{tmp_path}/cell1.sqlite"),
+            (unnamed, None, f"sqlite:///{tmp_path}/cell2.sqlite"),
+        ],
+    )
+    with pytest.raises(ReadError) as raised:
+        discover(make_url(api), None, Deadline.after(5), only=("cell9",))
+    assert str(raised.value) == f"no cell cell9 in the API database (cells: cell1, {unnamed})"
