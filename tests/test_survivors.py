@@ -1,10 +1,13 @@
-"""One test per mutant that survived the fast suite (issue 15), each at the boundary the mutant moves.
+"""One test per mutant that survived the fast suite, each at the boundary the mutant moves: first the
+eight of issue 15, then the non-equivalent survivors that ``tests/mutate.py`` found in the rule, the
+policy, the thresholds and contexts, the settings, the selection and the cells code.
 
-Each test names the mutant it kills; each was checked by applying that mutant by hand: it fails on the
-mutant and passes on the code as it is. Rows in memory go through the plugin's own row path and
-nagiosplugin Check (tests/factories.py); settings through ``build_settings``; the database path, the
-URL handling and cell discovery through the plugin's ``main()`` in this process over SQLite files or a
-closed port, which is as fast.
+Each test names the mutant it kills; each was checked by applying that mutant (by hand in a scratch copy
+for the eight, with ``tests/mutate.py --only MODULE:N --tests tests/test_survivors.py`` for the others):
+it fails on the mutant and passes on the code as it is. Rows in memory go through the plugin's own row
+path and nagiosplugin Check (tests/factories.py); settings through ``build_settings``; the database path,
+the URL handling and cell discovery through the plugin's ``main()`` in this process or its functions,
+over SQLite files or a closed port, which is as fast.
 """
 
 from __future__ import annotations
