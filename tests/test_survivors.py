@@ -45,6 +45,7 @@ from check_nova_services.selection import Selection, ServiceFilter
 from check_nova_services.settings import build_settings
 from check_nova_services.survey import combine
 from check_nova_services.thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING, ThresholdTable
+from check_nova_services.urls import add_password, format_db_url, option_file, parse_db_url
 from tests.conftest import CLOCK, NOW, free_port
 from tests.factories import NOW as FACTORY_NOW
 from tests.factories import POLICY, check, controllers, reading_of, row
@@ -511,3 +512,74 @@ def test_a_missing_cell_is_named_with_the_cells_there_are(tmp_path):
     with pytest.raises(ReadError) as raised:
         discover(make_url(api), None, Deadline.after(5), only=("cell9",))
     assert str(raised.value) == f"no cell cell9 in the API database (cells: cell1, {unnamed})"
+
+
+# --- urls.py: the survivors that change what the check reads or says ------------------------------------
+
+AMBIGUOUS = (
+    "--db-url: cannot tell the password from the host; percent-encode @ / ? # in the user name and password (%40 %2F %3F %23)"
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mysql+pymysql://nova:Pa?ss@db.example.org/nova",
+        "mysql+pymysql://nova:3306?x@db.example.org:3306/nova",
+        "mysql+pymysql://nova:pw@db.example.org:99999/nova",
+    ],
+    ids=["raw ? in the password", "the part before a raw ? reads as host and port", "port out of range"],
+)
+def test_a_url_that_urllib_reads_otherwise_is_refused(text):
+    """Kills _same_userinfo's ``== "sqlite"`` -> ``!=``, ``"://" not in`` -> ``in``, its ``and`` -> ``or``
+    and its ``except ValueError: return False`` -> ``True`` (mutate.py urls:17, urls:19, urls:23, urls:21):
+    where SQLAlchemy and urllib (Nova's templates) disagree on the user-info, the URL is refused."""
+    with pytest.raises(ConfigError) as raised:
+        parse_db_url(text, "--db-url")
+    assert str(raised.value) == AMBIGUOUS
+
+
+def test_an_sqlite_path_may_hold_at_signs():
+    """Kills _userinfo_is_ambiguous' ``not sep or scheme...startswith("sqlite")`` -> ``and`` (mutate.py
+    urls:8): an SQLite URL has no user-info, so '@' in its path is no ambiguity."""
+    assert parse_db_url("sqlite:////srv/a@b/c@d.sqlite", "--db-url").database == "/srv/a@b/c@d.sqlite"
+
+
+def test_an_unsupported_backend_is_named_in_40_characters():
+    """Kills _printable's ``[:40]`` -> ``[:41]`` (mutate.py urls:33)."""
+    with pytest.raises(ConfigError) as raised:
+        parse_db_url("a" * 45 + "://nova@db.example.org/nova", "--db-url")
+    assert str(raised.value) == (
+        f"--db-url: {'a' * 40} is not supported; Nova's databases are read from MySQL/MariaDB (mysql+pymysql://) "
+        "or SQLite (sqlite:///)"
+    )
+
+
+def test_the_environments_password_fills_only_a_named_user_without_one():
+    """Kills add_password's ``password and url.username and url.password is None`` -> ``or`` (mutate.py
+    urls:34): NOVA_SERVICES_DB_PASSWORD never replaces a URL's own password, nor gives one to no user."""
+    urls = ["mysql+pymysql://nova:own@db/nova", "mysql+pymysql://db/nova", "mysql+pymysql://nova@db/nova"]
+    assert [add_password(make_url(text), "from-env").password for text in urls] == ["own", None, "from-env"]
+
+
+def test_an_option_file_is_read_as_mysql_and_pymysql_read_it(tmp_path):
+    """Kills option_file's ``allow_no_value=True`` -> ``False`` and ``strict=False`` -> ``True``, and _unquote's
+    ``len(value) >= 2`` -> ``>`` / ``>= 3`` (mutate.py urls:41, urls:42, urls:47, urls:49): options without a
+    value (skip-ssl), an option given twice (the last wins) and an empty quoted value."""
+    cnf = tmp_path / "monitor.cnf"
+    cnf.write_text('[client]\nuser = nova\nskip-ssl\npassword = ""\nuser = monitor\nssl_ca = "/etc/ca.pem"\n')
+    assert option_file(make_url(f"mysql+pymysql://db.example.org/nova?read_default_file={cnf}")) == {
+        "user": "monitor",
+        "skip-ssl": "",
+        "password": "",
+        "ssl-ca": "/etc/ca.pem",
+    }
+
+
+def test_a_multi_host_template_keeps_a_colon_in_the_password():
+    """Kills _netloc_parts' ``userpass.split(":", 1)`` -> ``split(":", 2)`` (mutate.py urls:79): Nova's
+    {password1} is everything after the first ':' of the first host's user-info."""
+    base = "mysql+pymysql://nova:pa:ss@db1:3306,nova:pa:ss@db2:3307/nova"
+    assert format_db_url("{scheme}://{username2}:{password2}@{hostname2}:{port2}/x", base) == (
+        "mysql+pymysql://nova:pa:ss@db2:3307/x"
+    )
