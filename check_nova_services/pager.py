@@ -38,9 +38,8 @@ class Fact:
     head: str
     items: list[str] = field(default_factory=list)
     count: int = 0
-    #: The same head and items shorter (cell uuids cut), used when the full ones leave no room.
+    #: The same head shorter (a cell's uuid cut), used when the full heads leave no room.
     short_head: str | None = None
-    short_items: list[str] | None = None
     #: Down services of one binary: when the heads alone overflow, the last such facts merge into one.
     binary: bool = False
     #: Its one item is a sentence (an unreachable cell's reason): after every fact's first name, whole or cut at a word.
@@ -88,9 +87,9 @@ def _merge_binaries(facts: list[Fact], merge: list[int], after_others: bool) -> 
 
 
 def _fit_names(facts: list[Fact], budget: int) -> str:
+    lists = [fact.items for fact in facts]
     for short in (False, True):
         heads = [fact.head_for(short) for fact in facts]
-        lists = [fact.short_items if short and fact.short_items is not None else fact.items for fact in facts]
         shown = [0] * len(facts)
         cut: list[str | None] = [None] * len(facts)
         line = partial(_line, heads, lists, [fact.count for fact in facts], shown, cut)
@@ -294,9 +293,8 @@ def _notes(reading: Reading, unmatched_thresholds: Iterable[str]) -> list[Fact]:
     if unmatched:
         names = ", ".join(safe(name, 40) for name in unmatched)
         notes.append(Fact(f"-w/-c {names}: {'no such service' if len(unmatched) == 1 else 'no such services'}"))
-    ahead = reading.sum("ahead")
-    if ahead and reading.furthest_ahead is not None:
-        s = reading.furthest_ahead
+    if reading.furthest_ahead is not None:  # set exactly when some heartbeat is that far ahead
+        s, ahead = reading.furthest_ahead, reading.sum("ahead")
         item = f"{who(s)} (+{duration(-(s.verdict.age or 0.0))})"
         notes.append(Fact(f"{_count(ahead, 'heartbeat')} from the future", [item], ahead))
     disabled = reading.sum("disabled")

@@ -47,6 +47,7 @@ FAST_TESTS = (
     "tests/test_url_templates.py",
     "tests/test_config.py",
     "tests/test_pager.py",
+    "tests/test_pager_edges.py",
     "tests/test_config_dirs.py",
     "tests/test_secrets_in_errors.py",
     "tests/test_cli.py",
