@@ -5,6 +5,7 @@ or a subprocess. Fast and exact; the database paths are tested against real serv
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -81,9 +82,13 @@ def reading_of(
     policy: Policy = POLICY,
     uuids: bool = True,
     narrowed: bool = False,
+    selection: Selection | None = None,
 ) -> Reading:
-    """Cells by name, each with its rows, plus unreachable cells (name -> error), as one run's Reading."""
+    """Cells by name, each with its rows, plus unreachable cells (name -> error), as one run's Reading;
+    ``selection`` filters and excludes rows as a cell read does (no row has a zone here)."""
     plan = ReadPlan(ServiceFilter(), policy, NOW, in_database=False)
+    if selection is not None:
+        plan = dataclasses.replace(plan, keeps=selection.keeps, excludes=selection.excludes)
     readings = []
     names = [*cells, *(unreachable or {})]
     # A name that is a uuid stands for an unnamed cell (Nova then shows the uuid as its name).
@@ -114,7 +119,7 @@ def check(
 ) -> Outcome:
     """The plugin's own Check (Resource, Contexts, Summary) over an in-memory Reading, run in process."""
     selection = selection or Selection()
-    reading = reading_of(cells, unreachable, policy, uuids, narrowed=selection.narrowed)
+    reading = reading_of(cells, unreachable, policy, uuids, narrowed=selection.narrowed, selection=selection)
     resource = NovaServices(lambda: reading, excluding=bool(selection.exclude))
     warn = ThresholdTable(list(warning), DEFAULT_WARNING, "--warning")
     crit = ThresholdTable(list(critical), DEFAULT_CRITICAL, "--critical")

@@ -9,6 +9,7 @@ a limit moved by one); the numbers are written out, not imported, so that a chan
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 from hypothesis import assume, given, settings
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 
 from check_nova_services.pager import Fact, _cut_at_word, first_line, fit, long_output
 from check_nova_services.policy import Policy
+from check_nova_services.selection import Selection
 from tests.factories import check, computes, reading_of, row
 
 TIMEOUT = "no answer within the 10s timeout"
@@ -346,3 +348,46 @@ def test_a_problem_line_that_does_not_fit_ends_the_list_without_a_gap():
     lines = long_output(reading_of({"cell1": rows}))
     assert sum(len(line.encode()) + 1 for line in lines[:12]) + len(down_line("h13")) + 1 < 5500
     assert lines == [down_line(h) for h in hosts[:12]] + ["... and 2 more problem services (-vv lists every service)"]
+
+
+def test_excluded_services_are_counted_on_both_outputs():
+    selection = Selection(exclude=(re.compile("cmp00001"), re.compile("^nova-conductor@")))
+    rows = computes("cmp", 3, age=300) + [row("ctl", "nova-conductor", age=300)]
+    reading = reading_of({"cell1": rows}, selection=selection)
+    assert first_line(reading) == "cell1: all 2 services down; 2 excluded"
+    assert long_output(reading) == [
+        down_line("cmp00000"),
+        down_line("cmp00002"),
+        "excluded by --exclude: 2 services (-vv lists them)",
+    ]
+
+
+def test_a_heartbeat_is_in_the_future_only_below_zero_and_an_unreadable_one_shows_what_is_stored():
+    unreadable = dataclasses.replace(row("z", age=None), unreadable=(("last_seen_up", "0000-00-00 00:00:00"),))
+    disabled = [row(host, age=age, disabled=True) for host, age in (("now", 0), ("half", 0.5), ("fut", -0.5))]
+    reading = reading_of({"cell1": computes("cmp", 1) + [unreadable] + disabled})
+    tail = "forced_down=no disabled_reason=-"
+    assert long_output(reading) == [
+        "down, cannot be judged: nova-compute@z cell=cell1 status=enabled state=down heartbeat=unreadable "
+        f"(last_seen_up '0000-00-00 00:00:00') {tail}",
+        "disabled: nova-compute@fut cell=cell1 status=disabled state=up heartbeat=0s in the future "
+        f"(last_seen_up 2026-11-26 15:00:00) {tail}",
+        "disabled: nova-compute@half cell=cell1 status=disabled state=up heartbeat=0s ago "
+        f"(last_seen_up 2026-11-26 14:59:59) {tail}",
+        "disabled: nova-compute@now cell=cell1 status=disabled state=up heartbeat=0s ago "
+        f"(last_seen_up 2026-11-26 15:00:00) {tail}",
+    ]
+
+
+def test_the_pager_line_names_a_service_in_40_and_60_characters_the_long_output_in_255():
+    binary, host = "nova-" + "b" * 35, "h" * 60
+    exactly = check({"cell1": computes("cmp", 1) + [row(host, binary, age=40)]})
+    assert exactly.line == f"NOVA_SERVICES WARNING - 1 heartbeat late: {binary}@{host} (40s)"
+    longer = check({"cell1": computes("cmp", 1) + [row(host + "i", binary + "c", age=40)]})
+    assert longer.line == f"NOVA_SERVICES WARNING - 1 heartbeat late: {binary[:39]}…@{host[:59]}… (40s)"
+    whole, cut = "nova-" + "b" * 250, "nova-" + "c" * 251
+    rows = [row("h" * 255, whole, age=300), row("i" * 256, cut, age=300)]
+    assert [line.split(" cell=")[0] for line in long_output(reading_of({"cell1": rows}))] == [
+        f"down: {whole}@{'h' * 255}",
+        f"down: {cut[:254]}…@{'i' * 254}…",
+    ]
