@@ -391,3 +391,10 @@ def test_the_pager_line_names_a_service_in_40_and_60_characters_the_long_output_
         f"down: {whole}@{'h' * 255}",
         f"down: {cut[:254]}…@{'i' * 254}…",
     ]
+
+
+def test_a_service_down_by_less_than_a_second_is_down_in_the_past():
+    """--service-down-time 0 --report-interval 0 makes Nova's down time 0: a heartbeat 0.5 s old is down."""
+    cells = {"cell1": [row("x", age=0.5), row("y", age=0)]}
+    run = check(cells, policy=Policy(down_time=0, age_warning=None))
+    assert run.line == "NOVA_SERVICES WARNING - nova-compute 1/2 down: x (0s)"
