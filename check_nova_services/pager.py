@@ -102,10 +102,7 @@ def _fit_names(facts: list[Fact], budget: int) -> str:
                     shown[index] = 0
         for index in range(len(facts)):  # a reason: whole if it fits, else cut at a word
             if lists[index] and facts[index].prose:
-                shown[index] = 1
-                if len(line()) > budget:
-                    shown[index] = 0
-                    cut[index] = _cut_at_word(lists[index][0], budget - len(line()) - len(": ")) or None
+                cut[index] = _cut_at_word(lists[index][0], budget - len(line()) - len(": ")) or None
         for index in range(len(facts)):  # then as many names as fit, in order
             while not facts[index].prose and shown[index] < len(lists[index]):
                 shown[index] += 1
