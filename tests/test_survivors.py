@@ -28,6 +28,7 @@ from check_nova_services.cells import (
     CellSource,
     Deployment,
     ReadPlan,
+    database_name,
     discover,
     judge_rows,
     read_cell,
@@ -583,3 +584,53 @@ def test_a_multi_host_template_keeps_a_colon_in_the_password():
     assert format_db_url("{scheme}://{username2}:{password2}@{hostname2}:{port2}/x", base) == (
         "mysql+pymysql://nova:pa:ss@db2:3307/x"
     )
+
+
+# --- cells.py: the survivors of a second run over cells, settings and urls --------------------------------
+
+
+def test_rows_judged_in_python_are_judged_at_the_fixed_clock(tmp_path):
+    """Kills read_cell's ``now or (clock.now ...)`` -> ``and`` (mutate.py cells:15): --exclude reads rows and
+    judges them in Python, at the --clock instant like the database's count, not at this host's time."""
+    url = f"sqlite:///{tmp_path}/nova.sqlite"
+    write_cell(url, [service("cmp1", "nova-compute", NOW, age=5.0), service("cmp2", "nova-compute", NOW, age=95.0)])
+    run = run_in_process("--db-url", url, CLOCK, "--exclude", "cmp9")
+    assert (run.status, run.code) == ("NOVA_SERVICES WARNING - nova-compute 1/2 down: cmp2 (95s)", 1)
+
+
+def test_a_row_left_out_by_a_filter_does_not_end_the_cell():
+    """Kills judge_rows' ``continue`` -> ``break`` after a row the filters leave out (mutate.py cells:17)."""
+    rows = [row("cmp1", age=95.0), row("cmp2", age=95.0), row("cmp3")]
+    reading = reading_of({"cell1": rows}, selection=Selection(hosts=("cmp2", "cmp3")))
+    assert [(s.row.host, s.standing) for s in reading.problems] == [("cmp2", Standing.DOWN)]
+    assert reading.total == 2
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("sqlite:////var/lib/demo/cell7.sqlite", "cell7"),
+        ("sqlite:///relative/cell.v2.sqlite", "cell.v2"),
+        ("mysql+pymysql://nova@db.example.org/nova_cell1", "nova_cell1"),
+        ("mysql+pymysql://nova@db.example.org", "nova"),
+    ],
+)
+def test_a_single_database_is_called_by_its_name_or_its_files_stem(url, name):
+    """Kills database_name's ``url.database or "nova"`` -> ``and``, ``[0]`` -> ``[1]`` and ``== "sqlite"`` ->
+    ``!=`` (mutate.py cells:46, cells:47, cells:48)."""
+    assert database_name(make_url(url)) == name
+
+
+def test_a_single_database_without_a_name_is_called_nova_on_the_pager_line():
+    run = run_in_process("--db-url", f"mysql+pymysql://nova:pw@127.0.0.1:{free_port()}", CLOCK)
+    assert run.status.startswith("NOVA_SERVICES UNKNOWN - database nova unreachable: Can't connect to MySQL server")
+
+
+def test_cell_picks_cells_by_name_or_uuid_wherever_they_are_in_the_api_database(tmp_path):
+    """Kills discover's ``name not in only`` -> ``in``, ``mapping.uuid not in only`` -> ``in`` and the
+    ``continue`` -> ``break`` after a cell left out (mutate.py cells:55, cells:56, cells:57)."""
+    api = f"sqlite:///{tmp_path}/api.sqlite"
+    uuids = [f"{i}{i}{i}{i}{i}{i}{i}{i}-{i}{i}{i}{i}-4{i}{i}{i}-8{i}{i}{i}-{i * 12}" for i in "123"]
+    write_api_database(api, [(uuid, f"cell{i}", f"sqlite:///{tmp_path}/cell{i}.sqlite") for i, uuid in zip("123", uuids)])
+    for only, wanted in [(("cell2",), ["cell2"]), ((uuids[2],), ["cell3"]), (("cell3", uuids[0]), ["cell1", "cell3"])]:
+        assert [c.name for c in discover(make_url(api), None, Deadline.after(5), only=only).cells] == wanted
