@@ -111,7 +111,8 @@ def is_secret_option(key: str) -> bool:
 def show_url(url: URL) -> str:
     """A URL fit for output: password masked."""
     masked = {key: "***" for key in url.query if is_secret_option(key)}  # e.g. ssl_key_password, passwd
-    return url.update_query_dict(masked).render_as_string(hide_password=True)
+    rendered = url.update_query_dict(masked).render_as_string(hide_password=True)
+    return rendered.replace("=%2A%2A%2A", "=***")  # the mask as the password's, not percent-encoded
 
 
 def option_file(url: URL) -> dict[str, str]:

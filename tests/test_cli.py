@@ -306,7 +306,7 @@ def test_passwords_in_odd_places_stay_hidden():
         "percent-encode @ / ? # in the user name and password (%40 %2F %3F %23)\n"
     )
     passwd = run_check("--db-url", "mysql+pymysql://nova@127.0.0.1:1/nova?passwd=Sup3rSecretPW", "-vvv")
-    assert "Sup3r" not in passwd.stdout and "passwd=%2A%2A%2A" in passwd.stdout
+    assert "Sup3r" not in passwd.stdout and "passwd=***" in passwd.stdout
     assert {typo.code, at_sign.code, passwd.code} == {3}
 
 

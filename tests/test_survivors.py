@@ -46,7 +46,14 @@ from check_nova_services.selection import Selection, ServiceFilter
 from check_nova_services.settings import build_settings
 from check_nova_services.survey import combine
 from check_nova_services.thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING, ThresholdTable
-from check_nova_services.urls import add_password, format_db_url, option_file, parse_db_url
+from check_nova_services.urls import (
+    add_password,
+    format_db_url,
+    option_file,
+    parse_db_url,
+    show_url,
+    with_api_credentials,
+)
 from tests.conftest import CLOCK, NOW, free_port
 from tests.factories import NOW as FACTORY_NOW
 from tests.factories import POLICY, check, controllers, reading_of, row
@@ -634,3 +641,62 @@ def test_cell_picks_cells_by_name_or_uuid_wherever_they_are_in_the_api_database(
     write_api_database(api, [(uuid, f"cell{i}", f"sqlite:///{tmp_path}/cell{i}.sqlite") for i, uuid in zip("123", uuids)])
     for only, wanted in [(("cell2",), ["cell2"]), ((uuids[2],), ["cell3"]), (("cell3", uuids[0]), ["cell1", "cell3"])]:
         assert [c.name for c in discover(make_url(api), None, Deadline.after(5), only=only).cells] == wanted
+
+
+# --- urls.py: the survivors of the second run, on the pure functions that build what the check reads ----
+
+
+def test_a_plugin_option_is_dropped_and_every_other_option_kept():
+    """Kills ``"plugin" in url.query`` -> ``not in`` (mutate.py urls:6): a URL never makes the check load code."""
+    assert dict(parse_db_url("mysql://nova@db/nova?plugin=evil&charset=utf8", "--db-url").query) == {"charset": "utf8"}
+    assert dict(parse_db_url("mysql://nova@db/nova?charset=utf8", "--db-url").query) == {"charset": "utf8"}
+
+
+def test_every_option_that_carries_a_password_is_masked_when_a_url_is_shown():
+    """Kills is_secret_option's ``in`` -> ``not in`` (twice) and ``or`` -> ``and`` (mutate.py urls:36 to urls:38)."""
+    url = make_url("mysql+pymysql://u:s1@db/nova?PASSWORD=s2&passwd=s3&ssl_key_password=s4&charset=utf8")
+    assert show_url(url) == "mysql+pymysql://u:***@db/nova?PASSWORD=***&charset=utf8&passwd=***&ssl_key_password=***"
+
+
+def test_an_option_file_is_read_from_the_client_group_unless_another_is_named(tmp_path):
+    """Kills option_file's ``isinstance(group, str) and group`` -> ``or`` (mutate.py urls:44)."""
+    path = tmp_path / "my.cnf"
+    path.write_text("[client]\nuser = from_client\n[nagios]\nuser = from_nagios\n")
+    base = f"mysql+pymysql://db/nova?read_default_file={path}"
+    assert option_file(make_url(base)) == {"user": "from_client"}
+    assert option_file(make_url(base + "&read_default_group=nagios")) == {"user": "from_nagios"}
+
+
+def test_a_cell_is_read_with_the_api_databases_user_password_and_tls(tmp_path):
+    """Kills with_api_credentials' ``api.username or ...`` -> ``and``, ``password is None`` -> ``is not``,
+    ``_first_text(...) or ...`` -> ``and``, ``key not in _CREDENTIAL_OPTIONS`` -> ``in``, both query.update()
+    removed, and _first_text's ``and`` -> ``or`` (twice) and ``value[0]`` -> ``value[1]`` (mutate.py urls:57 to
+    urls:65): the cell's own server and options, the API side's user, password and TLS settings."""
+    cell = make_url("mysql+pymysql://nova:cellpw@cell1-db:3307/nova_cell1?charset=utf8&password=x&user=nova")
+    api = make_url("mysql+pymysql://monitor:apipw@api-db/nova_api?ssl_ca=/etc/ca.pem&unix_socket=/run/api.sock")
+    read = with_api_credentials(cell, api)
+    assert (read.username, read.password, read.host, read.port, read.database) == (
+        "monitor",
+        "apipw",
+        "cell1-db",
+        3307,
+        "nova_cell1",
+    )
+    assert dict(read.query) == {"charset": "utf8", "ssl_ca": "/etc/ca.pem"}
+    in_query = make_url("mysql+pymysql://monitor@api-db/nova_api?password=first&password=second")
+    assert with_api_credentials(cell, in_query).password == "first"
+    assert with_api_credentials(cell, make_url("mysql+pymysql://monitor@api-db/nova_api?passwd=pw2")).password == "pw2"
+    path = tmp_path / "my.cnf"
+    path.write_text("[client]\nuser = filed\npassword = filedpw\nssl-cert = /etc/cert.pem\nhost = api-db\n")
+    from_file = with_api_credentials(cell, make_url(f"mysql+pymysql://api-db/nova_api?read_default_file={path}"))
+    assert (from_file.username, from_file.password, dict(from_file.query)) == (
+        "filed",
+        "filedpw",
+        {"charset": "utf8", "ssl_cert": "/etc/cert.pem"},
+    )
+
+
+def test_a_multi_host_template_splits_each_host_at_its_first_at_sign():
+    """Kills _netloc_parts' ``split("@", 1)`` -> ``split("@", 2)`` (mutate.py urls:69), as Nova splits it."""
+    base = "mysql+pymysql://u1:p1@h1:3306,u2:p2@x@h2:3307/nova"
+    assert format_db_url("{username2}:{password2}@{hostname2}:{port2}", base) == "u2:p2@x@h2:3307"
