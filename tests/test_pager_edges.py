@@ -398,3 +398,11 @@ def test_a_service_down_by_less_than_a_second_is_down_in_the_past():
     cells = {"cell1": [row("x", age=0.5), row("y", age=0)]}
     run = check(cells, policy=Policy(down_time=0, age_warning=None))
     assert run.line == "NOVA_SERVICES WARNING - nova-compute 1/2 down: x (0s)"
+
+
+def test_a_down_host_is_named_in_60_characters():
+    host = "h" * 60
+    exactly = check({"cell1": computes("cmp", 2) + [row(host, age=100)]})
+    assert exactly.line == f"NOVA_SERVICES WARNING - nova-compute 1/3 down: {host} (100s)"
+    longer = check({"cell1": computes("cmp", 2) + [row(host + "i", age=100)]})
+    assert longer.line == f"NOVA_SERVICES WARNING - nova-compute 1/3 down: {host[:59]}… (100s)"

@@ -700,3 +700,5 @@ def test_a_multi_host_template_splits_each_host_at_its_first_at_sign():
     """Kills _netloc_parts' ``split("@", 1)`` -> ``split("@", 2)`` (mutate.py urls:69), as Nova splits it."""
     base = "mysql+pymysql://u1:p1@h1:3306,u2:p2@x@h2:3307/nova"
     assert format_db_url("{username2}:{password2}@{hostname2}:{port2}", base) == "u2:p2@x@h2:3307"
+    # ... and at its first ':' (_netloc_parts' split(":", 1), mutate.py urls:77): the rest is the port
+    assert format_db_url("{hostname1}|{port1}", "mysql+pymysql://u1@h1:3307:9,u2@h2/nova") == "h1|3307:9"
