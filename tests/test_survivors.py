@@ -702,3 +702,38 @@ def test_a_multi_host_template_splits_each_host_at_its_first_at_sign():
     assert format_db_url("{username2}:{password2}@{hostname2}:{port2}", base) == "u2:p2@x@h2:3307"
     # ... and at its first ':' (_netloc_parts' split(":", 1), mutate.py urls:77): the rest is the port
     assert format_db_url("{hostname1}|{port1}", "mysql+pymysql://u1@h1:3307:9,u2@h2/nova") == "h1|3307:9"
+
+
+# --- contexts.py and selection.py: survivors of the in-process run that only the subprocess tests killed ---
+
+
+def test_the_perfdata_of_a_run_item_by_item():
+    """Kills CountContext's ``metric.uom or ""`` -> ``and`` (mutate.py contexts:14): a count has no unit, not
+    "None"; checked in process as well as through the CLI."""
+    run = check({"cell1": controllers("ctl")[:1] + [row("cmp1"), row("cmp2"), row("x", age=100)]})
+    assert run.perfdata == {
+        "nova-compute_disabled": "0;;;0;3",
+        "nova-compute_down": "1;0;1.5;0;3",
+        "nova-compute_late": "0;0;;0;3",
+        "nova-compute_max_age": "100.0s;;;0",
+        "nova-compute_total": "3;;;0",
+        "nova-conductor_disabled": "0;;;0;1",
+        "nova-conductor_down": "0;0;0;0;1",
+        "nova-conductor_late": "0;0;;0;1",
+        "nova-conductor_max_age": "5.0s;;;0",
+        "nova-conductor_total": "1;;;0",
+        "cells_total": "1;;;0",
+        "cells_unreachable": "0;;;0;1",
+    }
+
+
+def test_zones_or_exclusions_alone_need_the_rows_and_any_exclusion_excludes():
+    """Kills Selection.needs_rows' ``zones or exclude`` -> ``and`` and excludes' ``any`` -> ``all``
+    (mutate.py selection:2, selection:12): either one is applied in Python, and each --exclude counts."""
+    exclude = (re.compile("^nova-compute@cmp1$"), re.compile("@cmp2$"))
+    assert (Selection().needs_rows, Selection(zones=("az1",)).needs_rows, Selection(exclude=exclude).needs_rows) == (
+        False,
+        True,
+        True,
+    )
+    assert [Selection(exclude=exclude).excludes(row(h)) for h in ("cmp1", "cmp2", "cmp3")] == [True, True, False]
