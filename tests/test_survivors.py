@@ -752,3 +752,46 @@ def test_an_sqlite_url_is_not_compared_with_urllibs_reading():
     """Kills _same_userinfo's ``== "sqlite" or`` -> ``and`` (mutate.py urls:18): an SQLite URL has no user or
     host to confuse, and urllib refuses what SQLAlchemy reads there (brackets after the //)."""
     assert parse_db_url("sqlite://[x]/nova.sqlite", "--db-url").database == "nova.sqlite"
+
+
+# --- settings.py: survivors of the in-process run that only the configuration tests killed -------------
+
+
+def test_a_filter_that_matches_nothing_is_unknown(tmp_path):
+    """Kills Settings.survey's ``allow_empty=False`` default -> ``True`` (mutate.py settings:3): the check
+    cannot call "no services" OK; only the list view shows an empty list."""
+    url = f"sqlite:///{tmp_path}/nova.sqlite"
+    write_cell(url, [service("cmp1", "nova-compute", NOW)])
+    run = run_in_process("--db-url", url, CLOCK, "--host", "cmp9")
+    assert (run.status, run.code) == ("NOVA_SERVICES UNKNOWN - no services matched (--host cmp9)", 3)
+
+
+def test_nova_conf_is_read_only_when_no_url_is_given_or_a_config_option_is(tmp_path, monkeypatch):
+    """Kills build_settings' ``use_defaults=bool(sources) or not given`` -> ``and`` and with its ``not``
+    removed (mutate.py settings:9, settings:10): without a URL the default nova.conf is where the database
+    is; with one and no --config-* option, nova.conf is not read (it need not even be readable)."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".nova").mkdir()
+    (tmp_path / ".nova/nova.conf").write_text(
+        "[database]\nconnection = sqlite:///from-nova-conf.sqlite\n[DEFAULT]\nservice_down_time = 120\n"
+    )
+    found = build_settings(build_parser().parse_args([]), Deadline.after(10), environ={})
+    assert (found.source.db_url.database, found.policy.down_time) == ("from-nova-conf.sqlite", 120)
+    given = settings_of()
+    assert (given.source.db_url.database, given.policy.down_time) == ("unused.sqlite", 60)
+
+
+def test_no_database_to_check_names_nova_conf_d_without_a_config_dir(tmp_path, monkeypatch):
+    """Kills ``any(kind == "dir" ...)`` -> ``all`` (mutate.py settings:14): with no --config-* option at all,
+    the default nova.conf.d is the directory that was searched."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pytest.raises(ConfigError) as raised:
+        build_settings(build_parser().parse_args([]), Deadline.after(10), environ={})
+    assert str(raised.value).endswith("(no nova.conf in ~/.nova, ~, /etc/nova or /etc, no *.conf in nova.conf.d)")
+
+
+def test_cell_credentials_api_reads_the_cells_as_the_api_databases_user():
+    """Kills ``own_credentials=args.cell_credentials == "api"`` -> ``!=`` (mutate.py settings:23)."""
+    api = ("--api-db-url", "sqlite:///api.sqlite")
+    assert settings_of(*api).source.own_credentials is False
+    assert settings_of(*api, "--cell-credentials", "api").source.own_credentials is True
