@@ -152,7 +152,7 @@ def test_heads_that_overflow_even_short_are_cut_in_their_short_form():
     assert len(run.status) == 175
 
 
-names = st.text("abcdefghij-0123456789", min_size=7, max_size=30)
+long_names = st.text("abcdefghij-0123456789", min_size=7, max_size=30)
 
 
 @st.composite
@@ -160,7 +160,7 @@ def facts(draw) -> list[Fact]:
     """Facts whose names are at least 7 characters: each name shown makes the line longer."""
     result = []
     for index in range(draw(st.integers(1, 6))):
-        items = draw(st.lists(names, max_size=8))
+        items = draw(st.lists(long_names, max_size=8))
         count = len(items) + draw(st.integers(0, 3))
         result.append(Fact(f"fact{index} {count} down", items, count, binary=draw(st.booleans())))
     return result
