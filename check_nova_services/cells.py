@@ -1,11 +1,9 @@
-"""The cells one run covers, and reading all of them at once within the deadline."""
+"""The cells one run covers (discovered from the API database, Nova's URL templates, zones), and one cell read and judged."""
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import os
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -13,19 +11,16 @@ from typing import Union
 
 from sqlalchemy.engine import URL
 
-from .db import TallyQuery, read_api_database, read_counts, read_services
+from .db import TallyQuery, read_api_database, read_counts_on, read_services_on
 from .deadline import Deadline
 from .errors import ConfigError, ReadError
 from .heartbeat import ServiceRow
+from .links import Link
+from .nodes import NodeState
 from .policy import PROBLEM_LIMIT, Assessed, BinaryTally, Policy, TallyBuilder, assess
-from .redaction import redact
 from .selection import ServiceFilter
-from .text import safe
 from .timestamps import utc_now
 from .urls import format_db_url, parse_db_url, show_url, with_api_credentials
-
-# Under "nagiosplugin" so that nagiosplugin shows these lines in the output at -vvv.
-log = logging.getLogger("nagiosplugin.check_nova_services")
 
 
 def show(cell: Cell) -> str:
@@ -83,14 +78,21 @@ class CellReading:
     skew: float | None = None
     #: The service whose heartbeat lies furthest in the future beyond Policy.ahead_after, if any.
     furthest_ahead: Assessed | None = None
+    #: now - the cell's newest readable heartbeat, seconds; None when it has none.
+    newest_age: float | None = None
+    #: What the database node said of itself (None: not asked, as on SQLite).
+    node: NodeState | None = None
+    #: ``error`` is the node's own doubt (nodes.NodeState.doubt): it answered, but its heartbeats may be stale.
+    stale: bool = False
 
     @property
     def services(self) -> int:
         return sum(t.total for t in self.tallies.values())
 
 
-def read_cell(cell: Cell, plan: ReadPlan, zone_of: Callable[[ServiceRow], str | None], deadline: Deadline) -> CellReading:
-    """One cell, judged: by the database, or row by row with the same rule and policy."""
+def read_cell(cell: Cell, link: Link, plan: ReadPlan, zone_of: Callable[[ServiceRow], str | None]) -> CellReading:
+    """One cell over an open connection, judged: by the database, or row by row with the same rule and policy.
+    A node that casts doubt on its own data (nodes.py) gives a stale reading: nothing judged."""
     assert cell.url is not None
     begun = time.monotonic()
     fixed = plan.clock if isinstance(plan.clock, dt.datetime) else None
@@ -100,7 +102,11 @@ def read_cell(cell: Cell, plan: ReadPlan, zone_of: Callable[[ServiceRow], str | 
         query = TallyQuery(
             plan.where, policy.down_time, policy.age_warning, policy.count_disabled, plan.problem_limit, now, policy.ahead_after
         )
-        counts = read_counts(cell.url, query, deadline)
+        counts = read_counts_on(link, cell.url, query)
+        doubt = counts.node.doubt() if counts.node is not None else None
+        if doubt is not None:
+            return CellReading(cell, error=doubt, seconds=time.monotonic() - begun, node=counts.node, stale=True)
+        assert counts.now is not None
         problems = [assess(row, cell.name, counts.now, policy, zone_of(row)) for row in counts.problem_rows]
         ahead = counts.furthest_ahead
         return CellReading(
@@ -110,10 +116,15 @@ def read_cell(cell: Cell, plan: ReadPlan, zone_of: Callable[[ServiceRow], str | 
             seconds=time.monotonic() - begun,
             skew=counts.skew,
             furthest_ahead=None if ahead is None else assess(ahead, cell.name, counts.now, policy, zone_of(ahead)),
+            newest_age=counts.newest_age,
+            node=counts.node,
         )
-    rows, clock = read_services(cell.url, plan.where, deadline, with_db_clock=now is None)
+    rows, clock, node = read_services_on(link, cell.url, plan.where, with_db_clock=now is None)
+    doubt = node.doubt() if node is not None else None
+    if doubt is not None:
+        return CellReading(cell, error=doubt, seconds=time.monotonic() - begun, node=node, stale=True)
     judged = judge_rows(cell, rows, plan, zone_of, now or (clock.now if clock else utc_now()), begun)
-    return replace(judged, skew=clock.skew if clock else None)
+    return replace(judged, skew=clock.skew if clock else None, node=node)
 
 
 def judge_rows(
@@ -145,46 +156,8 @@ def judge_rows(
         excluded,
         seconds=seconds,
         furthest_ahead=builder.furthest_ahead,
+        newest_age=builder.newest_age,
     )
-
-
-def read_cells(cells: list[Cell], read: Callable[[Cell], CellReading], deadline: Deadline) -> list[CellReading]:
-    """Read every cell concurrently; a cell not done by the deadline is reported as timed out.
-
-    Daemon threads: a cell stuck in a socket read must not hold the process
-    past its timeout, so it is abandoned rather than joined.
-    """
-    outcomes: list[CellReading | None] = [None] * len(cells)
-
-    def work(index: int, cell: Cell) -> None:
-        if cell.problem is not None or cell.url is None:
-            outcomes[index] = CellReading(cell, error=cell.problem or "no database URL")
-            return
-        try:
-            outcomes[index] = read(cell)
-        except ReadError as exc:
-            outcomes[index] = CellReading(cell, error=str(exc))
-        except Exception as exc:  # noqa: BLE001 - any failure of one cell is that cell's verdict
-            reason = redact(f"{type(exc).__name__}: {exc}", [str(cell.url.password or "")])
-            outcomes[index] = CellReading(cell, error=" ".join(reason.split()))
-
-    threads = [threading.Thread(target=work, args=(i, cell), daemon=True) for i, cell in enumerate(cells)]
-    for thread in threads:
-        thread.start()
-    readings = []
-    for index, (thread, cell) in enumerate(zip(threads, cells)):
-        thread.join(deadline.left())
-        outcome = outcomes[index]
-        if thread.is_alive() or outcome is None:
-            outcome = CellReading(cell, error=deadline.missed)
-        if outcome.error is None:
-            skew = "" if outcome.skew is None else f", server clock {outcome.skew:+.3f}s from this host's"
-            label = safe(cell.label)
-            log.debug("cell %s: %d services in %.3fs from %s%s", label, outcome.services, outcome.seconds, show(cell), skew)
-        else:
-            log.debug("cell %s: %s (%s)", safe(cell.label), outcome.error, show(cell))
-        readings.append(outcome)
-    return readings
 
 
 @dataclass

@@ -62,6 +62,18 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _connections(text: str) -> int:
+    if len(text) > 6:
+        raise ValueError(text)
+    value = int(text)
+    if not 1 <= value <= 1000:
+        raise ValueError(text)
+    return value
+
+
+_connections.__name__ = "number of connections from 1 to 1000"
+
+
 def _one_of(*choices: str):
     """A choice type whose error message does not change between Python versions."""
 
@@ -90,6 +102,7 @@ _non_negative_float.__name__ = "number of seconds"
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
+    from .fanout import DEFAULT_PARALLEL, DEFAULT_PER_SERVER
     from .thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING
 
     parser = _Parser(
@@ -250,6 +263,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=10.0,
         metavar="SECONDS",
         help="bound on the whole run, UNKNOWN when reached (default 10)",
+    )
+    gen.add_argument(
+        "--parallel",
+        type=_connections,
+        default=DEFAULT_PARALLEL,
+        metavar="N",
+        help=f"at most N database connections at once, in all (default {DEFAULT_PARALLEL})",
+    )
+    gen.add_argument(
+        "--per-server",
+        type=_connections,
+        default=DEFAULT_PER_SERVER,
+        metavar="N",
+        help="at most N connections at once to one database server; cells that share a server and credentials "
+        f"share connections (default {DEFAULT_PER_SERVER})",
     )
     gen.add_argument(
         "-v",

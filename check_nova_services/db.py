@@ -1,29 +1,21 @@
-"""SQLAlchemy Core access to Nova databases: read-only, bounded in time, one query per cell."""
+"""SQLAlchemy Core reads of Nova databases: the rule as SQL, one snapshot per cell, the node's own state with it."""
 
 from __future__ import annotations
 
-import configparser
 import datetime as dt
-import math
-import os
-import re
-import sqlite3
-import threading
-import urllib.parse
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
+    Connection,
     DateTime,
-    Engine,
     LargeBinary,
     and_,
     case,
     cast,
     column,
-    create_engine,
-    event,
     false,
     func,
     literal,
@@ -34,19 +26,21 @@ from sqlalchemy import (
     table,
 )
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ColumnElement, Select
 
+from .dberrors import describe_error
 from .deadline import Deadline
 from .errors import ReadError
 from .heartbeat import API_BINARIES, ServiceRow, within
+from .links import Link, is_sqlite, make_engine
+from .nodes import STATUS_NAMES, VARIABLE_NAMES, NodeState
 from .policy import BinaryTally
-from .redaction import redact
 from .selection import ServiceFilter
 from .text import safe
 from .timestamps import parse_timestamp, utc_now
-from .urls import is_secret_option, option_file
+
+log = logging.getLogger("nagiosplugin.check_nova_services")
 
 services = table(
     "services",
@@ -68,135 +62,6 @@ services = table(
 )
 
 
-#: URL query options that name files the driver reads: checked before connecting, so that a
-#: typo says which file, instead of PyMySQL's bare "[Errno 2]" or silently ignoring an option file.
-FILE_OPTIONS = ("read_default_file", "ssl_ca", "ssl_cert", "ssl_key", "ssl_capath")
-
-
-def is_sqlite(url: URL) -> bool:
-    return url.get_backend_name() == "sqlite"
-
-
-def make_engine(url: URL, deadline: Deadline) -> Engine:
-    """An engine with no pool, connect/read timeouts bounded by the deadline, and read-only sessions.
-
-    MySQL/MariaDB sessions are READ ONLY and carry a server-side time limit, so that a statement
-    the check gave up on (a table locked by a migration, an overloaded server) is cancelled by the
-    server instead of holding a connection after the check has exited.
-    """
-    seconds = deadline.for_connection()
-    if is_sqlite(url):
-        return _sqlite_engine(url, seconds)
-    _check_files(url)
-    connect_args: dict[str, object] = {}
-    if url.get_backend_name() == "mysql":
-        # PyMySQL's read_timeout also bounds the handshake of a server that never answers.
-        connect_args = {"connect_timeout": seconds, "read_timeout": seconds, "write_timeout": seconds}
-    try:
-        engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
-    except Exception as exc:  # noqa: BLE001 - e.g. a URL option the dialect cannot convert
-        raise ReadError(describe_error(exc, url)) from None
-    if url.get_backend_name() == "mysql":
-        statement_limit = round(0.8 * seconds, 3)
-
-        def on_connect(dbapi_connection, _record) -> None:
-            _mysql_session(dbapi_connection, statement_limit)
-
-        event.listen(engine, "connect", on_connect)
-        event.listen(engine, "do_connect", _pymysql_sharing_tls_defaults)
-    return engine
-
-
-def _pymysql_sharing_tls_defaults(dialect, _record, cargs, cparams):
-    """PyMySQL (1.2) gives every connection without TLS options a fresh "preferred" TLS context, and
-    loading the system's CA store for it costs about 20 ms of CPU: a 20-cell run spent a third of its
-    time there. Every such connection of the run now shares the first one's context, built by PyMySQL
-    itself with the same settings; connections with TLS options are untouched."""
-    if dialect.driver != "pymysql":
-        return None
-    return _shared_tls_connection_class()(*cargs, **cparams)
-
-
-_SHARED_TLS: dict[str, object] = {}
-_SHARED_TLS_LOCK = threading.Lock()
-
-
-def _shared_tls_connection_class():
-    connection_class = _SHARED_TLS.get("class")
-    if connection_class is None:
-        import pymysql.connections
-
-        class SharedTlsDefaults(pymysql.connections.Connection):
-            def _create_ssl_ctx(self, sslp):
-                if sslp:  # the URL asked for TLS in its own way
-                    return super()._create_ssl_ctx(sslp)
-                with _SHARED_TLS_LOCK:
-                    if "context" not in _SHARED_TLS:
-                        _SHARED_TLS["context"] = super()._create_ssl_ctx(sslp)
-                    return _SHARED_TLS["context"]
-
-        connection_class = _SHARED_TLS.setdefault("class", SharedTlsDefaults)
-    return connection_class
-
-
-def _mysql_session(dbapi_connection, statement_limit: float) -> None:
-    """Every transaction of the session is READ ONLY (the check never writes), and no statement
-    outlives the check: MariaDB's max_statement_time, MySQL's max_execution_time, lock_wait_timeout."""
-    with dbapi_connection.cursor() as cursor:
-        cursor.execute("SET SESSION TRANSACTION READ ONLY")
-        server = str(getattr(dbapi_connection, "get_server_info", lambda: "")() or "")
-        lock_wait = max(1, math.ceil(statement_limit))
-        if "mariadb" in server.lower():
-            limit = f"max_statement_time = {statement_limit:.3f}"
-        else:
-            limit = f"max_execution_time = {max(1, int(statement_limit * 1000))}"
-        try:
-            cursor.execute(f"SET SESSION {limit}, lock_wait_timeout = {lock_wait}")
-        except Exception:  # noqa: BLE001 - a server too old for these variables is still read, unbounded
-            pass
-
-
-def _check_files(url: URL) -> None:
-    """Files named in the URL's query must be readable by the monitoring user."""
-    for option in FILE_OPTIONS:
-        value = url.query.get(option)
-        for path in (value,) if isinstance(value, str) else (value or ()):
-            full = os.path.expanduser(path)
-            if option == "ssl_capath":
-                readable = os.path.isdir(full) and os.access(full, os.R_OK | os.X_OK)
-                problem = None if readable else "not a readable directory"
-            else:
-                try:
-                    with open(full, "rb"):
-                        problem = None
-                except OSError as exc:
-                    problem = exc.strerror or type(exc).__name__
-            if problem:
-                raise ReadError(f"{option} {path}: {problem}")
-
-
-def _sqlite_engine(url: URL, timeout: float) -> Engine:
-    path = url.database or ""
-    if path in ("", ":memory:"):
-        raise ReadError("an SQLite URL needs a file: sqlite:///path/to/nova.sqlite")
-    if not os.path.exists(path):
-        raise ReadError(f"no SQLite database file {path}")
-    # mode=ro: a typo must not create an empty database, and nothing can be written.
-    uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
-
-    def connect() -> sqlite3.Connection:
-        conn = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
-        # Text that is not UTF-8 must not blind the check to the whole cell: decode what can be.
-        conn.text_factory = _decode_text
-        return conn
-
-    return create_engine("sqlite://", poolclass=NullPool, creator=connect)
-
-
-def _decode_text(value: bytes) -> str:
-    return value.decode("utf-8", errors="replace")
-
-
 def _utc_now_sql(url: URL):
     if is_sqlite(url):
         return func.strftime("%Y-%m-%d %H:%M:%f", "now")
@@ -206,23 +71,79 @@ def _utc_now_sql(url: URL):
 def read_services(
     url: URL, where: ServiceFilter, deadline: Deadline, with_db_clock: bool = False
 ) -> tuple[list[ServiceRow], ServerClock | None]:
-    """Non-deleted, non-API rows of one cell's services table, and the server's clock (always measured
-    on MySQL/MariaDB, for the skew; on SQLite only if asked).
+    """:func:`read_services_on` over a connection of its own."""
+    link = Link(url, deadline)
+    try:
+        rows, clock, _node = read_services_on(link, url, where, with_db_clock)
+    finally:
+        link.close()
+    return rows, clock
+
+
+def read_services_on(
+    link: Link, url: URL, where: ServiceFilter, with_db_clock: bool = False
+) -> tuple[list[ServiceRow], ServerClock | None, NodeState | None]:
+    """Non-deleted, non-API rows of one cell's services table, the server's clock (always measured
+    on MySQL/MariaDB, for the skew; on SQLite only if asked), and the node's state. Rows are not read
+    from a node whose state casts doubt on them.
 
     One SELECT: ``services.*`` lets the same statement serve every schema since
     Icehouse, and the rule tells old from new by the columns that come back.
     """
     stmt: Select = select(literal_column("services.*")).select_from(services).where(*_wanted(where))
-    engine = make_engine(url, deadline)
+    link.use(url)
+    conn = link.conn
     try:
-        with engine.connect() as conn:
+        begin_snapshot(conn, url)
+        try:
+            node = node_state(conn, url)
+            if node is not None and node.doubt() is not None:
+                return [], None, node
             clock = _server_clock(conn, url) if with_db_clock or not is_sqlite(url) else None
             mappings = [row._mapping for row in conn.execute(stmt)]
+            link.answered = True
+        finally:
+            conn.rollback()
+    except ReadError:
+        raise
     except Exception as exc:  # noqa: BLE001 - the driver raises more than DBAPI errors (option files, TLS files)
         raise ReadError(describe_error(exc, url)) from None
-    finally:
-        engine.dispose()
-    return [_checked_row(m) for m in mappings], clock
+    return [_checked_row(m) for m in mappings], clock, node
+
+
+def begin_snapshot(conn: Connection, url: URL) -> None:
+    """One read-only transaction per cell: its counts and its problem rows come from the same snapshot,
+    and behind a proxy (ProxySQL) every statement of it goes to the same backend node as the node's state.
+    A server or proxy that refuses the statement is still read, statement by statement."""
+    if is_sqlite(url):
+        return
+    try:
+        conn.exec_driver_sql("START TRANSACTION READ ONLY")
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise
+        log.debug("START TRANSACTION READ ONLY refused on %s: %s", url.database, describe_error(exc, url))
+        conn.rollback()
+
+
+_SHOW_STATUS = f"SHOW GLOBAL STATUS WHERE Variable_name IN ({', '.join(repr(name) for name in STATUS_NAMES)})"
+_SHOW_VARIABLES = f"SHOW VARIABLES WHERE Variable_name IN ({', '.join(repr(name) for name in VARIABLE_NAMES)})"
+
+
+def node_state(conn: Connection, url: URL) -> NodeState | None:
+    """The node's Galera and replication state, in the cell's own transaction (no grant needed); None on SQLite.
+    A server that does not answer these (a proxy's own filter) is read as it is, and -vvv says so."""
+    if is_sqlite(url):
+        return None
+    try:
+        status = {name: value for name, value in conn.exec_driver_sql(_SHOW_STATUS)}
+        variables = {name: value for name, value in conn.exec_driver_sql(_SHOW_VARIABLES)}
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise
+        log.debug("node state of %s not read: %s", url.database, describe_error(exc, url))
+        return NodeState()
+    return NodeState.of(status, variables)
 
 
 def _exact(col):
@@ -288,23 +209,42 @@ class CellCounts:
 
     tallies: dict[str, BinaryTally]
     problem_rows: list[ServiceRow]
-    now: dt.datetime
+    now: dt.datetime | None
     #: The server's clock against this host's (None on SQLite).
     skew: float | None = None
     #: The service whose heartbeat lies furthest in the future beyond ``ahead_after``, if any.
     furthest_ahead: ServiceRow | None = None
+    #: now - the newest readable heartbeat of the cell (seconds, negative in the future); None: there is none.
+    newest_age: float | None = None
+    #: What the node said of itself (None on SQLite); nothing was counted when it casts doubt (``node.doubt()``).
+    node: NodeState | None = None
 
 
 def read_counts(url: URL, query: TallyQuery, deadline: Deadline) -> CellCounts:
+    """:func:`read_counts_on` over a connection of its own."""
+    link = Link(url, deadline)
+    try:
+        return read_counts_on(link, url, query)
+    finally:
+        link.close()
+
+
+def read_counts_on(link: Link, url: URL, query: TallyQuery) -> CellCounts:
     """Nova's rule and the plugin's policy applied by the database: one row per binary, whatever the
-    number of services, and the first ``problem_limit`` problem rows in :attr:`Assessed.problem_key` order.
+    number of services, and the first ``problem_limit`` problem rows in :attr:`Assessed.problem_key` order,
+    in one read-only snapshot with the node's own state (a node that casts doubt is not counted).
 
     The rule in SQL is heartbeat.judge's interval form (:func:`heartbeat.within`): bounds are computed
     here to the microsecond and bound as parameters, so no date arithmetic happens in the database.
     """
-    engine = make_engine(url, deadline)
+    link.use(url)
+    conn = link.conn
     try:
-        with engine.connect() as conn:
+        begin_snapshot(conn, url)
+        try:
+            node = node_state(conn, url)
+            if node is not None and node.doubt() is not None:
+                return CellCounts({}, [], query.now, node=node)
             columns = set(conn.execute(select(literal_column("*")).select_from(services).limit(0)).keys())
             clock = _server_clock(conn, url) if query.now is None or not is_sqlite(url) else None
             now = query.now if query.now is not None else clock.now if clock else None
@@ -316,19 +256,29 @@ def read_counts(url: URL, query: TallyQuery, deadline: Deadline) -> CellCounts:
             ahead = None
             if query.ahead_after is not None and any(row[list(rule.atoms).index("ahead") + 1] for row in groups):
                 ahead = conn.execute(rule.furthest_ahead()).first()
+            link.answered = True
+        finally:
+            conn.rollback()
+    except ReadError:
+        raise
     except Exception as exc:  # noqa: BLE001 - the driver raises more than DBAPI errors (option files, TLS files)
         raise ReadError(describe_error(exc, url)) from None
-    finally:
-        engine.dispose()
     tallies: dict[str, BinaryTally] = {}
     names = list(rule.atoms)
-    for binary, *flags, count, oldest, newest in groups:
+    newest: list[dt.datetime] = []
+    for binary, *flags, count, oldest, latest in groups:
         name = _text(binary)
         atoms = {atom: bool(flag) for atom, flag in zip(names, flags)}
-        tally = _group_tally(name, atoms, int(count), oldest, newest, now, query.count_disabled)
+        tally = _group_tally(name, atoms, int(count), oldest, latest, now, query.count_disabled)
         tallies[name] = tallies[name].plus(tally) if name in tallies else tally  # NULL and '' are both ""
+        stamp = _as_datetime(latest) if atoms["readable"] and not atoms["defect"] else None
+        if stamp is not None:
+            newest.append(stamp)
     furthest = None if ahead is None else _checked_row(ahead._mapping)
-    return CellCounts(tallies, [_checked_row(m) for m in problems], now, clock.skew if clock else None, furthest)
+    newest_age = round((now - max(newest)).total_seconds(), 6) if newest else None
+    return CellCounts(
+        tallies, [_checked_row(m) for m in problems], now, clock.skew if clock else None, furthest, newest_age, node
+    )
 
 
 #: Statements compiled for one server flavour, shared by every cell of the run: each cell has an engine of
@@ -553,86 +503,6 @@ def _as_datetime(value: object) -> dt.datetime | None:
     if value is None or isinstance(value, dt.datetime):
         return value
     return parse_timestamp(_text(value))
-
-
-#: MySQL/MariaDB error codes worth a word of explanation.
-_GALERA_NOT_READY = 1047
-_STATEMENT_TIMEOUTS = (1969, 3024)  # MariaDB max_statement_time, MySQL max_execution_time
-_CANT_CONNECT = 2003
-_CLIENT_GAVE_UP = (2003, 2013)  # can't connect, lost connection: with "timed out", the server was silent
-_DNS_FAILURE = re.compile(r"\[Errno (-\d+)\] ([^)]*)")
-
-
-def describe_error(exc: BaseException, url: URL) -> str:
-    """One line for the status output: what failed, where, never the password."""
-    if isinstance(exc, DBAPIError):
-        reason = _describe_driver_error(exc.orig or exc, url, wrapped=True)
-    elif isinstance(exc, SQLAlchemyError):
-        reason = _first_line(exc) or type(exc).__name__
-    else:
-        reason = _describe_driver_error(exc, url, wrapped=False)
-    return redact(" ".join(reason.split()), [url.password or "", *_url_secrets(url)])
-
-
-def _describe_driver_error(orig: BaseException, url: URL, wrapped: bool) -> str:
-    args: tuple = getattr(orig, "args", ())
-    if len(args) >= 2 and isinstance(args[0], int):  # PyMySQL and mysqlclient: (code, message)
-        code, message = args[0], str(args[1])
-        dns = _DNS_FAILURE.search(message) if code == _CANT_CONNECT else None
-        if code == 1146:
-            return _missing_table(message)
-        if dns:
-            return f"cannot resolve host name {url.host!r}: {dns.group(2)} (error {code})"
-        if code == _GALERA_NOT_READY:
-            return f"Galera node not ready: {message} (error {code})"
-        if code in _STATEMENT_TIMEOUTS:
-            return f"too slow, cancelled by the server: {message} (error {code})"
-        if code in _CLIENT_GAVE_UP and "timed out" in message:
-            return f"no answer in time: {message} (error {code})"
-        return f"{message} (error {code})"
-    if isinstance(orig, configparser.Error):
-        # Only the first line: the next ones quote the file, password included.
-        option_file = url.query.get("read_default_file")
-        return f"cannot parse the MySQL option file {option_file}: {_first_line(orig) or type(orig).__name__}"
-    text = str(orig)
-    if "sequence number wrong" in text:  # the peer does not speak the MySQL protocol
-        return f"not a MySQL/MariaDB server? ({_first_line(orig)})"
-    if "no such table" in text:
-        return _missing_table(text)
-    if wrapped:  # a DBAPI error without a code, e.g. sqlite3's
-        return text or type(orig).__name__
-    # Anything else the driver raised while connecting (TLS files, bad URL options...): its type and
-    # first line only, as further lines may quote file contents.
-    first = _first_line(orig)
-    return f"{type(orig).__name__}: {first}" if first else type(orig).__name__
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else ""
-
-
-def _url_secrets(url: URL) -> list[str]:
-    """Passwords a URL brings besides its own: query options named *password*, and those in the
-    MySQL option file it names (PyMySQL reads them; the check never sees them otherwise)."""
-    found = [
-        value
-        for key, values in url.query.items()
-        if is_secret_option(key)
-        for value in ((values,) if isinstance(values, str) else values)
-    ]
-    password = option_file(url).get("password")
-    if password:
-        found.append(password)
-    return [secret for secret in found if secret]
-
-
-def _missing_table(message: str) -> str:
-    if "cell_mappings" in message:
-        return "no cell_mappings table: not a Nova API database"
-    if "aggregate" in message:
-        return "no aggregate tables: not a Nova API database"
-    return "no services table: not a Nova cell database"
 
 
 cell_mappings = table(

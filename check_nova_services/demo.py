@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from . import __version__
-from .db import describe_error
+from .dberrors import describe_error
 from .heartbeat import DEFAULT_REPORT_INTERVAL
 from .schema import api_metadata, cell_metadata
 from .timestamps import utc_now

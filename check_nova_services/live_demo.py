@@ -39,7 +39,7 @@ from sqlalchemy import create_engine, func, inspect, select, table, update
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from .db import describe_error
+from .dberrors import describe_error
 from .demo import MARKER, Refused, demo_rows, sibling_url, write_cell, write_deployment
 from .heartbeat import (
     API_BINARIES,

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import partial
 
-from .cells import Cell
+from .cells import Cell, CellReading
 from .policy import PROBLEM_RANK, Assessed, Standing, binary_rank
 from .survey import Reading
 from .text import duration, safe
@@ -44,6 +44,14 @@ class Fact:
     binary: bool = False
     #: Its one item is a sentence (an unreachable cell's reason): after every fact's first name, whole or cut at a word.
     prose: bool = False
+    #: Left out, head and all, when none of its items fits (a reason several cells share: their names say enough).
+    optional: bool = False
+    #: Its one item is a detail of the head (", newest heartbeat 5m12s ago"): after the reasons, whole or not at all.
+    detail: bool = False
+
+    @property
+    def joiner(self) -> str:
+        return ", " if self.detail else ": "
 
     def head_for(self, short: bool) -> str:
         return self.short_head if short and self.short_head is not None else self.head
@@ -72,7 +80,7 @@ def fit(facts: list[Fact], budget: int) -> str:
     groups = [index for index, fact in enumerate(facts) if fact.binary]
     for keep in range(len(groups), -1, -1):
         merged = _merge_binaries(facts, groups[keep:], after_others=keep > 0) if keep < len(groups) else facts
-        if len(SEPARATOR.join(fact.head_for(True) for fact in merged)) <= budget or keep == 0:
+        if len(SEPARATOR.join(fact.head_for(True) for fact in merged if not fact.optional)) <= budget or keep == 0:
             return _fit_names(merged, budget)
     raise AssertionError("unreachable")
 
@@ -92,19 +100,27 @@ def _fit_names(facts: list[Fact], budget: int) -> str:
         heads = [fact.head_for(short) for fact in facts]
         shown = [0] * len(facts)
         cut: list[str | None] = [None] * len(facts)
-        line = partial(_line, heads, lists, [fact.count for fact in facts], shown, cut)
+        optional = [fact.optional for fact in facts]
+        joiners = [fact.joiner for fact in facts]
+        line = partial(_line, heads, lists, [fact.count for fact in facts], shown, cut, optional, joiners)
         if len(line()) > budget:
             continue
         for index in range(len(facts)):  # a first name each
-            if lists[index] and not facts[index].prose:
+            if lists[index] and not facts[index].prose and not facts[index].detail:
                 shown[index] = 1
                 if len(line()) > budget:
                     shown[index] = 0
         for index in range(len(facts)):  # a reason: whole if it fits, else cut at a word
             if lists[index] and facts[index].prose:
-                cut[index] = _cut_at_word(lists[index][0], budget - len(line()) - len(": ")) or None
+                absent = len(SEPARATOR + heads[index]) if optional[index] else 0  # an optional head is not in line() yet
+                cut[index] = _cut_at_word(lists[index][0], budget - len(line()) - absent - len(": ")) or None
+        for index in range(len(facts)):  # details: whole if they fit
+            if lists[index] and facts[index].detail:
+                shown[index] = 1
+                if len(line()) > budget:
+                    shown[index] = 0
         for index in range(len(facts)):  # then as many names as fit, in order
-            while not facts[index].prose and shown[index] < len(lists[index]):
+            while not facts[index].prose and not facts[index].detail and shown[index] < len(lists[index]):
                 shown[index] += 1
                 if len(line()) > budget:
                     shown[index] -= 1
@@ -113,17 +129,28 @@ def _fit_names(facts: list[Fact], budget: int) -> str:
             if lists[index] and not shown[index] and cut[index] is None and facts[index].count == 1:
                 cut[index] = _cut_at_word(lists[index][0], budget - len(line()) - len(": ")) or None
         return line()
-    return safe(SEPARATOR.join(fact.head_for(True) for fact in facts), budget)  # heads alone overflow: cut
+    return safe(SEPARATOR.join(fact.head_for(True) for fact in facts if not fact.optional), budget)  # heads alone overflow: cut
 
 
-def _line(heads: list[str], lists: list[list[str]], counts: list[int], shown: list[int], cut: list[str | None]) -> str:
-    """The facts with the first ``shown[i]`` names of each (or the ``cut`` form of the first), "+N more" for the rest."""
+def _line(
+    heads: list[str],
+    lists: list[list[str]],
+    counts: list[int],
+    shown: list[int],
+    cut: list[str | None],
+    optional: list[bool],
+    joiners: list[str],
+) -> str:
+    """The facts with the first ``shown[i]`` names of each (or the ``cut`` form of the first), "+N more" for the rest;
+    an optional fact only with a name."""
     pieces = []
-    for head, names, count, first, short in zip(heads, lists, counts, shown, cut):
+    for head, names, count, first, short, maybe, joiner in zip(heads, lists, counts, shown, cut, optional, joiners):
         names = [short] if short is not None else names[:first]
+        if maybe and not names:
+            continue
         hidden = count - len(names)
         listing = ", ".join(names) + (f" +{hidden} more" if hidden > 0 else "")
-        pieces.append(f"{head}: {listing}" if names else head)
+        pieces.append(f"{head}{joiner}{listing}" if names else head)
     return SEPARATOR.join(pieces)
 
 
@@ -144,16 +171,33 @@ def _cut_at_word(text: str, room: int) -> str:
 
 
 def _unreachable(reading: Reading, alone: bool) -> list[Fact]:
-    """Unreachable cells, uuids shortened unless one cell is all there is to say (-v has them whole)."""
-    if not reading.unreachable:
-        return []
-    if len(reading.unreachable) == 1:
-        report = reading.unreachable[0]
-        head = f"{cell_name(report.cell, short_uuid=not alone)} unreachable"
+    """Cells that could not be read, then cells whose node casts doubt on its data (stale): uuids shortened
+    unless one cell is all there is to say (-v has them whole). Failures that share one reason give it."""
+    gone = [r for r in reading.unreachable if not r.stale]
+    stale = [r for r in reading.unreachable if r.stale]
+    facts = []
+    if len(gone) == 1:
+        report = gone[0]
+        head = f"{cell_name(report.cell, short_uuid=not alone or bool(stale))} unreachable"
         short_head = f"{cell_name(report.cell, short_uuid=True)} unreachable"
-        return [Fact(head, [safe(report.error, 300)], 1, short_head=short_head, prose=True)]
-    names = [_short_cell(r.cell) for r in reading.unreachable]
-    return [Fact(f"{len(reading.unreachable)} of {len(reading.cells)} cells unreachable", names, len(names))]
+        facts.append(Fact(head, [safe(report.error, 300)], 1, short_head=short_head, prose=True))
+    elif gone:
+        facts += _several(gone, f"{len(gone)} of {len(reading.cells)} cells unreachable")
+    if len(stale) == 1:
+        facts.append(Fact(f"{_database_of(stale[0].cell)} {safe(stale[0].error, 120)}: heartbeats may be stale"))
+    elif stale:
+        facts += _several(stale, f"{len(stale)} of {len(reading.cells)} cells' databases may be stale")
+    return facts
+
+
+def _several(reports: list, head: str) -> list[Fact]:
+    """Several cells by name, and their reason when they share one (a shared cause is the news)."""
+    names = [_short_cell(r.cell) for r in reports]
+    facts = [Fact(head, names, len(names))]
+    reasons = {r.error for r in reports}
+    if len(reasons) == 1:
+        facts.append(Fact("each", [safe(reasons.pop(), 300)], 1, prose=True, optional=True))
+    return facts
 
 
 def _short_cell(cell: Cell) -> str:
@@ -184,7 +228,7 @@ def _down(reading: Reading) -> list[Fact]:
         for r in reading.answered
         if r.services >= WHOLE_CELL_MINIMUM and sum(t.down for t in r.tallies.values()) == r.services
     ]
-    facts = [Fact(f"{safe(r.cell.name, 40)}: all {r.services} services down") for r in whole]
+    facts = [_whole_cell(r) for r in whole]
     covered = {r.cell.name for r in whole}
     ambiguous = _hosts_in_several_cells(reading.problems)
     by_binary: dict[str, list[Assessed]] = defaultdict(list)
@@ -207,6 +251,17 @@ def _down(reading: Reading) -> list[Fact]:
         items = [f"{_host(s, ambiguous)} ({why(s)})" for s in by_binary.get(binary, [])]
         facts.append(Fact(f"{name} {tally.down}/{tally.total} down", items, outside, binary=True))
     return facts
+
+
+def _whole_cell(r: CellReading) -> Fact:
+    """Every service of a cell down at once: the newest heartbeat's age tells a stale database or a dead
+    conductor/message bus (all stopped together) from many broken hosts."""
+    head = f"{safe(r.cell.name, 40)}: all {r.services} services down"
+    if r.newest_age is None:
+        return Fact(head)
+    when = f"{duration(r.newest_age)} {'in the future' if r.newest_age < 0 else 'ago'}"
+    replica = " (read from a replica)" if r.node is not None and r.node.replica else ""
+    return Fact(head, [f"newest heartbeat {when}{replica}"], detail=True)
 
 
 def _hosts_in_several_cells(services: Iterable[Assessed]) -> set[str]:
@@ -334,7 +389,12 @@ def long_output(
     every_service: bool = False,
     skew_warning: float | None = None,
 ) -> list[str]:
-    lines = [f"unreachable: {cell_name(r.cell)}: {safe(r.error, 300)}" for r in reading.unreachable[:VERBOSE_LIMIT]]
+    lines = [
+        f"stale: {cell_name(r.cell)}: its database {safe(r.error, 300)}; its heartbeats may be stale, not judged"
+        if r.stale
+        else f"unreachable: {cell_name(r.cell)}: {safe(r.error, 300)}"
+        for r in reading.unreachable[:VERBOSE_LIMIT]
+    ]
     notes = [f"note: -w/-c name {safe(binary, 255)}, which no service read has" for binary in unmatched_thresholds]
     if reading.skew is not None and skew_warning is not None and abs(reading.skew[1]) > skew_warning:
         cell, seconds = reading.skew

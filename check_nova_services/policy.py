@@ -152,6 +152,8 @@ class TallyBuilder:
     everything: list[Assessed] = field(default_factory=list)
     #: The service whose heartbeat lies furthest in the future beyond Policy.ahead_after, if any.
     furthest_ahead: Assessed | None = None
+    #: now - the newest readable heartbeat added (negative in the future); None while there is none.
+    newest_age: float | None = None
 
     def add(self, a: Assessed) -> None:
         t = self.tallies.get(a.row.binary) or BinaryTally(a.row.binary)
@@ -170,6 +172,9 @@ class TallyBuilder:
                 max_age=None if age is None else round(age, 6),
             )
         )
+        if a.verdict.problem is None and a.verdict.age is not None:
+            age_now = round(a.verdict.age, 6)
+            self.newest_age = age_now if self.newest_age is None else min(self.newest_age, age_now)
         if self.policy.ahead(a.verdict) and (
             self.furthest_ahead is None or (a.verdict.age or 0.0) < (self.furthest_ahead.verdict.age or 0.0)
         ):

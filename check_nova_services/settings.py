@@ -24,6 +24,7 @@ from .config import (
 )
 from .deadline import Deadline
 from .errors import ConfigError
+from .fanout import DEFAULT_LIMITS, Limits
 from .heartbeat import DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME, effective_down_time
 from .policy import Policy
 from .redaction import redact
@@ -56,6 +57,8 @@ class Settings:
     skew_warning: float | None
     deadline: Deadline
     verbosity: int
+    #: Connections at once, in all and to one server.
+    limits: Limits = DEFAULT_LIMITS
     #: Passwords and other secrets met while reading the settings: masked in any message.
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
@@ -69,6 +72,7 @@ class Settings:
             self.deadline,
             list_every_service=list_every_service,
             allow_empty=allow_empty,
+            limits=self.limits,
         )
 
     def debug_lines(self) -> list[str]:
@@ -167,6 +171,7 @@ def _assemble(
         skew_warning=default_skew_warning(report_interval, down_time, args.skew_warning),
         deadline=deadline,
         verbosity=args.verbose,
+        limits=Limits(parallel=args.parallel, per_server=args.per_server),
         secrets=secrets,
     )
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .cells import Cell, CellReading, Clock, Deployment, ReadPlan, read_cell, read_cells
+from .cells import Cell, CellReading, Clock, Deployment, ReadPlan, read_cell
 from .deadline import Deadline
 from .errors import NothingToJudge
+from .fanout import DEFAULT_LIMITS, Limits, read_cells
 from .policy import Assessed, BinaryTally, Policy
 from .selection import Selection
 from .timestamps import utc_now
@@ -55,6 +56,7 @@ def survey(
     deadline: Deadline,
     list_every_service: bool = False,
     allow_empty: bool = False,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Reading:
     """Find the cells, read them all at once, combine. ReadError when the cells cannot even be found,
     NothingToJudge when nothing matched (unless ``allow_empty``: an empty list is a list)."""
@@ -71,7 +73,9 @@ def survey(
         keeps=selection.keeps,
         excludes=selection.excludes,
     )
-    readings = read_cells(deployment.cells, lambda cell: read_cell(cell, plan, deployment.zone_of, deadline), deadline)
+    readings = read_cells(
+        deployment.cells, lambda cell, link: read_cell(cell, link, plan, deployment.zone_of), deadline, limits
+    )
     reading = combine(deployment, readings, narrowed=selection.narrowed)
     if not reading.total and not reading.unreachable and not allow_empty:
         hidden = f"; {len(reading.excluded)} excluded" if reading.excluded else ""

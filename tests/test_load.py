@@ -21,10 +21,11 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
-from check_nova_services.cells import Cell, ReadPlan, read_cell, read_cells
+from check_nova_services.cells import Cell, ReadPlan, read_cell
 from check_nova_services.db import TallyQuery, read_counts
 from check_nova_services.deadline import Deadline
 from check_nova_services.demo import demo_rows, write_cell
+from check_nova_services.fanout import read_cells
 from check_nova_services.policy import Policy
 from check_nova_services.selection import ServiceFilter
 from tests.conftest import CLOCK, NOW, clean_env
@@ -115,7 +116,7 @@ def test_every_cell_read_concurrently_150_times_leaves_nothing_behind(mariadb, l
     plan = ReadPlan(ServiceFilter(), Policy(60, 35), clock=NOW)
     for _ in range(50):
         deadline = Deadline.after(5)
-        reports = read_cells(cells, partial(read_cell, plan=plan, zone_of=lambda row: None, deadline=deadline), deadline)
+        reports = read_cells(cells, partial(read_cell, plan=plan, zone_of=lambda row: None), deadline)
         assert [r.error for r in reports] == [None, None, None]
     assert threading.active_count() == threads
     assert open_fds() == fds

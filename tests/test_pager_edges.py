@@ -179,13 +179,18 @@ def test_the_line_a_budget_gives_is_the_line_its_own_length_gives(facts, budget)
 def test_several_unreachable_cells_are_named_in_40_characters_or_by_their_uuid():
     unnamed = "0000000a-4b1e-4c0d-9a2f-6d1c0c5e000a"  # Nova shows an unnamed cell's uuid as its name
     run = check({}, {"c" * 40: TIMEOUT, "d" * 41: TIMEOUT, unnamed: TIMEOUT, "cell4": TIMEOUT})
-    assert run.line == f"NOVA_SERVICES UNKNOWN - 4 of 4 cells unreachable: {'c' * 40}, {'d' * 39}…, 0000000a…, cell4"
+    assert run.line == (
+        f"NOVA_SERVICES UNKNOWN - 4 of 4 cells unreachable: {'c' * 40}, {'d' * 39}…, 0000000a…, cell4; "
+        "each: no answer within the 10s timeout"
+    )
 
 
 def test_a_cell_of_exactly_two_services_all_down_is_one_phrase():
     cells = {"cell1": [row("a", age=300), row("b", "nova-conductor", age=300)], "cell2": computes("cmp", 3)}
     cells["cell2"].append(row("x", age=100))
-    assert check(cells).line == "NOVA_SERVICES CRITICAL - cell1: all 2 services down; nova-compute 2/5 down: x (100s)"
+    assert check(cells).line == (
+        "NOVA_SERVICES CRITICAL - cell1: all 2 services down, newest heartbeat 5m00s ago; nova-compute 2/5 down: x (100s)"
+    )
 
 
 def test_binaries_of_the_same_rank_come_in_alphabetical_order():
@@ -354,7 +359,7 @@ def test_excluded_services_are_counted_on_both_outputs():
     selection = Selection(exclude=(re.compile("cmp00001"), re.compile("^nova-conductor@")))
     rows = computes("cmp", 3, age=300) + [row("ctl", "nova-conductor", age=300)]
     reading = reading_of({"cell1": rows}, selection=selection)
-    assert first_line(reading) == "cell1: all 2 services down; 2 excluded"
+    assert first_line(reading) == "cell1: all 2 services down, newest heartbeat 5m00s ago; 2 excluded"
     assert long_output(reading) == [
         down_line("cmp00000"),
         down_line("cmp00002"),

@@ -15,9 +15,10 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 
 from check_nova_services.check import SUMMARY_BUDGET
-from check_nova_services.db import describe_error, make_engine
+from check_nova_services.dberrors import describe_error
 from check_nova_services.deadline import Deadline
 from check_nova_services.demo import service, write_api_database, write_cell
+from check_nova_services.links import make_engine
 from check_nova_services.redaction import redact
 from check_nova_services.schema import cell_metadata
 from tests.conftest import CLOCK, NOW, clean_env, run_check
@@ -205,7 +206,8 @@ def test_the_plugins_engine_cannot_write_sqlite(tmp_path):
 
 
 def test_a_whole_run_sends_only_reads(single):
-    """The server's general log of one run: every statement is a SELECT, SET, SHOW or ROLLBACK."""
+    """The server's general log of one run: every statement is a SELECT, SET, SHOW, START TRANSACTION READ ONLY
+    or ROLLBACK."""
     single.execute("SET GLOBAL log_output = 'TABLE'", "TRUNCATE mysql.general_log", "SET GLOBAL general_log = ON")
     try:
         run = run_check("--db-url", mysql_url(single.admin.port, "priv_cell", "priv_single"), CLOCK, "-t", "5")
@@ -227,11 +229,23 @@ def test_a_whole_run_sends_only_reads(single):
     single.execute("TRUNCATE mysql.general_log")
     assert run.status == STATUS
     assert len(threads) == 1  # one connection per cell, no pool
-    assert "SET SESSION TRANSACTION READ ONLY" in statements
-    assert any(s.startswith("SET SESSION max_statement_time = ") for s in statements)
+    # The session, one statement each (a proxy that refuses one cannot stop the read), then one read-only
+    # transaction with the node's state and the counts.
+    # -t 5 leaves about 4.4 s when connecting: 80 % of it, in whole seconds (ProxySQL pins a decimal one).
+    # (What comes before is SQLAlchemy's dialect setup: SET NAMES, SELECT VERSION(), SHOW VARIABLES.)
+    start = statements.index("SET SESSION TRANSACTION READ ONLY")
+    assert statements[start : start + 4] == [
+        "SET SESSION TRANSACTION READ ONLY",
+        "SET SESSION max_statement_time = 3",
+        "SET SESSION lock_wait_timeout = 4",
+        "START TRANSACTION READ ONLY",
+    ], statements
+    assert statements[start + 4].startswith("SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_state_comment', ")
+    assert statements[start + 5] == "SHOW VARIABLES WHERE Variable_name IN ('wsrep_on', 'read_only', 'gtid_slave_pos')"
     assert any("FROM services" in s for s in statements)
+    assert statements[-1] == "ROLLBACK"
     verbs = {s.split()[0].upper() for s in statements}
-    assert verbs <= {"SELECT", "SET", "SHOW", "ROLLBACK"}, statements
+    assert verbs <= {"SELECT", "SET", "SHOW", "START", "ROLLBACK"}, statements
 
 
 # --- the password: from a file, the environment or a MySQL option file; never in any output -------------

@@ -32,13 +32,13 @@ from check_nova_services.cells import (
     discover,
     judge_rows,
     read_cell,
-    read_cells,
 )
 from check_nova_services.check import build_check
 from check_nova_services.cli import build_parser
 from check_nova_services.deadline import Deadline
 from check_nova_services.demo import service, write_api_database, write_cell
 from check_nova_services.errors import ConfigError, ReadError
+from check_nova_services.fanout import read_cells
 from check_nova_services.pager import long_output
 from check_nova_services.policy import PROBLEM_LIMIT, Policy, Standing, TallyBuilder, assess
 from check_nova_services.resource import NovaServices
@@ -413,11 +413,23 @@ def sqlite_cell(tmp_path, name: str = "cell1") -> Cell:
     return Cell(name, None, make_url(f"sqlite:///{path}"))
 
 
+class UsableLink:
+    """A connection that is never used: the read under test fails before it would be."""
+
+    answered = False
+
+    def usable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
 def test_a_cell_that_cannot_be_tried_says_why():
     """Kills read_cells' ``cell.problem or "no database URL"`` -> ``and`` (mutate.py cells:29): a cell whose
     URL template did not format is reported with that reason, not a generic one."""
     cells = [Cell("cell1", None, None, problem="cell cell1's database_connection is not a database URL")]
-    [reading] = read_cells(cells, lambda cell: pytest.fail("a cell without a URL is not read"), Deadline.after(5))
+    [reading] = read_cells(cells, lambda cell, link: pytest.fail("a cell without a URL is not read"), Deadline.after(5))
     assert reading.error == "cell cell1's database_connection is not a database URL"
 
 
@@ -426,10 +438,10 @@ def test_an_unexpected_failure_of_a_cell_is_one_line_without_its_password():
     raises, the cell's password is masked in the reason."""
     cell = Cell("cell1", None, make_url("mysql+pymysql://nova:Cell-Secret-3@db.example.org/nova"))
 
-    def read(cell):
+    def read(cell, link):
         raise RuntimeError("handshake with nova:Cell-Secret-3@db.example.org\nfailed")
 
-    [reading] = read_cells([cell], read, Deadline.after(5))
+    [reading] = read_cells([cell], read, Deadline.after(5), connect=lambda url, deadline: UsableLink())
     assert reading.error == "RuntimeError: handshake with nova:***@db.example.org failed"
 
 
@@ -438,14 +450,16 @@ def test_a_cell_that_never_answers_is_abandoned_on_a_daemon_thread():
     must not keep the process alive past its timeout."""
     release = threading.Event()
 
-    def read(cell):
+    def read(cell, link):
         release.wait(30)
         raise AssertionError("released")
 
     cell = Cell("stuck", None, make_url("sqlite:///stuck.sqlite"))
     before = set(threading.enumerate())
     try:
-        [reading] = read_cells([cell], read, Deadline(at=time.monotonic() + 0.2, seconds=1))
+        [reading] = read_cells(
+            [cell], read, Deadline(at=time.monotonic() + 0.2, seconds=1), connect=lambda url, deadline: UsableLink()
+        )
         stuck = [thread for thread in threading.enumerate() if thread not in before and thread.is_alive()]
         assert reading.error == "no answer within the 1s timeout"
         assert [thread.daemon for thread in stuck] == [True]
@@ -462,7 +476,7 @@ def test_a_cell_read_says_what_it_found_at_vvv(tmp_path, caplog):
     with caplog.at_level(logging.DEBUG, logger="nagiosplugin.check_nova_services"):
         counted, listed = read_cells(
             [cell, dataclasses.replace(cell, name="cell2")],
-            lambda c: read_cell(c, plan if c.name == "cell1" else rows_plan, lambda row: None, Deadline.after(5)),
+            lambda c, link: read_cell(c, link, plan if c.name == "cell1" else rows_plan, lambda row: None),
             Deadline.after(5),
         )
     assert (counted.error, counted.services, listed.error, listed.services) == (None, 1, None, 1)
