@@ -24,9 +24,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from check_nova_services.cells import Cell, ReadPlan, read_cell, read_cells  # noqa: E402
+from check_nova_services.cells import Cell, ReadPlan, read_cell  # noqa: E402
 from check_nova_services.deadline import Deadline  # noqa: E402
 from check_nova_services.demo import service, write_api_database, write_cell  # noqa: E402
+from check_nova_services.fanout import read_cells  # noqa: E402
 from check_nova_services.policy import Policy  # noqa: E402
 from check_nova_services.selection import ServiceFilter  # noqa: E402
 from tests.mariadb import MariaDB  # noqa: E402
@@ -138,8 +139,8 @@ def main() -> None:
 
         deadline = Deadline.after(60)
 
-        def read(cell):
-            return read_cell(cell, plan, lambda row: None, deadline)
+        def read(cell, link):
+            return read_cell(cell, link, plan, lambda row: None)
 
         started = time.perf_counter()
         for cell in cells:

@@ -7,7 +7,7 @@ import nagiosplugin
 from nagiosplugin import Unknown
 
 from . import CHECK_NAME
-from .contexts import CellsContext, CountContext, DownContext, LateContext, SkewContext
+from .contexts import CellsContext, CountContext, DownContext, LateContext, LeftoverContext, SkewContext
 from .policy import Policy
 from .resource import NovaServices
 from .summary import SUMMARY_BUDGET, ServicesSummary, SeverityResults
@@ -28,6 +28,7 @@ def build_check(
     return nagiosplugin.Check(
         resource,
         DownContext(warning, critical),
+        LeftoverContext(),
         LateContext(enabled=policy.age_warning is not None),
         CountContext("count"),
         CellsContext(unreachable_state),

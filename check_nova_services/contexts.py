@@ -50,6 +50,19 @@ class LateContext(nagiosplugin.Context):
         return Performance(metric.name, metric.value, "", "0" if self.enabled else "", "", metric.min, metric.max)
 
 
+class LeftoverContext(nagiosplugin.Context):
+    """Down rows of a binary Nova removed (policy.REMOVED_BINARIES): leftovers to delete, WARNING, never a page."""
+
+    def __init__(self):
+        super().__init__("leftover")
+
+    def evaluate(self, metric, resource):
+        return self.result_cls(Warn if metric.value > 0 else Ok, None, metric)
+
+    def performance(self, metric, resource):
+        return Performance(metric.name, metric.value, "", "0", "", metric.min, metric.max)
+
+
 class CountContext(nagiosplugin.Context):
     """A plain figure with perfdata and no thresholds."""
 

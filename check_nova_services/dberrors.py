@@ -21,6 +21,8 @@ _CLIENT_GAVE_UP = (2003, 2013)  # can't connect, lost connection: with "timed ou
 _AUTH_PLUGIN_UNKNOWN = 2059
 _DNS_FAILURE = re.compile(r"\[Errno (-\d+)\] ([^)]*)")
 _CANNOT_BIND = re.compile(r"\[Errno 99\]")
+#: "Authentication plugin 'b'parsec'' not configured": PyMySQL quotes the name's bytes repr.
+_PLUGIN_NAME = re.compile(r"plugin '(?:b')?([A-Za-z0-9_]+)'?' not configured")
 
 #: PyMySQL's words when an authentication method needs a package it could not import, and that package.
 _MISSING_AUTH_PACKAGE = {
@@ -89,9 +91,11 @@ def _describe_coded(code: int, message: str, orig: BaseException, url: URL) -> s
     if code == _ACCESS_DENIED and getattr(orig, "without_tls", False):
         return f"{message} (error {code}); if the account REQUIREs SSL: this connection had no TLS"
     if code == _AUTH_PLUGIN_UNKNOWN and "not configured" in message:
+        plugin = _PLUGIN_NAME.search(message)
+        name = plugin.group(1) if plugin else "?"
         return (
-            f"{message} (error {code}): PyMySQL cannot authenticate so; give the monitoring user "
-            "mysql_native_password, ed25519 or caching_sha2_password"
+            f"the server asks for the authentication plugin {name}, which PyMySQL cannot use (error {code}): give "
+            "the monitoring user mysql_native_password, ed25519 or caching_sha2_password"
         )
     if code in _STATEMENT_TIMEOUTS:
         return f"too slow, cancelled by the server: {message} (error {code})"

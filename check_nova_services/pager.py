@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from .cells import Cell, CellReading
-from .policy import PROBLEM_RANK, Assessed, Standing, binary_rank
+from .policy import KNOWN_BINARIES, PROBLEM_RANK, REMOVED_BINARIES, Assessed, Standing, binary_rank
 from .survey import Reading
 from .text import duration, safe
 
@@ -239,18 +239,24 @@ def _down(reading: Reading) -> list[Fact]:
     for r in whole:
         for binary, tally in r.tallies.items():
             in_whole_cells[binary] += tally.down
+    leftovers: list[Fact] = []
     for binary in sorted(reading.tallies, key=lambda b: (binary_rank(b), b or "")):
         tally = reading.tallies[binary]
         outside = tally.down - in_whole_cells[binary]
         if outside <= 0:
             continue  # nothing down, or all of it said by a whole-cell phrase
         name = safe(binary, 40) if binary else "?"
+        if binary in REMOVED_BINARIES:  # after the live binaries: a chore, not an outage
+            items = [f"{_host(s, ambiguous)} ({why(s)})" for s in by_binary.get(binary, [])]
+            head = f"{name} removed in {REMOVED_BINARIES[binary]}: {_count(outside, 'leftover row')}"
+            leftovers.append(Fact(f"{head} (openstack compute service delete)", items, outside, short_head=head))
+            continue
         if tally.down == tally.total and tally.total >= 2 and not whole:
             facts.append(Fact(f"{name}: all {tally.total} down", count=tally.down, binary=True))
             continue
         items = [f"{_host(s, ambiguous)} ({why(s)})" for s in by_binary.get(binary, [])]
         facts.append(Fact(f"{name} {tally.down}/{tally.total} down", items, outside, binary=True))
-    return facts
+    return facts + leftovers
 
 
 def _whole_cell(r: CellReading) -> Fact:
@@ -360,10 +366,12 @@ def _notes(reading: Reading, unmatched_thresholds: Iterable[str]) -> list[Fact]:
 
 
 def unmatched_threshold_names(reading: Reading, named: Iterable[str]) -> list[str]:
-    """Binaries named in -w/-c that no service has: a typo, unless --host/--binary/--zone/--cell narrowed the view."""
+    """Binaries named in -w/-c that no service has: a typo. In a view narrowed by --host/--binary/--zone/--cell a
+    binary may be absent by choice, so there only names that are no Nova binary at all (policy.KNOWN_BINARIES)."""
+    unmatched = set(named) - reading.tallies.keys()
     if reading.narrowed:
-        return []
-    return sorted(set(named) - reading.tallies.keys())
+        unmatched -= KNOWN_BINARIES
+    return sorted(unmatched)
 
 
 def _all_up(reading: Reading, room: int) -> str:
@@ -409,6 +417,7 @@ def long_output(
             f"{who(s, short=False)} cell={safe(s.cell_name)} by {duration(-(s.verdict.age or 0.0))}: "
             "the clock of the host that writes it (its conductor) runs ahead"
         )
+    notes += _leftover_notes(reading)
     if reading.zones_problem is not None:
         notes.append(
             f"note: availability zones unknown ({safe(reading.zones_problem, 300)}); they need SELECT on "
@@ -437,6 +446,24 @@ def long_output(
     if reading.excluded:
         lines.append(f"excluded by --exclude: {len(reading.excluded)} services (-vv lists them)")
     return lines + notes
+
+
+def _leftover_notes(reading: Reading) -> list[str]:
+    """What to do with the rows of a binary Nova removed: the command, with the ids the API takes (uuid since 2.53)."""
+    notes = []
+    for binary, release in REMOVED_BINARIES.items():
+        tally = reading.tallies.get(binary)
+        if tally is None or not tally.down:
+            continue
+        rows = [s.row for s in reading.problems if s.row.binary == binary and s.counts_down]
+        ids = " ".join(safe(row.uuid, 40) if row.uuid else str(row.id) for row in rows[:10])
+        more = f" (+{tally.down - len(rows[:10])} more)" if tally.down > len(rows[:10]) else ""
+        notes.append(
+            f"note: {binary} was removed from Nova in {release}: its {_count(tally.down, 'down row')} "
+            f"{'is a leftover' if tally.down == 1 else 'are leftovers'}; delete with openstack compute service delete "
+            f"{ids}{more}"
+        )
+    return notes
 
 
 def describe(s: Assessed, excluded: bool = False) -> str:

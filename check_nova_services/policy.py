@@ -44,6 +44,24 @@ PROBLEM_RANK = {
 }
 
 
+#: Binaries Nova removed that wrote services rows, and the release that removed them (Nova's release notes).
+#: A row of one is a leftover nobody deleted: down forever, it needs ``openstack compute service delete``,
+#: not a page. (On a cloud older than that release, the service may still run: it is still watched, at WARNING.)
+REMOVED_BINARIES = {
+    "nova-cert": "Pike",
+    "nova-cells": "Train",
+    "nova-consoleauth": "Train",
+    "nova-console": "Ussuri",
+    "nova-network": "Ussuri",
+}
+
+#: Every binary that writes services rows today (the API's rows are read and hidden, as Nova's API hides them).
+NOVA_BINARIES = frozenset({"nova-compute", "nova-conductor", "nova-scheduler", "nova-osapi_compute", "nova-metadata"})
+
+#: A -w/-c name outside this set is a typo in any view, even one narrowed by --host or --cell.
+KNOWN_BINARIES = NOVA_BINARIES | REMOVED_BINARIES.keys()
+
+
 def binary_rank(binary: str) -> int:
     """Control plane first: a dead conductor explains the computes that stop reporting after it."""
     return {"nova-conductor": 0, "nova-scheduler": 1, "nova-compute": 3}.get(binary, 2)

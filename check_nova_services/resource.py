@@ -8,7 +8,7 @@ import nagiosplugin
 
 from . import CHECK_NAME
 from .errors import ReadError
-from .policy import BinaryTally
+from .policy import REMOVED_BINARIES, BinaryTally
 from .survey import Reading
 from .text import label
 
@@ -36,7 +36,9 @@ class NovaServices(nagiosplugin.Resource):
         self.reading, self.labels = reading, _labels(reading.tallies)
         for binary, tally in reading.tallies.items():
             prefix = self.labels[binary]
-            yield nagiosplugin.Metric(f"{prefix}_down", tally.down, min=0, max=tally.total, context="down")
+            # A removed binary's rows are leftovers: their own context (WARNING), not the thresholds.
+            context = "leftover" if binary in REMOVED_BINARIES else "down"
+            yield nagiosplugin.Metric(f"{prefix}_down", tally.down, min=0, max=tally.total, context=context)
             if tally.max_age is not None:  # undetermined: left out, as graphing backends drop "U"
                 yield nagiosplugin.Metric(f"{prefix}_max_age", round(tally.max_age, 3), uom="s", min=0, context="count")
             yield nagiosplugin.Metric(f"{prefix}_late", tally.late, min=0, max=tally.total, context="late")

@@ -83,14 +83,16 @@ def reading_of(
     uuids: bool = True,
     narrowed: bool = False,
     selection: Selection | None = None,
+    stale: dict[str, str] | None = None,
 ) -> Reading:
-    """Cells by name, each with its rows, plus unreachable cells (name -> error), as one run's Reading;
-    ``selection`` filters and excludes rows as a cell read does (no row has a zone here)."""
+    """Cells by name, each with its rows, plus unreachable cells (name -> error) and cells whose node casts doubt
+    on its data (name -> its doubt, nodes.NodeState.doubt), as one run's Reading; ``selection`` filters and
+    excludes rows as a cell read does (no row has a zone here)."""
     plan = ReadPlan(ServiceFilter(), policy, NOW, in_database=False)
     if selection is not None:
         plan = dataclasses.replace(plan, keeps=selection.keeps, excludes=selection.excludes)
     readings = []
-    names = [*cells, *(unreachable or {})]
+    names = [*cells, *(unreachable or {}), *(stale or {})]
     # A name that is a uuid stands for an unnamed cell (Nova then shows the uuid as its name).
     cell_of = {
         name: Cell(name, (name if re.fullmatch(r"[0-9a-f-]{36}", name) else _uuid(i)) if uuids else None, None)
@@ -100,6 +102,8 @@ def reading_of(
         readings.append(judge_rows(cell_of[name], rows, plan, lambda r: None, NOW))
     for name, error in (unreachable or {}).items():
         readings.append(CellReading(cell_of[name], error=error))
+    for name, doubt in (stale or {}).items():
+        readings.append(CellReading(cell_of[name], error=doubt, stale=True))
     return combine(Deployment([cell_of[n] for n in names]), readings, narrowed=narrowed)
 
 
@@ -116,10 +120,11 @@ def check(
     verbosity: int = 0,
     uuids: bool = True,
     selection: Selection | None = None,
+    stale: dict[str, str] | None = None,
 ) -> Outcome:
     """The plugin's own Check (Resource, Contexts, Summary) over an in-memory Reading, run in process."""
     selection = selection or Selection()
-    reading = reading_of(cells, unreachable, policy, uuids, narrowed=selection.narrowed, selection=selection)
+    reading = reading_of(cells, unreachable, policy, uuids, narrowed=selection.narrowed, selection=selection, stale=stale)
     resource = NovaServices(lambda: reading, excluding=bool(selection.exclude))
     warn = ThresholdTable(list(warning), DEFAULT_WARNING, "--warning")
     crit = ThresholdTable(list(critical), DEFAULT_CRITICAL, "--critical")

@@ -1,0 +1,156 @@
+"""When the database may not tell the truth (issues 19, 24), in process: a node's own state judged by the
+policy of nodes.py, and the words the first line and -v give for stale nodes, whole cells down, shared
+failure reasons, leftover rows of removed binaries and -w/-c typos in a narrowed view. Exact lines and codes;
+the same states on real Galera nodes and replicas are in test_galera.py and test_replica.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from check_nova_services.nodes import NodeState
+from check_nova_services.selection import Selection
+from tests.factories import check, computes, controllers, row
+
+SYNCED = {"wsrep_local_state_comment": "Synced", "wsrep_cluster_status": "Primary", "wsrep_ready": "ON"}
+GALERA = {"wsrep_on": "ON", "read_only": "OFF", "gtid_slave_pos": ""}
+PLAIN = {"wsrep_on": "OFF", "read_only": "OFF", "gtid_slave_pos": ""}
+
+
+@pytest.mark.parametrize(
+    "status, variables, doubt",
+    [
+        (SYNCED, GALERA, None),
+        ({**SYNCED, "wsrep_local_state_comment": "Donor/Desynced"}, GALERA, "node desynced (Donor/Desynced)"),
+        ({**SYNCED, "wsrep_local_state_comment": "Joined"}, GALERA, "node not synced (Joined)"),
+        (
+            {**SYNCED, "wsrep_local_state_comment": "Joining: receiving State Transfer"},
+            GALERA,
+            "node not synced (Joining: receiving State Transfer)",
+        ),
+        (
+            {**SYNCED, "wsrep_cluster_status": "non-Primary", "wsrep_ready": "OFF", "wsrep_local_state_comment": "Initialized"},
+            GALERA,
+            "node not in the primary component (non-Primary, Initialized)",
+        ),
+        ({**SYNCED, "wsrep_ready": "OFF"}, GALERA, "node not ready (wsrep_ready OFF, Synced)"),
+        # wsrep_on OFF: the wsrep status a Galera-built server reports means nothing
+        ({**SYNCED, "wsrep_cluster_status": "Disconnected"}, PLAIN, None),
+        ({}, PLAIN, None),
+        (
+            {"Slave_running": "OFF"},
+            {**PLAIN, "read_only": "ON", "gtid_slave_pos": "0-1-42"},
+            "is a replica whose replication has stopped (Slave_running OFF)",
+        ),
+        ({"Slave_running": "ON"}, {**PLAIN, "read_only": "ON", "gtid_slave_pos": "0-1-42"}, None),
+        # a former replica, promoted (writable): its old position means nothing
+        ({"Slave_running": "OFF"}, {**PLAIN, "gtid_slave_pos": "0-1-42"}, None),
+        # MySQL: no Slave_running, no gtid_slave_pos; a read-only server is not known to be a replica
+        ({}, {"read_only": "ON"}, None),
+        ({}, {}, None),
+    ],
+)
+def test_the_policy_per_node_state(status, variables, doubt):
+    assert NodeState.of(status, variables).doubt() == doubt
+
+
+def test_a_desynced_node_is_not_taken_as_the_truth():
+    run = check(
+        {"cell2": controllers("ctl2") + computes("cmp", 3)}, stale={"cell1": "node desynced (Donor/Desynced)"}, verbosity=1
+    )
+    assert (run.code, run.line) == (
+        3,
+        "NOVA_SERVICES UNKNOWN - cell1's database node desynced (Donor/Desynced): heartbeats may be stale",
+    )
+    assert run.long == [
+        "stale: cell cell1 (00000002-4b1e-4c0d-9a2f-6d1c0c5e0002): its database node desynced (Donor/Desynced); "
+        "its heartbeats may be stale, not judged"
+    ]
+    assert (run.perfdata["cells_total"], run.perfdata["cells_unreachable"]) == ("2;;;0", "1;;;0;2")
+
+
+def test_a_stale_cell_beside_an_unreachable_one_and_a_down_service():
+    """UNKNOWN outranks WARNING: what cannot be known comes first, the down service keeps its count."""
+    cells = {"cell3": controllers("ctl3") + computes("cmp", 3) + [row("gone", age=600)]}
+    run = check(
+        cells,
+        unreachable={"cell2": "no answer within the 10s timeout"},
+        stale={"cell1": "is a replica whose replication has stopped (Slave_running OFF)"},
+    )
+    assert (run.code, run.line) == (
+        3,
+        "NOVA_SERVICES UNKNOWN - cell cell2 (00000002…) unreachable; cell1's database is a replica whose replication "
+        "has stopped (Slave_running OFF): heartbeats may be stale; nova-compute 1/4 down",
+    )
+
+
+def test_several_stale_cells_share_their_reason():
+    doubt = "node not in the primary component (non-Primary, Initialized)"
+    run = check({}, stale={"cell1": doubt, "cell2": doubt})
+    assert (run.code, run.line) == (
+        3,
+        "NOVA_SERVICES UNKNOWN - 2 of 2 cells' databases may be stale: cell1, cell2; each: node not in the primary "
+        "component (non-Primary, Initialized)",
+    )
+
+
+def test_cells_failing_for_one_reason_give_it_on_the_first_line():
+    reason = (
+        "the server asks for MariaDB's ed25519 authentication, which needs the Python package PyNaCl beside the plugin: "
+        "pip install PyNaCl in the plugin's environment (check_nova_services depends on it)"
+    )
+    run = check({}, {"cell0": reason, "cell1": reason, "cell2": reason})
+    assert (run.code, run.line) == (
+        3,
+        "NOVA_SERVICES UNKNOWN - 3 of 3 cells unreachable: cell0 +2 more; each: the server asks for MariaDB's "
+        "ed25519 authentication, which needs the Python package PyNaCl beside the plugin: pip install…",
+    )
+    mixed = check({}, {"cell0": reason, "cell1": "no answer within the 10s timeout"})
+    assert mixed.line == "NOVA_SERVICES UNKNOWN - 2 of 2 cells unreachable: cell0, cell1"
+
+
+def test_a_whole_cell_down_says_its_newest_heartbeat():
+    cells = {"cell1": controllers("ctl1", age=312) + computes("cmp", 60, age=400), "cell2": controllers("ctl2")}
+    run = check(cells)
+    assert (run.code, run.line) == (2, "NOVA_SERVICES CRITICAL - cell1: all 62 services down, newest heartbeat 5m12s ago")
+
+
+def test_leftover_rows_of_a_removed_binary_warn_with_the_fix():
+    day = 86400
+    cells = {"cell1": controllers("ctl1") + computes("cmp", 3) + [row("ctl1", "nova-consoleauth", age=800 * day)]}
+    run = check(cells, verbosity=1)
+    assert (run.code, run.line) == (
+        1,
+        "NOVA_SERVICES WARNING - nova-consoleauth removed in Train: 1 leftover row (openstack compute service delete): "
+        "ctl1 (800d00h)",
+    )
+    assert run.perfdata["nova-consoleauth_down"] == "1;0;;0;1"  # WARNING at 1: never the thresholds' CRITICAL
+    [leftover] = cells["cell1"][-1:]
+    assert run.long == [
+        "down: nova-consoleauth@ctl1 cell=cell1 status=enabled state=down heartbeat=800d00h ago (last_seen_up "
+        "2024-09-17 15:00:00) forced_down=no disabled_reason=-",
+        "note: nova-consoleauth was removed from Nova in Train: its 1 down row is a leftover; delete with openstack "
+        f"compute service delete {leftover.id}",
+    ]
+
+
+def test_leftovers_come_after_the_live_binaries():
+    cells = {
+        "cell1": controllers("ctl1")
+        + [row("cmp1", age=300), row("old", "nova-cert", age=9e6), row("n", "nova-network", age=9e6)]
+    }
+    run = check(cells)
+    assert (run.code, run.line) == (
+        2,
+        "NOVA_SERVICES CRITICAL - nova-compute 1/1 down: cmp1 (5m00s); nova-cert removed in Pike: 1 leftover row: "
+        "old (104d04h); nova-network removed in Ussuri: 1 leftover row: n (104d04h)",
+    )
+
+
+def test_a_threshold_typo_is_named_in_a_narrowed_view_too():
+    cells = {"cell1": controllers("ctl1") + computes("cmp", 3)}
+    narrowed = Selection(hosts=("cmp00001",))
+    typo = check(cells, critical=("nova-compte=0",), selection=narrowed)
+    assert typo.line == "NOVA_SERVICES OK - 1 of 1 services up: nova-compute 1/1; -w/-c nova-compte: no such service"
+    # a real binary that the narrowed view leaves out is no typo
+    chosen = check(cells, critical=("nova-scheduler=0",), selection=narrowed)
+    assert chosen.line == "NOVA_SERVICES OK - 1 of 1 services up: nova-compute 1/1"
