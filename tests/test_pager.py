@@ -216,7 +216,7 @@ def test_names_are_dealt_one_per_fact_before_a_second(budget):
 
 def test_when_even_the_counts_overflow_the_last_binaries_merge_into_one_count():
     cells = {"cell1": controllers("ctl1", "ctl2") + computes("cmp", 10) + [row("late1", age=40), row("m", disabled=True)]}
-    for binary in ("nova-conductor", "nova-scheduler", "nova-novncproxy", "nova-serialproxy", "nova-spiceproxy", "nova-compute"):
+    for binary in ("nova-conductor", "nova-scheduler", "nova-novncproxy", "nova-serialproxy", "nova-spice", "nova-compute"):
         cells["cell1"].append(row("ctl9", binary, age=300))
     run = check(cells, {"cell2": TIMEOUT, "cell3": TIMEOUT}, critical=("nova-compte=0",))
     assert run.line == (
