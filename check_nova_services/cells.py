@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -209,6 +210,10 @@ class CellSource:
         )
 
 
+#: A field of Nova's cell URL templates ({username}, {hostname1}, ...).
+_TEMPLATE_FIELD = re.compile(r"\{(scheme|username|password|hostname|port|path|query|fragment)\d*\}")
+
+
 def database_name(url: URL) -> str:
     """What to call a single database in output: its name, or an SQLite file's stem."""
     name = url.database or "nova"
@@ -236,6 +241,14 @@ def discover(
         if only and name not in only and mapping.uuid not in only:
             continue
         text = format_db_url(mapping.database_connection, base)
+        if base is None and _TEMPLATE_FIELD.search(text):
+            # Nova formats it from its own [database]/connection: without one, it is no URL at all.
+            problem = (
+                f"cell {name}'s database_connection is a template ({{...}} fields), formatted from [database]/connection: "
+                "give that in the config file, or --db-url"
+            )
+            cells.append(Cell(name, mapping.uuid, None, mapping.disabled, problem=problem))
+            continue
         try:
             url = parse_db_url(text, f"cell {name}'s database_connection")
         except ConfigError as exc:

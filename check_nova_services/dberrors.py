@@ -27,10 +27,7 @@ _PLUGIN_NAME = re.compile(r"plugin '(?:b')?([A-Za-z0-9_]+)'?' not configured")
 #: PyMySQL's words when an authentication method needs a package it could not import, and that package.
 _MISSING_AUTH_PACKAGE = {
     "'pynacl' package is required": ("MariaDB's ed25519", "PyNaCl"),
-    "'cryptography' package is required": (
-        "caching_sha2_password/sha256_password (MySQL 8) over TCP without TLS",
-        "cryptography",
-    ),
+    "'cryptography' package is required": ("MySQL 8's caching_sha2_password (or sha256_password) without TLS", "cryptography"),
 }
 
 
@@ -57,8 +54,7 @@ def _describe_driver_error(orig: BaseException, url: URL, wrapped: bool) -> str:
     for words, (method, package) in _MISSING_AUTH_PACKAGE.items():
         if words in text:
             return (
-                f"the server asks for {method} authentication, which needs the Python package {package} "
-                f"beside the plugin: pip install {package} in the plugin's environment (check_nova_services depends on it)"
+                f"{method} authentication needs the Python package {package}: pip install {package} in the plugin's environment"
             )
     if "sequence number wrong" in text:  # the peer does not speak the MySQL protocol
         return f"not a MySQL/MariaDB server? ({_first_line(orig)})"

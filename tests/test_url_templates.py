@@ -1,4 +1,4 @@
-"""Cell URL templates, formatted as Nova's CellMapping.format_db_url does (pure, no I/O)."""
+"""Cell URL templates, formatted as Nova's CellMapping.format_db_url does (pure), and a template with no base to format from."""
 
 from __future__ import annotations
 
@@ -48,3 +48,19 @@ def test_a_base_that_urlparse_cannot_read_leaves_the_template_as_nova_does():
 
 def test_without_a_base_the_template_stays_as_it_is():
     assert format_db_url("{scheme}://x/y", None) == "{scheme}://x/y"
+
+
+def test_a_template_without_database_connection_says_what_it_needs(tmp_path):
+    """Nova formats a template from [database]/connection: without one, the cell says so, not "no URL"."""
+    from check_nova_services.demo import write_api_database
+    from tests.conftest import run_check
+
+    api = f"sqlite:///{tmp_path}/api.sqlite"
+    uuid = "11111111-1111-4111-8111-111111111111"
+    write_api_database(api, [(uuid, "cell1", "{scheme}://{username}:{password}@{hostname}:{port}/nova_cell1")])
+    run = run_check("--api-db-url", api, "-v")
+    assert (run.code, run.stderr) == (3, "")
+    assert run.lines[1] == (
+        f"unreachable: cell cell1 ({uuid}): cell cell1's database_connection is a template ({{...}} fields), "
+        "formatted from [database]/connection: give that in the config file, or --db-url"
+    )
