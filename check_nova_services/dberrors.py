@@ -80,10 +80,8 @@ def _describe_coded(code: int, message: str, orig: BaseException, url: URL) -> s
     if code == _GALERA_NOT_READY:
         return f"Galera node not ready: {message} (error {code})"
     if code in _TOO_MANY_CONNECTIONS:
-        return (
-            f"the server has no connection to spare: {message} (error {code}); raise its max_connections "
-            "(max_user_connections for the account), or lower --per-server"
-        )
+        limit = "max_connections" if code == 1040 else "the account's max_user_connections"
+        return f"the server has no connection to spare ({message}, error {code}): raise {limit}, or lower --per-server"
     if code == _ACCESS_DENIED and getattr(orig, "without_tls", False):
         return f"{message} (error {code}); if the account REQUIREs SSL: this connection had no TLS"
     if code == _AUTH_PLUGIN_UNKNOWN and "not configured" in message:

@@ -54,6 +54,10 @@ class _Group:
     server: tuple
     pending: deque[int] = field(default_factory=deque)
     active: int = 0
+    #: Workers holding an open connection to it.
+    connected: int = 0
+    #: At most this many workers (lowered to those connected when the server refuses one more).
+    limit: int = 1_000_000
 
 
 def read_cells(
@@ -82,7 +86,7 @@ def read_cells(
 
     def take() -> _Group | None:
         for group in groups.values():
-            if group.pending and busy.get(group.server, 0) < limits.per_server:
+            if group.pending and busy.get(group.server, 0) < limits.per_server and group.active < group.limit:
                 return group
         return None
 
@@ -123,15 +127,18 @@ def read_cells(
                     except Exception as exc:  # noqa: BLE001 - any failure to connect is these cells' verdict
                         reason = _reason(exc, cell)
                         with lock:
-                            if group.active > 1:  # another connection reads these cells: leave them to it
+                            if group.connected:  # another connection reads these cells: leave them to it
                                 group.pending.appendleft(index)
                                 phases[index] = Phase.WAITING
+                                group.limit = group.connected  # and try no more (a server at max_connections)
                                 return
                             # Same server, same credentials: the same refusal for every cell it would have read.
                             for other in [index, *group.pending]:
                                 finish(other, CellReading(cells[other], error=reason))
                             group.pending.clear()
                         return
+                    with lock:
+                        group.connected += 1
                 with lock:
                     phases[index] = Phase.READING
                     links[index] = link
@@ -141,12 +148,16 @@ def read_cells(
                 except Exception as exc:  # noqa: BLE001 - any failure of one cell is that cell's verdict
                     outcome = CellReading(cell, error=_reason(exc, cell))
                     if not link.usable():  # the connection went with it: a new one for the next cell
+                        with lock:
+                            group.connected -= 1
                         link.close()
                         link = None
                 with lock:
                     finish(index, outcome)
         finally:
             if link is not None:
+                with lock:
+                    group.connected -= 1
                 try:
                     link.close()
                 except Exception:  # noqa: BLE001 - closing an abandoned connection cannot change a verdict

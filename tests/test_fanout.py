@@ -1,0 +1,218 @@
+"""Many cells, few connections (issues 19, 24): cells that share a server and credentials share a connection,
+at most --per-server to one server and --parallel in all; 150 cells on one server fit in -t 3; a server out
+of connections (error 1040) is one clear reason; a cell not done in time says whether its time went here
+(waiting for a connection, judging) or there (the database)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pymysql
+import pytest
+from sqlalchemy.engine import make_url
+
+from check_nova_services.cells import Cell, CellReading
+from check_nova_services.deadline import Deadline
+from check_nova_services.demo import service, write_api_database, write_cell
+from check_nova_services.fanout import Limits, read_cells
+from tests.conftest import CLOCK, NOW, run_check
+from tests.mariadb import MariaDB
+
+CELLS = 150
+PASSWORD = "Fan-Out-Secret"
+
+
+@pytest.fixture(scope="module")
+def crowded(mariadb):
+    """150 cell databases on one private server that allows 10 connections, mapped in an API database on the
+    suite's server; a SELECT-only user without SUPER (who would get the one connection kept for SUPER)."""
+    server = MariaDB("--max-connections=10", private=True)  # MariaDB's least
+    try:
+        mappings = []
+        for n in range(CELLS):
+            url = server.create_database(f"fan_cell{n}")
+            write_cell(
+                url, [service(f"c{n}ctl", "nova-conductor", NOW, age=3.0), service(f"c{n}cmp", "nova-compute", NOW, age=4.0)]
+            )
+            cell_url = server.url(f"fan_cell{n}", "mon", PASSWORD).render_as_string(hide_password=False)
+            mappings.append((f"{n:08d}-0000-4000-8000-000000000000", f"cell{n}", cell_url))
+        server.execute("CREATE USER 'mon'@'%' IDENTIFIED BY 'Fan-Out-Secret'", "GRANT SELECT ON *.* TO 'mon'@'%'")
+        api = mariadb.create_database("fan_api")
+        write_api_database(api, mappings)
+        yield server, api.render_as_string(hide_password=False)
+    finally:
+        server.stop()
+
+
+def peak_connections(server: MariaDB, run) -> tuple[int, object]:
+    """The most connections the server held at once during ``run()``, the check's own among them."""
+    with server.connect() as admin, admin.cursor() as cursor:
+        cursor.execute("FLUSH STATUS")
+        result = run()
+        cursor.execute("SHOW GLOBAL STATUS LIKE 'Max_used_connections'")
+        peak = int(cursor.fetchone()[1]) - 1  # less this admin connection
+    return peak, result
+
+
+def test_150_cells_of_one_server_are_read_over_two_connections_within_3_seconds(crowded):
+    server, api = crowded
+    peak, run = peak_connections(server, lambda: run_check("--api-db-url", api, CLOCK, "-t", "3"))
+    assert (run.code, run.stderr) == (0, "")
+    assert run.status == "NOVA_SERVICES OK - 300 of 300 services up: nova-conductor 150/150, nova-compute 150/150"
+    assert run.perfdata["cells_unreachable"] == "0;;;0;150"
+    assert peak == 2  # --per-server 2: never one connection per cell
+
+
+def test_per_server_one_reads_every_cell_over_one_connection(crowded):
+    server, api = crowded
+    peak, run = peak_connections(
+        server,
+        lambda: run_check(
+            "--api-db-url", api, CLOCK, "--per-server", "1", "--cell", "cell1", "--cell", "cell7", "--cell", "cell9"
+        ),
+    )
+    assert (run.code, run.status) == (0, "NOVA_SERVICES OK - 6 of 6 services up: nova-conductor 3/3, nova-compute 3/3")
+    assert peak == 1
+
+
+def test_a_server_out_of_connections_is_one_reason_for_its_cells(crowded):
+    """The server's 10 connections held by others (Nova's services): every cell says why, on the first line."""
+    server, api = crowded
+    holders = [
+        pymysql.connect(host="127.0.0.1", port=server.admin.port, user="mon", password=PASSWORD) for _ in range(10)
+    ]
+    try:
+        run = run_check("--api-db-url", api, CLOCK, "-t", "5", "--cell", "cell1", "--cell", "cell2", "--cell", "cell3")
+    finally:
+        for holder in holders:
+            holder.close()
+    assert (run.code, run.stderr) == (3, "")
+    assert run.status == (
+        "NOVA_SERVICES UNKNOWN - 3 of 3 cells unreachable: cell1, cell2, cell3; each: the server has no connection to "
+        "spare (Too many connections, error 1040): raise max_connections, or lower --per-server"
+    )
+    assert PASSWORD not in run.stdout
+
+
+def test_an_option_that_is_not_a_number_of_connections_is_unknown():
+    for value in ("0", "-1", "two", "1001"):
+        run = run_check("--db-url", "sqlite:///nowhere.sqlite", "--per-server", value)
+        assert (run.code, run.stdout) == (
+            3,
+            f"NOVA_SERVICES UNKNOWN - argument --per-server: invalid number of connections from 1 to 1000 value: '{value}'\n",
+        )
+
+
+# --- where the time went: the scheduler itself, with reads that block as a slow server would -------------------
+
+
+class Held:
+    """A connection the reads below never use: they stand for a server's answers."""
+
+    def __init__(self):
+        self.answered = False
+
+    def usable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+def cells_of_one_server(n: int) -> list[Cell]:
+    return [Cell(f"cell{i}", None, make_url(f"mysql+pymysql://mon:x@db.example.org/nova_cell{i}")) for i in range(n)]
+
+
+def test_a_cell_that_waited_for_a_connection_says_the_time_went_here():
+    release = threading.Event()
+
+    def read(cell, link):
+        release.wait(10)  # the first cell's server never answers; the others wait behind it
+        return CellReading(cell)
+
+    try:
+        readings = read_cells(
+            cells_of_one_server(3),
+            read,
+            Deadline(at=time.monotonic() + 0.3, seconds=3),
+            Limits(parallel=8, per_server=1),
+            connect=lambda url, deadline: Held(),
+        )
+    finally:
+        release.set()
+    assert [r.error for r in readings] == [
+        "no answer within the 3s timeout",
+        "not reached within the 3s timeout: the connections to its server (--per-server 1, --parallel 8) were still "
+        "reading other cells",
+        "not reached within the 3s timeout: the connections to its server (--per-server 1, --parallel 8) were still "
+        "reading other cells",
+    ]
+
+
+def test_a_cell_answered_but_not_judged_in_time_says_the_time_went_here():
+    release = threading.Event()
+
+    def read(cell, link):
+        link.answered = True  # the database has answered; judging is what takes the time
+        release.wait(10)
+        return CellReading(cell)
+
+    try:
+        [reading] = read_cells(
+            cells_of_one_server(1), read, Deadline(at=time.monotonic() + 0.3, seconds=3), connect=lambda url, d: Held()
+        )
+    finally:
+        release.set()
+    assert reading.error == "answered, but not judged within the 3s timeout: the time went on this host, not the database"
+
+
+def test_a_refused_connection_is_the_reason_of_every_cell_it_would_have_read():
+    from check_nova_services.errors import ReadError
+
+    tries = []
+
+    def refuse(url, deadline):
+        tries.append(url.database)
+        raise ReadError("Access denied for user 'mon'@'localhost' (using password: YES) (error 1045)")
+
+    readings = read_cells(cells_of_one_server(5), lambda cell, link: CellReading(cell), Deadline.after(5), connect=refuse)
+    assert {r.error for r in readings} == {"Access denied for user 'mon'@'localhost' (using password: YES) (error 1045)"}
+    assert len(tries) <= 2  # one try per connection, not one per cell
+
+
+def test_connections_are_bounded_in_all_and_per_server():
+    lock = threading.Lock()
+    open_now: dict[str, int] = {}
+    peaks: dict[str, int] = {}
+
+    class Counted(Held):
+        def __init__(self, host):
+            super().__init__()
+            self.host = host
+            with lock:
+                open_now[host] = open_now.get(host, 0) + 1
+                open_now["all"] = open_now.get("all", 0) + 1
+                for key in (host, "all"):
+                    peaks[key] = max(peaks.get(key, 0), open_now[key])
+
+        def close(self):
+            with lock:
+                open_now[self.host] -= 1
+                open_now["all"] -= 1
+
+    def read(cell, link):
+        time.sleep(0.01)
+        return CellReading(cell)
+
+    cells = [
+        Cell(f"c{s}-{i}", None, make_url(f"mysql+pymysql://mon:x@db{s}.example.org/nova_cell{i}"))
+        for s in range(6)
+        for i in range(10)
+    ]
+    readings = read_cells(
+        cells, read, Deadline.after(20), Limits(parallel=5, per_server=2), connect=lambda url, d: Counted(url.host)
+    )
+    assert [r.error for r in readings] == [None] * 60
+    assert peaks["all"] <= 5
+    assert max(peaks[f"db{s}.example.org"] for s in range(6)) <= 2
