@@ -79,9 +79,7 @@ def test_per_server_one_reads_every_cell_over_one_connection(crowded):
 def test_a_server_out_of_connections_is_one_reason_for_its_cells(crowded):
     """The server's 10 connections held by others (Nova's services): every cell says why, on the first line."""
     server, api = crowded
-    holders = [
-        pymysql.connect(host="127.0.0.1", port=server.admin.port, user="mon", password=PASSWORD) for _ in range(10)
-    ]
+    holders = [pymysql.connect(host="127.0.0.1", port=server.admin.port, user="mon", password=PASSWORD) for _ in range(10)]
     try:
         run = run_check("--api-db-url", api, CLOCK, "-t", "5", "--cell", "cell1", "--cell", "cell2", "--cell", "cell3")
     finally:
