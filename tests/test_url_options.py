@@ -48,3 +48,36 @@ def test_unsupported_backends_get_one_line_naming_the_supported_ones(url, backen
         "MySQL/MariaDB (mysql+pymysql://) or SQLite (sqlite:///)\n"
     )
     assert (run.code, run.stderr) == (3, "")
+
+
+def tripleo_url(cell_url: str, tmp_path, *lines: str) -> tuple[str, str]:
+    """A cell URL as TripleO writes it: ?read_default_file=/etc/my.cnf.d/tripleo.cnf&read_default_group=tripleo."""
+    cnf = tmp_path / "tripleo.cnf"
+    cnf.write_text("[client]\nbind-address=192.0.2.99\n[tripleo]\n" + "".join(f"{line}\n" for line in lines))
+    return f"{cell_url}?read_default_file={cnf}&read_default_group=tripleo", str(cnf)
+
+
+def test_tripleos_option_file_with_bind_address_and_ssl_lines_works(cell_url, tmp_path):
+    """bind-address is PyMySQL's (the client binds there); ``ssl=`` is the mysql client's switch, which PyMySQL ignores."""
+    url, _ = tripleo_url(cell_url, tmp_path, "bind-address=127.0.0.1", "ssl=0")
+    run = run_check("--db-url", url, CLOCK)
+    assert (run.status, run.code, run.stderr) == (OK_LINE, 0, "")
+
+
+def test_a_missing_tls_file_in_the_option_files_group_is_named(cell_url, tmp_path):
+    url, cnf = tripleo_url(cell_url, tmp_path, "bind-address=127.0.0.1", "ssl=1", "ssl-ca=/etc/ipa/missing-ca.crt")
+    run = run_check("--db-url", url, CLOCK, "-v")
+    assert (run.code, run.stderr) == (3, "")
+    assert run.lines[1] == (
+        f"unreachable: database urlopt_cell: ssl-ca /etc/ipa/missing-ca.crt (in {cnf} [tripleo]): No such file or directory"
+    )
+
+
+def test_a_bind_address_that_is_not_this_hosts_is_named(cell_url, tmp_path):
+    url, _ = tripleo_url(cell_url, tmp_path, "bind-address=192.0.2.10")  # TEST-NET-1: no host here has it
+    run = run_check("--db-url", url, CLOCK, "-v")
+    assert (run.code, run.stderr) == (3, "")
+    assert run.lines[1] == (
+        "unreachable: database urlopt_cell: bind-address 192.0.2.10 is not an address of this host: Can't connect to "
+        "MySQL server on '127.0.0.1' ([Errno 99] Cannot assign requested address) (error 2003)"
+    )
