@@ -122,7 +122,8 @@ def test_db_clock_is_immune_to_a_wrong_local_clock(cell_db):
     by_local = skewed("local")
     # every service of the cell looks down: one phrase for the cell (the database is named skewed_0)
     assert by_local.stdout.split(" | ")[0] == (
-        "NOVA_SERVICES CRITICAL - skewed_0: all 3 services down; clock skew: database skewed_0 1h00m behind this host"
+        "NOVA_SERVICES CRITICAL - skewed_0: all 3 services down, newest heartbeat 1h00m ago; "
+        "clock skew: database skewed_0 1h00m behind this host"
     )
     assert by_local.returncode == 2
 

@@ -215,7 +215,7 @@ def test_undetermined_age_is_left_out_and_long_names_survive_in_long_output(sqli
     assert run.lines[-1] == (
         "| 'nova-compute_disabled'=0;;;0;1 'nova-compute_down'=1;0;0.5;0;1 'nova-compute_late'=0;0;;0;1 "
         "'nova-compute_max_age'=5.0s;;;0 'nova-compute_total'=1;;;0 'nova-consoleauth_disabled'=1;;;0;1 "
-        "'nova-consoleauth_down'=0;0;0.5;0;1 'nova-consoleauth_late'=0;0;;0;1 'nova-consoleauth_total'=1;;;0 "
+        "'nova-consoleauth_down'=0;0;;0;1 'nova-consoleauth_late'=0;0;;0;1 'nova-consoleauth_total'=1;;;0 "
         "'nova-scheduler_disabled'=0;;;0;1 'nova-scheduler_down'=1;0;0;0;1 'nova-scheduler_late'=0;0;;0;1 "
         "'nova-scheduler_max_age'=300.0s;;;0 'nova-scheduler_total'=1;;;0 cells_total=1;;;0 cells_unreachable=0;;;0;1"
     )
