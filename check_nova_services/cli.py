@@ -253,7 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_one_of("unknown", "critical"),
         default="unknown",
         metavar="unknown|critical",
-        help="state when a cell database cannot be read (default unknown; the other cells are reported anyway)",
+        help="state when a cell database cannot be read or its node may be stale (default unknown; the other cells "
+        "are reported anyway)",
     )
     gen = parser.add_argument_group("general")
     gen.add_argument(
