@@ -37,10 +37,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "check_nova_services"
-CORE = ("heartbeat", "policy", "thresholds", "contexts", "settings", "selection", "cells", "pager", "urls")
+CORE = ("heartbeat", "nodes", "policy", "thresholds", "contexts", "settings", "selection", "cells", "pager", "urls")
 #: Fast test files (no MariaDB, nothing slow), quickest first: with -x a killed mutant stops early.
 FAST_TESTS = (
     "tests/test_heartbeat.py",
+    "tests/test_database_truth.py",
     "tests/test_policy_selection_settings.py",
     "tests/test_thresholds.py",
     "tests/test_survivors.py",

@@ -248,6 +248,32 @@ def test_a_whole_run_sends_only_reads(single):
     assert verbs <= {"SELECT", "SET", "SHOW", "START", "ROLLBACK"}, statements
 
 
+class AsMySQL:
+    """A real MariaDB connection that calls itself MySQL 8: the session then asks for MySQL's
+    max_execution_time, which MariaDB refuses (1193), as a proxy refuses a SET it cannot parse."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def get_server_info(self) -> str:
+        return "8.0.36"
+
+    def cursor(self):
+        return self.conn.cursor()
+
+
+def test_a_refused_session_statement_is_survived_and_the_others_apply(mariadb):
+    from check_nova_services.links import session_setup
+
+    with mariadb.connect() as conn:
+        refused = session_setup(AsMySQL(conn), 2.5)
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT @@session.tx_read_only, @@session.lock_wait_timeout")
+            settings = cursor.fetchone()
+    assert refused == ["'SET SESSION max_execution_time = 2500' refused (1193): the read goes on without it"]
+    assert settings == (1, 3)
+
+
 # --- the password: from a file, the environment or a MySQL option file; never in any output -------------
 
 
