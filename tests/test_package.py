@@ -77,6 +77,7 @@ def test_sdist_carries_docs_license_metadata_definitions_and_tests(dist):
     top = f"check_nova_services-{VERSION}"
     for name in [
         "README.md",
+        "CHANGELOG.md",
         "LICENSE",
         "setup.cfg",
         "pyproject.toml",
