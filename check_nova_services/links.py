@@ -201,13 +201,16 @@ class Link:
 
     def __init__(self, url: URL, deadline: Deadline):
         self.url = url
-        self.engine = make_engine(url, deadline)
+        # A shared connection logs in to no database: one cell's missing database or grant (1049, 1044) must not
+        # read as the refusal of every cell of the server; each cell's database is chosen by use().
+        shared = not is_sqlite(url) and bool(url.database)
+        self.engine = make_engine(url.set(database=None) if shared else url, deadline)
         try:
             self.conn: Connection = self.engine.connect()
         except Exception as exc:  # noqa: BLE001 - the driver raises more than DBAPI errors (option files, TLS files)
             self.engine.dispose()
             raise ReadError(describe_error(exc, url)) from None
-        self.database = url.database
+        self.database = None if shared else url.database
         #: The current cell's statements have all been answered (set by db.py): time past this went on judging here.
         self.answered = False
 
