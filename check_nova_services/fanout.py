@@ -165,10 +165,15 @@ def read_cells(
 
     pending = sum(len(g.pending) for g in groups.values())
     workers = min(limits.parallel, pending, sum(min(len(g.pending), limits.per_server) for g in groups.values()))
-    for _ in range(workers):
-        threading.Thread(target=worker, daemon=True).start()
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
     with lock:
-        lock.wait_for(lambda: all(phase is Phase.DONE for phase in phases), timeout=deadline.left())
+        done = lock.wait_for(lambda: all(phase is Phase.DONE for phase in phases), timeout=deadline.left())
+    if done:  # every cell has its answer: let the workers say goodbye to their servers (COM_QUIT), within the deadline
+        for thread in threads:
+            thread.join(deadline.left())
+    with lock:
         readings = [
             outcome or CellReading(cell, error=_late(phases[i], links.get(i), deadline, limits))
             for i, (cell, outcome) in enumerate(zip(cells, outcomes))
