@@ -103,7 +103,7 @@ def read_services_on(
             mappings = [row._mapping for row in conn.execute(stmt)]
             link.answered = True
         finally:
-            conn.rollback()
+            end_snapshot(conn, url)
     except ReadError:
         raise
     except Exception as exc:  # noqa: BLE001 - the driver raises more than DBAPI errors (option files, TLS files)
@@ -124,6 +124,16 @@ def begin_snapshot(conn: Connection, url: URL) -> None:
             raise
         log.debug("START TRANSACTION READ ONLY refused on %s: %s", url.database, describe_error(exc, url))
         conn.rollback()
+
+
+def end_snapshot(conn: Connection, url: URL) -> None:
+    """ROLLBACK, which ends the read-only transaction; its failure must not replace the read's own answer or
+    error: the connection is then dropped, and the next cell gets a new one."""
+    try:
+        conn.rollback()
+    except Exception as exc:  # noqa: BLE001 - any failure: the connection is not reused
+        log.debug("ROLLBACK failed on %s: %s", url.database, describe_error(exc, url))
+        conn.invalidate()
 
 
 _SHOW_STATUS = f"SHOW GLOBAL STATUS WHERE Variable_name IN ({', '.join(repr(name) for name in STATUS_NAMES)})"
@@ -258,7 +268,7 @@ def read_counts_on(link: Link, url: URL, query: TallyQuery) -> CellCounts:
                 ahead = conn.execute(rule.furthest_ahead()).first()
             link.answered = True
         finally:
-            conn.rollback()
+            end_snapshot(conn, url)
     except ReadError:
         raise
     except Exception as exc:  # noqa: BLE001 - the driver raises more than DBAPI errors (option files, TLS files)

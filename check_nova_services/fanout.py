@@ -54,8 +54,9 @@ class _Group:
     server: tuple
     pending: deque[int] = field(default_factory=deque)
     active: int = 0
-    #: Workers holding an open connection to it.
+    #: Workers holding an open connection to it, and those still opening one.
     connected: int = 0
+    connecting: int = 0
     #: At most this many workers (lowered to those connected when the server refuses one more).
     limit: int = 1_000_000
 
@@ -93,6 +94,8 @@ def read_cells(
     def worker() -> None:
         while True:
             with lock:
+                if deadline.left() <= 0:  # past the deadline nothing new is started: the answer is being printed
+                    return
                 group = take()
                 while group is None:
                     left = deadline.left()
@@ -115,10 +118,12 @@ def read_cells(
         try:
             while True:
                 with lock:
-                    if not group.pending:
+                    if not group.pending or deadline.left() <= 0:
                         return
                     index = group.pending.popleft()
                     phases[index] = Phase.CONNECTING if link is None else Phase.READING
+                    if link is None:
+                        group.connecting += 1
                 cell = cells[index]
                 assert cell.url is not None
                 if link is None:
@@ -127,10 +132,11 @@ def read_cells(
                     except Exception as exc:  # noqa: BLE001 - any failure to connect is these cells' verdict
                         reason = _reason(exc, cell)
                         with lock:
-                            if group.connected:  # another connection reads these cells: leave them to it
+                            group.connecting -= 1
+                            if group.connected or group.connecting:  # another connection reads (or may read) them
                                 group.pending.appendleft(index)
                                 phases[index] = Phase.WAITING
-                                group.limit = group.connected  # and try no more (a server at max_connections)
+                                group.limit = max(1, group.connected + group.connecting)  # and try no more
                                 return
                             # Same server, same credentials: the same refusal for every cell it would have read.
                             for other in [index, *group.pending]:
@@ -138,6 +144,7 @@ def read_cells(
                             group.pending.clear()
                         return
                     with lock:
+                        group.connecting -= 1
                         group.connected += 1
                 with lock:
                     phases[index] = Phase.READING
@@ -148,10 +155,13 @@ def read_cells(
                 except Exception as exc:  # noqa: BLE001 - any failure of one cell is that cell's verdict
                     outcome = CellReading(cell, error=_reason(exc, cell))
                     if not link.usable():  # the connection went with it: a new one for the next cell
+                        gone, link = link, None
                         with lock:
                             group.connected -= 1
-                        link.close()
-                        link = None
+                        try:
+                            gone.close()
+                        except Exception:  # noqa: BLE001 - closing a dead connection cannot change a verdict
+                            pass
                 with lock:
                     finish(index, outcome)
         finally:

@@ -183,7 +183,8 @@ def _decode_text(value: bytes) -> str:
 def sharing_key(url: URL) -> str:
     """Cells whose URLs differ only by database name can share one connection: same server, same
     credentials, same options. Held in memory only (it carries the password)."""
-    if is_sqlite(url) or not url.database:
+    if is_sqlite(url) or not url.database or "read_default_file" in url.query:
+        # An option file may name a database= that PyMySQL logs in to when the URL gives none: not shared.
         return url.render_as_string(hide_password=False)
     return url.set(database="").render_as_string(hide_password=False)
 
@@ -203,7 +204,7 @@ class Link:
         self.url = url
         # A shared connection logs in to no database: one cell's missing database or grant (1049, 1044) must not
         # read as the refusal of every cell of the server; each cell's database is chosen by use().
-        shared = not is_sqlite(url) and bool(url.database)
+        shared = not is_sqlite(url) and bool(url.database) and "read_default_file" not in url.query
         self.engine = make_engine(url.set(database=None) if shared else url, deadline)
         try:
             self.conn: Connection = self.engine.connect()

@@ -7,8 +7,9 @@ status (``SHOW STATUS``, ``SHOW VARIABLES``: no grant needed) tells; the policy,
 - Galera, not in the Primary component, or not ready (``wsrep_ready`` OFF): cannot know.
 - Galera, Primary and ready but not Synced (Donor/Desynced, Joining, Joined...): it may lag, cannot know.
 - MariaDB replica (``gtid_slave_pos`` set, ``read_only`` ON) with replication stopped (``Slave_running``
-  OFF): cannot know. With replication running it is read as it is (its lag needs a grant to see), and
-  a whole cell down says its newest heartbeat's age, which points at a stale database.
+  OFF for the default connection, and no SQL thread of a named one running, ``Slaves_running`` 0): cannot
+  know. With replication running it is read as it is (its lag needs a grant to see), and a whole cell
+  down says its newest heartbeat's age, which points at a stale database.
 - Anything else (a plain server, MySQL's replicas, whose state needs grants): read as it is.
 """
 
@@ -18,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 #: What is asked, in the same transaction as the heartbeats (SHOW ... WHERE: one round trip each).
-STATUS_NAMES = ("wsrep_local_state_comment", "wsrep_cluster_status", "wsrep_ready", "Slave_running")
+STATUS_NAMES = ("wsrep_local_state_comment", "wsrep_cluster_status", "wsrep_ready", "Slave_running", "Slaves_running")
 VARIABLE_NAMES = ("wsrep_on", "read_only", "gtid_slave_pos")
 
 
@@ -48,7 +49,12 @@ class NodeState:
 
     @property
     def replicating(self) -> bool:
-        return _on(self.status.get("slave_running"))
+        """Replication applies changes. ``Slave_running`` speaks of the default (unnamed) connection only, so a
+        multi-source replica's named connections count through ``Slaves_running`` (SQL threads running)."""
+        if _on(self.status.get("slave_running")):
+            return True
+        running = self.status.get("slaves_running", "")
+        return running.isdigit() and int(running) > 0
 
     def doubt(self) -> str | None:
         """Why this node's heartbeats may not be the truth, in words for "<cell>'s database <doubt>"; None: trusted."""
@@ -63,7 +69,9 @@ class NodeState:
                 verb = "desynced" if "desync" in state.lower() else "not synced"
                 return f"node {verb} ({state})"
             return None
-        if self.replica and not self.replicating:
+        if self.replica and not self.replicating and self.status.get("slave_running", "").upper() in ("OFF", ""):
+            if "slave_running" not in self.status and "slaves_running" not in self.status:
+                return None  # the server says nothing of replication (MySQL): read as it is
             return "is a replica whose replication has stopped (Slave_running OFF)"
         return None
 

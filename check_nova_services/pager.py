@@ -127,7 +127,10 @@ def _fit_names(facts: list[Fact], budget: int) -> str:
                     break
         for index in range(len(facts)):  # a lone name too long for the room left: cut at a word
             if lists[index] and not shown[index] and cut[index] is None and facts[index].count == 1:
-                cut[index] = _cut_at_word(lists[index][0], budget - len(line()) - len(": ")) or None
+                absent = len(SEPARATOR + heads[index]) if optional[index] else 0
+                cut[index] = _cut_at_word(lists[index][0], budget - len(line()) - absent - len(": ")) or None
+                if len(line()) > budget:  # never past the budget, whatever the arithmetic above
+                    cut[index] = None
         return line()
     return safe(SEPARATOR.join(fact.head_for(True) for fact in facts if not fact.optional), budget)  # heads alone overflow: cut
 

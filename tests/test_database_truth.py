@@ -42,6 +42,13 @@ PLAIN = {"wsrep_on": "OFF", "read_only": "OFF", "gtid_slave_pos": ""}
             "is a replica whose replication has stopped (Slave_running OFF)",
         ),
         ({"Slave_running": "ON"}, {**PLAIN, "read_only": "ON", "gtid_slave_pos": "0-1-42"}, None),
+        # multi-source: Slave_running speaks of the default connection only; a named one runs
+        ({"Slave_running": "OFF", "Slaves_running": "1"}, {**PLAIN, "read_only": "ON", "gtid_slave_pos": "0-1-42"}, None),
+        (
+            {"Slave_running": "", "Slaves_running": "0"},
+            {**PLAIN, "read_only": "ON", "gtid_slave_pos": "0-1-42"},
+            "is a replica whose replication has stopped (Slave_running OFF)",
+        ),
         # a former replica, promoted (writable): its old position means nothing
         ({"Slave_running": "OFF"}, {**PLAIN, "gtid_slave_pos": "0-1-42"}, None),
         # MySQL: no Slave_running, no gtid_slave_pos; a read-only server is not known to be a replica

@@ -236,3 +236,42 @@ def test_one_cells_missing_database_is_that_cells_reason_alone(mariadb):
         "'fan_missing' (error 1049)"
     )
     assert run.perfdata["nova-compute_total"] == "1;;;0"
+
+
+def test_a_refusal_while_another_connection_is_still_opening_leaves_the_cells_to_it():
+    """Found by review: a server one connection short of its limit refuses the second connection at once while
+    the first is still logging in; the first then reads every cell."""
+    from check_nova_services.errors import ReadError
+
+    opened = []
+    lock = threading.Lock()
+
+    def connect(url, deadline):
+        with lock:
+            first = not opened
+            opened.append(url.database)
+        if first:
+            time.sleep(0.05)  # TLS and authentication take their time
+            return Held()
+        raise ReadError("the server has no connection to spare (Too many connections, error 1040)")
+
+    readings = read_cells(cells_of_one_server(10), lambda cell, link: CellReading(cell), Deadline.after(5), connect=connect)
+    assert [r.error for r in readings] == [None] * 10
+
+
+def test_nothing_new_starts_after_the_deadline():
+    """Found by review: once the answer is being printed, abandoned workers take no further cell."""
+    started = []
+
+    def read(cell, link):
+        started.append(cell.name)
+        time.sleep(0.2)
+        return CellReading(cell)
+
+    readings = read_cells(
+        cells_of_one_server(10), read, Deadline(at=time.monotonic() + 0.5, seconds=1), Limits(8, 1), connect=lambda u, d: Held()
+    )
+    when_returned = len(started)
+    time.sleep(0.6)
+    assert len(started) == when_returned <= 3
+    assert sum(r.error is None for r in readings) <= when_returned  # only a cell that was started can be done

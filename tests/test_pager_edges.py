@@ -176,6 +176,40 @@ def test_the_line_a_budget_gives_is_the_line_its_own_length_gives(facts, budget)
     assert fit(facts, len(line)) == line
 
 
+WORDS = st.sampled_from("the server has no connection to spare raise max_connections or lower --per-server".split())
+
+
+@st.composite
+def mixed_facts(draw) -> list[Fact]:
+    """Every kind of fact the first line has: names, a lone reason, several cells with one shared (optional)
+    reason, a whole cell with its newest heartbeat (a detail)."""
+    result = []
+    for index in range(draw(st.integers(1, 5))):
+        kind = draw(st.sampled_from(["names", "reason", "shared", "detail"]))
+        if kind == "names":
+            items = draw(st.lists(long_names, max_size=6))
+            result.append(Fact(f"binary{index} {len(items)}/9 down", items, max(1, len(items)), binary=draw(st.booleans())))
+        elif kind == "reason":
+            result.append(
+                Fact(f"cell{index} unreachable", [" ".join(draw(st.lists(WORDS, min_size=1, max_size=15)))], 1, prose=True)
+            )
+        elif kind == "shared":
+            names = draw(st.lists(long_names, min_size=2, max_size=6))
+            result.append(Fact(f"{len(names)} of 9 cells unreachable", names, len(names)))
+            reason = " ".join(draw(st.lists(WORDS, min_size=1, max_size=15)))
+            result.append(Fact("each", [reason], 1, prose=True, optional=True))
+        else:
+            result.append(Fact(f"cell{index}: all 5 services down", ["newest heartbeat 5m12s ago"], detail=True))
+    return result
+
+
+@settings(max_examples=500, deadline=None)
+@given(mixed_facts(), st.integers(20, 250))
+def test_the_line_never_exceeds_its_budget(facts, budget):
+    """Found by review: a shared reason's optional head was not counted when a lone name was cut to fit."""
+    assert len(fit(facts, budget)) <= budget
+
+
 def test_several_unreachable_cells_are_named_in_40_characters_or_by_their_uuid():
     unnamed = "0000000a-4b1e-4c0d-9a2f-6d1c0c5e000a"  # Nova shows an unnamed cell's uuid as its name
     run = check({}, {"c" * 40: TIMEOUT, "d" * 41: TIMEOUT, unnamed: TIMEOUT, "cell4": TIMEOUT})
