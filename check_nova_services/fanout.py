@@ -158,20 +158,14 @@ def read_cells(
                         gone, link = link, None
                         with lock:
                             group.connected -= 1
-                        try:
-                            gone.close()
-                        except Exception:  # noqa: BLE001 - closing a dead connection cannot change a verdict
-                            pass
+                        _close_quietly(gone)
                 with lock:
                     finish(index, outcome)
         finally:
             if link is not None:
                 with lock:
                     group.connected -= 1
-                try:
-                    link.close()
-                except Exception:  # noqa: BLE001 - closing an abandoned connection cannot change a verdict
-                    pass
+                _close_quietly(link)
 
     pending = sum(len(g.pending) for g in groups.values())
     workers = min(limits.parallel, pending, sum(min(len(g.pending), limits.per_server) for g in groups.values()))
@@ -219,6 +213,13 @@ def _late(phase: Phase, link: Link | None, deadline: Deadline, limits: Limits) -
             f"answered, but not judged within the {deadline.seconds:g}s timeout: the time went on this host, not the database"
         )
     return deadline.missed
+
+
+def _close_quietly(link: Link) -> None:
+    try:
+        link.close()
+    except Exception:  # noqa: BLE001 - closing a dead or abandoned connection cannot change a verdict
+        pass
 
 
 def _reason(exc: BaseException, cell: Cell) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 import pymysql
 from sqlalchemy.engine import URL
 
+from tests.faults_helpers import processes_with
 from tests.mariadb import MariaDB, free_port
 
 PROVIDER = "/usr/lib/galera/libgalera_smm.so"
@@ -41,21 +42,6 @@ def _free_ports(count: int) -> list[int]:
         if port not in ports and port not in (3306, 4444, 4567, 4568):
             ports.append(port)
     return ports
-
-
-def _processes_under(path: str) -> list[int]:
-    """Pids whose command line names ``path``: SST helpers (rsync daemon, wsrep_sst_rsync) a node may leave."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            cmdline = Path("/proc", entry, "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if path in cmdline:
-            found.append(int(entry))
-    return found
 
 
 class GaleraNode(MariaDB):
@@ -130,7 +116,7 @@ class GaleraNode(MariaDB):
         dirs = [path for path in (self.tmp, self.joiner_tmp) if path]
         super().stop()
         for path in dirs:
-            for pid in _processes_under(path):
+            for pid in processes_with(path):
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:

@@ -35,18 +35,22 @@ def without(package: str, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def monitoring_user(mariadb, cell_db, database: str, user: str, identified: str) -> str:
+    """A cell database and a SELECT-only user on it, created ``IDENTIFIED …`` as given; its URL."""
+    cell_db(ROWS, name=database)
+    mariadb.execute(
+        f"DROP USER IF EXISTS '{user}'@'%'",
+        f"CREATE USER '{user}'@'%' IDENTIFIED {identified}",
+        f"GRANT SELECT ON `{database}`.* TO '{user}'@'%'",
+    )
+    return mariadb.url(database, user, PASSWORD).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="module")
 def ed25519_cell(mariadb, cell_db):
     if not mariadb.execute("SELECT 1 FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'ed25519'"):
         mariadb.execute("INSTALL SONAME 'auth_ed25519'")
-    url = cell_db(ROWS, name="auth_ed25519")
-    database = url.rsplit("/", 1)[1]
-    mariadb.execute(
-        "DROP USER IF EXISTS 'mon_ed'@'%'",
-        f"CREATE USER 'mon_ed'@'%' IDENTIFIED VIA ed25519 USING PASSWORD('{PASSWORD}')",
-        f"GRANT SELECT ON `{database}`.* TO 'mon_ed'@'%'",
-    )
-    return mariadb.url(database, "mon_ed", PASSWORD).render_as_string(hide_password=False)
+    return monitoring_user(mariadb, cell_db, "auth_ed25519", "mon_ed", f"VIA ed25519 USING PASSWORD('{PASSWORD}')")
 
 
 @pytest.fixture(scope="module")
@@ -119,14 +123,8 @@ def test_an_auth_plugin_pymysql_cannot_use_is_named():
 
 
 def test_an_account_that_requires_ssl_on_a_server_without_tls_says_so(mariadb, cell_db):
-    url = cell_db(ROWS, name="auth_require_ssl")
-    database = url.rsplit("/", 1)[1]
-    mariadb.execute(
-        "DROP USER IF EXISTS 'mon_tls'@'%'",
-        f"CREATE USER 'mon_tls'@'%' IDENTIFIED BY '{PASSWORD}' REQUIRE SSL",
-        f"GRANT SELECT ON `{database}`.* TO 'mon_tls'@'%'",
-    )
-    run = run_check("--db-url", mariadb.url(database, "mon_tls", PASSWORD).render_as_string(hide_password=False), CLOCK)
+    url = monitoring_user(mariadb, cell_db, "auth_require_ssl", "mon_tls", f"BY '{PASSWORD}' REQUIRE SSL")
+    run = run_check("--db-url", url, CLOCK)
     assert (run.code, run.stderr) == (3, "")
     assert run.status == (
         "NOVA_SERVICES UNKNOWN - database auth_require_ssl unreachable: Access denied for user 'mon_tls'@'localhost' "
