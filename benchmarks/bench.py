@@ -24,12 +24,13 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from check_nova_services.cells import Cell, ReadPlan, read_cell  # noqa: E402
-from check_nova_services.deadline import Deadline  # noqa: E402
-from check_nova_services.demo import service, write_api_database, write_cell  # noqa: E402
-from check_nova_services.fanout import read_cells  # noqa: E402
-from check_nova_services.policy import Policy  # noqa: E402
-from check_nova_services.selection import ServiceFilter  # noqa: E402
+from check_nova_services.demo.writer import service, write_api_database, write_cell  # noqa: E402
+from check_nova_services.readings import Cell  # noqa: E402
+from check_nova_services.rule.policy import Policy  # noqa: E402
+from check_nova_services.rule.selection import ServiceFilter  # noqa: E402
+from check_nova_services.shared.deadline import Deadline  # noqa: E402
+from check_nova_services.sources.cells import ReadPlan, read_cell  # noqa: E402
+from check_nova_services.sources.fanout import read_cells  # noqa: E402
 from tests.mariadb import MariaDB  # noqa: E402
 
 

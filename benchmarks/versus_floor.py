@@ -21,7 +21,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
-from check_nova_services.demo import service, write_api_database, write_cell  # noqa: E402
+from check_nova_services.demo.writer import service, write_api_database, write_cell  # noqa: E402
 from tests.mariadb import MariaDB  # noqa: E402
 
 #: Runs a module or a script and writes its peak RSS (VmHWM, KiB) to a file at exit.

@@ -1,3 +1,3 @@
-from .cli import main
+from check_nova_services.cli.main import main
 
 main()

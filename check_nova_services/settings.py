@@ -11,8 +11,18 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import URL
 
-from .cells import CellSource, Clock
-from .config import (
+from check_nova_services.readings import Clock, Reading
+from check_nova_services.rule.heartbeat import DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME, effective_down_time
+from check_nova_services.rule.policy import Policy
+from check_nova_services.rule.selection import Selection
+from check_nova_services.rule.thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING, ThresholdTable
+from check_nova_services.shared.deadline import Deadline
+from check_nova_services.shared.errors import ConfigError
+from check_nova_services.shared.redaction import redact
+from check_nova_services.shared.text import safe
+from check_nova_services.shared.timestamps import parse_timestamp
+from check_nova_services.sources.cells import CellSource
+from check_nova_services.sources.config import (
     DEFAULT_PLACES,
     ENV_API_DB_URL,
     ENV_DB_PASSWORD,
@@ -22,20 +32,32 @@ from .config import (
     pick_url,
     read_nova_conf,
 )
-from .deadline import Deadline
-from .errors import ConfigError
-from .fanout import DEFAULT_LIMITS, Limits
-from .heartbeat import DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME, effective_down_time
-from .policy import Policy
-from .redaction import redact
-from .selection import Selection
-from .survey import Reading, survey
-from .text import safe
-from .thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING, ThresholdTable
-from .timestamps import parse_timestamp
-from .urls import show_url
+from check_nova_services.sources.fanout import DEFAULT_LIMITS, Limits
+from check_nova_services.sources.survey import survey
+from check_nova_services.sources.urls import show_url
 
 SELECTION_OPTIONS = ("cell", "zone", "host", "binary", "exclude")
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """How a run judges what it read: the part of the settings the nagiosplugin check is built from."""
+
+    warning: ThresholdTable
+    critical: ThresholdTable
+    policy: Policy
+    unreachable_is_critical: bool = False
+    #: Seconds of clock difference with a database server that warn; None: off.
+    skew_warning: float | None = None
+    #: -v count: the long output's detail.
+    verbosity: int = 0
+    #: --exclude was given: the count of excluded services is perfdata too.
+    excluding: bool = False
+
+    @property
+    def threshold_binaries(self) -> frozenset[str]:
+        """Binaries named in -w/-c: one that no service has is likely a typo."""
+        return self.warning.named_binaries | self.critical.named_binaries
 
 
 @dataclass(frozen=True)
@@ -50,13 +72,9 @@ class Settings:
     policy: Policy
     clock: Clock
     selection: Selection
-    warning: ThresholdTable
-    critical: ThresholdTable
-    unreachable_is_critical: bool
-    #: Seconds of clock difference with a database server that warn; None: off.
-    skew_warning: float | None
+    #: What the nagiosplugin check needs to judge the Reading (plugin.check.build_check).
+    judgement: Judgement
     deadline: Deadline
-    verbosity: int
     #: Connections at once, in all and to one server.
     limits: Limits = DEFAULT_LIMITS
     #: Passwords and other secrets met while reading the settings: masked in any message.
@@ -81,7 +99,7 @@ class Settings:
         lines = [
             f"config files read: {', '.join(self.conf.files) or 'none'}",
             f"service_down_time {policy.down_time}s (configured {self.service_down_time}, report_interval "
-            f"{self.report_interval}); age warning {policy.age_warning}; skew warning {self.skew_warning}; "
+            f"{self.report_interval}); age warning {policy.age_warning}; skew warning {self.judgement.skew_warning}; "
             f"clock {self.clock}",
         ]
         if source.api_url is not None:
@@ -138,6 +156,12 @@ def _assemble(
     service_down_time = _first(args.service_down_time, conf.service_down_time, DEFAULT_SERVICE_DOWN_TIME)
     report_interval = _first(args.report_interval, conf.report_interval, DEFAULT_REPORT_INTERVAL)
     down_time = effective_down_time(service_down_time, report_interval)
+    policy = Policy(
+        down_time=down_time,
+        age_warning=default_age_warning(report_interval, down_time, args.age_warning),
+        count_disabled=args.count_disabled,
+        ahead_after=report_interval,
+    )
     return Settings(
         source=CellSource(
             db_url,
@@ -150,12 +174,7 @@ def _assemble(
         conf=conf,
         service_down_time=service_down_time,
         report_interval=report_interval,
-        policy=Policy(
-            down_time=down_time,
-            age_warning=default_age_warning(report_interval, down_time, args.age_warning),
-            count_disabled=args.count_disabled,
-            ahead_after=report_interval,
-        ),
+        policy=policy,
         clock=clock,
         selection=Selection(
             hosts=tuple(args.host),
@@ -165,12 +184,16 @@ def _assemble(
             cells=tuple(args.cell),
             text=_filters_text(args),
         ),
-        warning=ThresholdTable(args.warning, DEFAULT_WARNING, "--warning"),
-        critical=ThresholdTable(args.critical, DEFAULT_CRITICAL, "--critical"),
-        unreachable_is_critical=args.unreachable_cell_state == "critical",
-        skew_warning=default_skew_warning(report_interval, down_time, args.skew_warning),
+        judgement=Judgement(
+            warning=ThresholdTable(args.warning, DEFAULT_WARNING, "--warning"),
+            critical=ThresholdTable(args.critical, DEFAULT_CRITICAL, "--critical"),
+            policy=policy,
+            unreachable_is_critical=args.unreachable_cell_state == "critical",
+            skew_warning=default_skew_warning(report_interval, down_time, args.skew_warning),
+            verbosity=args.verbose,
+            excluding=bool(args.exclude),
+        ),
         deadline=deadline,
-        verbosity=args.verbose,
         limits=Limits(parallel=args.parallel, per_server=args.per_server),
         secrets=secrets,
     )

@@ -70,7 +70,7 @@ def mariadb():
 @pytest.fixture
 def cell_db(mariadb, request):
     """Write rows into a fresh cell database on the test MariaDB; returns its URL as text."""
-    from check_nova_services.demo import write_cell
+    from check_nova_services.demo.writer import write_cell
 
     counter = iter(range(100))
 

@@ -11,15 +11,13 @@ import re
 from dataclasses import dataclass
 from itertools import count
 
-import nagiosplugin
-
-from check_nova_services.cells import Cell, CellReading, Deployment, ReadPlan, judge_rows
-from check_nova_services.check import build_check
-from check_nova_services.policy import Policy
-from check_nova_services.resource import NovaServices
-from check_nova_services.selection import Selection, ServiceFilter
-from check_nova_services.survey import Reading, combine
-from check_nova_services.thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING, ThresholdTable
+from check_nova_services.plugin.check import build_check
+from check_nova_services.readings import Cell, CellReading, Deployment, Reading, combine
+from check_nova_services.rule.policy import Policy
+from check_nova_services.rule.selection import Selection, ServiceFilter
+from check_nova_services.rule.thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING, ThresholdTable
+from check_nova_services.settings import Judgement
+from check_nova_services.sources.cells import ReadPlan, judge_rows
 
 NOW = dt.datetime(2026, 11, 26, 15, 0, 0)
 POLICY = Policy(down_time=60, age_warning=35)
@@ -39,7 +37,7 @@ def row(
     now: dt.datetime = NOW,
 ):
     """One services row whose heartbeat is ``age`` seconds old at ``now`` (None: never reported)."""
-    from check_nova_services.heartbeat import ServiceRow
+    from check_nova_services.rule.heartbeat import ServiceRow
 
     return ServiceRow(
         id=next(_ids),
@@ -125,10 +123,10 @@ def check(
     """The plugin's own Check (Resource, Contexts, Summary) over an in-memory Reading, run in process."""
     selection = selection or Selection()
     reading = reading_of(cells, unreachable, policy, uuids, narrowed=selection.narrowed, selection=selection, stale=stale)
-    resource = NovaServices(lambda: reading, excluding=bool(selection.exclude))
     warn = ThresholdTable(list(warning), DEFAULT_WARNING, "--warning")
     crit = ThresholdTable(list(critical), DEFAULT_CRITICAL, "--critical")
-    plugin = build_check(resource, warn, crit, policy, nagiosplugin.Unknown, verbosity=verbosity)
+    judgement = Judgement(warn, crit, policy, verbosity=verbosity, excluding=bool(selection.exclude))
+    plugin = build_check(judgement, lambda: reading)
     plugin()
     perfdata = {}
     for item in plugin.perfdata:

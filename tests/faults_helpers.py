@@ -277,7 +277,7 @@ def run_in_process(*argv: str, env: dict[str, str] | None = None) -> Run:
     """
     from nagiosplugin.runtime import Runtime
 
-    from check_nova_services import cli
+    from check_nova_services.cli import main as cli
 
     hidden = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("NOVA_SERVICES_")}
     os.environ.update(env or {})

@@ -14,8 +14,8 @@ import sys
 import pymysql
 import pytest
 
-from check_nova_services.dberrors import describe_error
-from check_nova_services.demo import service
+from check_nova_services.demo.writer import service
+from check_nova_services.sources.db_errors import describe_error
 from tests.conftest import CLOCK, NOW, run_check
 
 PASSWORD = "Ed-25519-Secret"
@@ -55,7 +55,7 @@ def ed25519_cell(mariadb, cell_db):
 
 @pytest.fixture(scope="module")
 def cell_db(mariadb):
-    from check_nova_services.demo import write_cell
+    from check_nova_services.demo.writer import write_cell
 
     def make(rows, name):
         url = mariadb.create_database(name)

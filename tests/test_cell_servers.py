@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.engine import URL, make_url
 
-from check_nova_services.demo import service, write_api_database, write_cell
-from check_nova_services.urls import with_api_credentials
+from check_nova_services.demo.writer import service, write_api_database, write_cell
+from check_nova_services.sources.urls import with_api_credentials
 from tests.conftest import CLOCK, NOW, clean_env, free_port, run_check
 
 LIVE_UUID = "aaaaaaaa-1111-4111-8111-000000000001"

@@ -10,7 +10,7 @@ import uuid as uuidlib
 
 import pytest
 
-from check_nova_services.demo import CELL0_UUID, service, write_api_database, write_cell
+from check_nova_services.demo.writer import CELL0_UUID, service, write_api_database, write_cell
 from tests.conftest import CLOCK, NOW, free_port, run_check
 
 CELL1_UUID = "11111111-1111-1111-1111-111111111111"

@@ -6,7 +6,7 @@ import datetime as dt
 import subprocess
 import sys
 
-from check_nova_services.demo import service
+from check_nova_services.demo.writer import service
 from tests.conftest import CLOCK, NOW, run_check
 
 PERF_CONTROLLERS = (

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from check_nova_services import __version__
-from check_nova_services.demo import service, write_cell
+from check_nova_services.demo.writer import service, write_cell
 from tests.conftest import CLOCK, NOW, run_check
 
 
@@ -333,7 +333,7 @@ def test_a_heartbeat_of_an_auto_disabled_service_does_not_warn_as_late(sqlite_ce
 
 
 def test_a_big_outage_stays_within_the_line_and_nagios_limits(tmp_path):
-    from check_nova_services.demo import write_api_database
+    from check_nova_services.demo.writer import write_api_database
 
     long = ".rack01.az1.region-one.openstack.internal.example.com"
     reason = "maintenance window for the storage network migration, ticket OPS-123456, ask the storage team first"

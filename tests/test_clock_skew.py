@@ -12,8 +12,8 @@ import sys
 
 import pytest
 
-from check_nova_services.demo import service
-from check_nova_services.timestamps import utc_now
+from check_nova_services.demo.writer import service
+from check_nova_services.shared.timestamps import utc_now
 from tests.conftest import CLOCK, NOW, clean_env, run_check
 
 
@@ -26,7 +26,7 @@ def shifted(offset: str, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def fresh_cell(mariadb):
     """Three services that heartbeat now, by the real clock (the check judges with --clock db)."""
-    from check_nova_services.demo import write_cell
+    from check_nova_services.demo.writer import write_cell
 
     url = mariadb.create_database("skew_cell")
     now = utc_now()
@@ -95,7 +95,7 @@ def test_the_skew_is_why_services_look_down_on_the_local_clock(fresh_cell):
 
 
 def test_sqlite_has_no_server_clock_to_compare(tmp_path):
-    from check_nova_services.demo import write_cell
+    from check_nova_services.demo.writer import write_cell
 
     path = tmp_path / "nova.sqlite"
     write_cell(f"sqlite:///{path}", [service("cmp1", "nova-compute", NOW, age=2.0)])

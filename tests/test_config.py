@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from check_nova_services.config import read_nova_conf
+from check_nova_services.sources.config import read_nova_conf
 
 
 def test_quotes_dollars_and_substitution(tmp_path):

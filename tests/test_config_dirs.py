@@ -12,9 +12,9 @@ import os
 
 import pytest
 
-from check_nova_services.config import nova_config_files, read_nova_conf
-from check_nova_services.demo import service, write_cell
-from check_nova_services.errors import ConfigError
+from check_nova_services.demo.writer import service, write_cell
+from check_nova_services.shared.errors import ConfigError
+from check_nova_services.sources.config import nova_config_files, read_nova_conf
 from tests.conftest import CLOCK, NOW, clean_env, run_check
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from check_nova_services.nodes import NodeState
-from check_nova_services.selection import Selection
+from check_nova_services.rule.nodes import NodeState
+from check_nova_services.rule.selection import Selection
 from tests.factories import check, computes, controllers, row
 
 SYNCED = {"wsrep_local_state_comment": "Synced", "wsrep_cluster_status": "Primary", "wsrep_ready": "ON"}

@@ -17,8 +17,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
 from check_nova_services import __version__
-from check_nova_services.demo import MARKER, Refused, write_api_database, write_cell
-from check_nova_services.schema import api_metadata, cell_metadata
+from check_nova_services.demo.schema import api_metadata, cell_metadata
+from check_nova_services.demo.writer import MARKER, Refused, write_api_database, write_cell
 from tests.conftest import Run, clean_env
 
 REFUSED = (

@@ -12,10 +12,10 @@ import pymysql
 import pytest
 from sqlalchemy.engine import make_url
 
-from check_nova_services.cells import Cell, CellReading
-from check_nova_services.deadline import Deadline
-from check_nova_services.demo import service, write_api_database, write_cell
-from check_nova_services.fanout import Limits, read_cells
+from check_nova_services.demo.writer import service, write_api_database, write_cell
+from check_nova_services.readings import Cell, CellReading
+from check_nova_services.shared.deadline import Deadline
+from check_nova_services.sources.fanout import Limits, read_cells
 from tests.conftest import CLOCK, NOW, run_check
 from tests.mariadb import MariaDB
 
@@ -166,7 +166,7 @@ def test_a_cell_answered_but_not_judged_in_time_says_the_time_went_here():
 
 
 def test_a_refused_connection_is_the_reason_of_every_cell_it_would_have_read():
-    from check_nova_services.errors import ReadError
+    from check_nova_services.shared.errors import ReadError
 
     tries = []
 
@@ -241,7 +241,7 @@ def test_one_cells_missing_database_is_that_cells_reason_alone(mariadb):
 def test_a_refusal_while_another_connection_is_still_opening_leaves_the_cells_to_it():
     """Found by review: a server one connection short of its limit refuses the second connection at once while
     the first is still logging in; the first then reads every cell."""
-    from check_nova_services.errors import ReadError
+    from check_nova_services.shared.errors import ReadError
 
     opened = []
     lock = threading.Lock()

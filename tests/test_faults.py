@@ -16,7 +16,7 @@ import urllib.parse
 import pytest
 from sqlalchemy.engine import URL
 
-from check_nova_services.demo import service, write_api_database, write_cell
+from check_nova_services.demo.writer import service, write_api_database, write_cell
 from tests.conftest import CLOCK, NOW, Run, clean_env, free_port, run_check
 from tests.faults_helpers import (
     READ_ONLY,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from check_nova_services.demo import service, write_api_database, write_cell
+from check_nova_services.demo.writer import service, write_api_database, write_cell
 from tests.conftest import CLOCK, NOW, run_check
 from tests.galera import GaleraCluster
 

@@ -16,9 +16,9 @@ import threading
 
 import pytest
 
-from check_nova_services.demo import demo_rows, service, write_cell
-from check_nova_services.resource import _labels
-from check_nova_services.text import LABEL_LIMIT, label
+from check_nova_services.demo.writer import demo_rows, service, write_cell
+from check_nova_services.plugin.resource import _labels
+from check_nova_services.shared.text import LABEL_LIMIT, label
 from tests.conftest import CLOCK, NOW, run_check
 from tests.daemons import ICINGA2, ICINGA_DIR, Icinga2, include_lines, need, wait_for, write_plugin
 from tests.faults_helpers import parse_plugin_output

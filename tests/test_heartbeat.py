@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from check_nova_services.heartbeat import ServiceRow, effective_down_time, judge
+from check_nova_services.rule.heartbeat import ServiceRow, effective_down_time, judge
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, 0)
 

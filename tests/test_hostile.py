@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from nagiosplugin import Range
 
-from check_nova_services.check import SUMMARY_BUDGET
-from check_nova_services.demo import service, write_api_database, write_cell
-from check_nova_services.heartbeat import API_BINARIES
-from check_nova_services.text import safe
+from check_nova_services.demo.writer import service, write_api_database, write_cell
+from check_nova_services.plugin.check import SUMMARY_BUDGET
+from check_nova_services.rule.heartbeat import API_BINARIES
+from check_nova_services.shared.text import safe
 from tests.conftest import CLOCK, NOW, clean_env, free_port, run_check
 from tests.faults_helpers import parse_plugin_output, run_in_process
 

@@ -11,7 +11,7 @@ import threading
 import pytest
 from sqlalchemy.engine import make_url
 
-from check_nova_services.demo import service
+from check_nova_services.demo.writer import service
 from tests.daemons import (
     ICINGA2,
     ICINGA_DIR,
@@ -170,7 +170,7 @@ def repeatable_options() -> set[str]:
     """Options argparse collects into a list (action="append"): the ones Icinga must repeat."""
     import argparse
 
-    from check_nova_services.cli import build_parser
+    from check_nova_services.cli.options import build_parser
 
     return {
         max(action.option_strings, key=len) for action in build_parser()._actions if isinstance(action, argparse._AppendAction)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from check_nova_services.demo import service, write_api_database, write_cell
+from check_nova_services.demo.writer import service, write_api_database, write_cell
 from tests.conftest import CLOCK, NOW, free_port, run_check
 
 CELL1 = "11111111-aaaa-4bbb-8ccc-000000000001"

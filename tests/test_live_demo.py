@@ -22,9 +22,9 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from check_nova_services.demo import demo_rows, write_cell
-from check_nova_services.schema import cell_metadata
-from check_nova_services.timestamps import utc_now
+from check_nova_services.demo.schema import cell_metadata
+from check_nova_services.demo.writer import demo_rows, write_cell
+from check_nova_services.shared.timestamps import utc_now
 from tests.conftest import Run, clean_env, run_check
 from tests.test_demo_safety import NOVA_SERVICE_ROW, NOVA_SERVICES_DDL, REFUSED, demo, nova_sqlite
 

@@ -21,13 +21,14 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
-from check_nova_services.cells import Cell, ReadPlan, read_cell
-from check_nova_services.db import TallyQuery, read_counts
-from check_nova_services.deadline import Deadline
-from check_nova_services.demo import demo_rows, write_cell
-from check_nova_services.fanout import read_cells
-from check_nova_services.policy import Policy
-from check_nova_services.selection import ServiceFilter
+from check_nova_services.demo.writer import demo_rows, write_cell
+from check_nova_services.readings import Cell
+from check_nova_services.rule.policy import Policy
+from check_nova_services.rule.selection import ServiceFilter
+from check_nova_services.shared.deadline import Deadline
+from check_nova_services.sources.cells import ReadPlan, read_cell
+from check_nova_services.sources.counts import TallyQuery, read_counts
+from check_nova_services.sources.fanout import read_cells
 from tests.conftest import CLOCK, NOW, clean_env
 from tests.faults_helpers import connections_of, wait_no_connections
 

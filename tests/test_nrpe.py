@@ -17,7 +17,7 @@ import subprocess
 import pytest
 from sqlalchemy.engine import make_url
 
-from check_nova_services.demo import service
+from check_nova_services.demo.writer import service
 from tests.daemons import CHECK_NRPE, ICINGA_DIR, NRPE, PLUGIN_DIR, Nrpe, free_port, need, write_plugin
 
 pytestmark = pytest.mark.slow

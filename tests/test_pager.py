@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from check_nova_services.pager import SUMMARY_BUDGET, Fact, fit
+from check_nova_services.output.fit import SUMMARY_BUDGET, Fact, fit
 from tests.factories import check, computes, controllers, row
 
 REFUSED = "Can't connect to MySQL server on '127.0.0.1' ([Errno 111] Connection refused) (error 2003)"

@@ -15,9 +15,11 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from check_nova_services.pager import Fact, _cut_at_word, first_line, fit, long_output
-from check_nova_services.policy import Policy
-from check_nova_services.selection import Selection
+from check_nova_services.output.fit import Fact, cut_at_word, fit
+from check_nova_services.output.long_output import long_output
+from check_nova_services.output.pager import first_line
+from check_nova_services.rule.policy import Policy
+from check_nova_services.rule.selection import Selection
 from tests.factories import check, computes, reading_of, row
 
 TIMEOUT = "no answer within the 10s timeout"
@@ -107,17 +109,17 @@ def test_a_reason_of_exactly_the_room_left_is_whole(budget, line):
     ],
 )
 def test_a_reason_is_cut_after_its_last_whole_word(room, cut):
-    assert _cut_at_word(TIMEOUT, room) == cut
+    assert cut_at_word(TIMEOUT, room) == cut
     assert len(cut) <= room
 
 
 def test_a_word_longer_than_half_the_room_is_cut_inside_rather_than_dropped():
     # the last space is before half the room: going back to it would waste the room, so the word is cut
-    assert _cut_at_word("id 0123456789abcdef0123456789", 20) == "id 0123456789abcdef…"
+    assert cut_at_word("id 0123456789abcdef0123456789", 20) == "id 0123456789abcdef…"
     # a space exactly at half the room still counts as too early
-    assert _cut_at_word("0123456789 abcdefghijklmnop", 20) == "0123456789 abcdefgh…"
+    assert cut_at_word("0123456789 abcdefghijklmnop", 20) == "0123456789 abcdefgh…"
     # a space after half the room: back to it
-    assert _cut_at_word("0123456789a bcdefghijklmnop", 20) == "0123456789a…"
+    assert cut_at_word("0123456789a bcdefghijklmnop", 20) == "0123456789a…"
 
 
 def typos(n: int, length: int) -> tuple[str, ...]:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from check_nova_services.demo import service, write_api_database, write_cell
+from check_nova_services.demo.writer import service, write_api_database, write_cell
 from tests.conftest import CLOCK, NOW, run_check
 from tests.faults_helpers import run_in_process
 

@@ -7,12 +7,12 @@ import re
 
 import pytest
 
-from check_nova_services.cli import build_parser
-from check_nova_services.deadline import Deadline
-from check_nova_services.errors import ConfigError
-from check_nova_services.policy import Policy, Standing, TallyBuilder, assess
-from check_nova_services.selection import Selection
+from check_nova_services.cli.options import build_parser
+from check_nova_services.rule.policy import Policy, Standing, TallyBuilder, assess
+from check_nova_services.rule.selection import Selection
 from check_nova_services.settings import build_settings
+from check_nova_services.shared.deadline import Deadline
+from check_nova_services.shared.errors import ConfigError
 from tests.factories import NOW, row
 
 POLICY = Policy(down_time=60, age_warning=35)
@@ -94,7 +94,7 @@ def test_settings_precedence_and_novas_arithmetic(tmp_path):
     from_conf = settings_of(tmp_path, conf=conf)
     assert (from_conf.service_down_time, from_conf.report_interval, from_conf.policy.down_time) == (10, 10, 25)
     assert from_conf.policy.age_warning == 17.5  # halfway from report_interval to the *effective* down time
-    assert from_conf.skew_warning == 7.5
+    assert from_conf.judgement.skew_warning == 7.5
     assert from_conf.source.db_url.host == "db1" and from_conf.source.db_url.drivername == "mysql+pymysql"
     environ = {"NOVA_SERVICES_DB_URL": "mysql+pymysql://mon@db2/nova", "NOVA_SERVICES_DB_PASSWORD": "Env-Secret"}
     from_env = settings_of(tmp_path, "--service-down-time", "90", conf=conf, environ=environ)

@@ -14,13 +14,13 @@ from sqlalchemy import insert, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 
-from check_nova_services.check import SUMMARY_BUDGET
-from check_nova_services.dberrors import describe_error
-from check_nova_services.deadline import Deadline
-from check_nova_services.demo import service, write_api_database, write_cell
-from check_nova_services.links import make_engine
-from check_nova_services.redaction import redact
-from check_nova_services.schema import cell_metadata
+from check_nova_services.demo.schema import cell_metadata
+from check_nova_services.demo.writer import service, write_api_database, write_cell
+from check_nova_services.plugin.check import SUMMARY_BUDGET
+from check_nova_services.shared.deadline import Deadline
+from check_nova_services.shared.redaction import redact
+from check_nova_services.sources.db_errors import describe_error
+from check_nova_services.sources.sessions import make_engine
 from tests.conftest import CLOCK, NOW, clean_env, run_check
 from tests.faults_helpers import parse_plugin_output, wait_no_connections
 
@@ -263,7 +263,7 @@ class AsMySQL:
 
 
 def test_a_refused_session_statement_is_survived_and_the_others_apply(mariadb):
-    from check_nova_services.links import session_setup
+    from check_nova_services.sources.sessions import session_setup
 
     with mariadb.connect() as conn:
         refused = session_setup(AsMySQL(conn), 2.5)

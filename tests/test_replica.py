@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from check_nova_services.demo import service, write_cell
+from check_nova_services.demo.writer import service, write_cell
 from tests.conftest import CLOCK, NOW, run_check
 from tests.replica import AsyncReplica
 

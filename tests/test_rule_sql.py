@@ -11,12 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import make_url
 
-from check_nova_services.db import TallyQuery, read_counts, read_services
-from check_nova_services.deadline import Deadline
-from check_nova_services.demo import service, write_cell
-from check_nova_services.heartbeat import judge
-from check_nova_services.policy import Policy, TallyBuilder, assess
-from check_nova_services.selection import ServiceFilter
+from check_nova_services.demo.writer import service, write_cell
+from check_nova_services.rule.heartbeat import judge
+from check_nova_services.rule.policy import Policy, TallyBuilder, assess
+from check_nova_services.rule.selection import ServiceFilter
+from check_nova_services.shared.deadline import Deadline
+from check_nova_services.sources.counts import TallyQuery, read_counts
+from check_nova_services.sources.rows import read_services
 from tests.conftest import NOW
 
 DOWN_TIME = 60

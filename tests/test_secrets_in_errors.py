@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 import pymysql
 import pytest
 
-from check_nova_services.config import read_nova_conf
-from check_nova_services.demo import service, write_api_database, write_cell
-from check_nova_services.errors import ConfigError
+from check_nova_services.demo.writer import service, write_api_database, write_cell
+from check_nova_services.shared.errors import ConfigError
+from check_nova_services.sources.config import read_nova_conf
 from tests.conftest import CLOCK, NOW, clean_env, run_check
 from tests.faults_helpers import _err, _greeting, _packet
 
@@ -295,6 +295,6 @@ def test_a_url_given_to_host_is_masked(sqlite_cell):
     ],
 )
 def test_what_has_the_form_of_a_password_is_hidden(text, shown):
-    from check_nova_services.redaction import hide_passwords
+    from check_nova_services.shared.redaction import hide_passwords
 
     assert shown in hide_passwords(text)

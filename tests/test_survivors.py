@@ -19,34 +19,23 @@ import re
 import threading
 import time
 
-import nagiosplugin
 import pytest
 from sqlalchemy.engine import make_url
 
-from check_nova_services.cells import (
-    Cell,
-    CellSource,
-    Deployment,
-    ReadPlan,
-    database_name,
-    discover,
-    judge_rows,
-    read_cell,
-)
-from check_nova_services.check import build_check
-from check_nova_services.cli import build_parser
-from check_nova_services.deadline import Deadline
-from check_nova_services.demo import service, write_api_database, write_cell
-from check_nova_services.errors import ConfigError, ReadError
-from check_nova_services.fanout import read_cells
-from check_nova_services.pager import long_output
-from check_nova_services.policy import PROBLEM_LIMIT, Policy, Standing, TallyBuilder, assess
-from check_nova_services.resource import NovaServices
-from check_nova_services.selection import Selection, ServiceFilter
-from check_nova_services.settings import build_settings
-from check_nova_services.survey import combine
-from check_nova_services.thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING, ThresholdTable
-from check_nova_services.urls import (
+from check_nova_services.cli.options import build_parser
+from check_nova_services.demo.writer import service, write_api_database, write_cell
+from check_nova_services.output.long_output import long_output
+from check_nova_services.plugin.check import build_check
+from check_nova_services.readings import Cell, Deployment, combine
+from check_nova_services.rule.policy import PROBLEM_LIMIT, Policy, Standing, TallyBuilder, assess
+from check_nova_services.rule.selection import Selection, ServiceFilter
+from check_nova_services.rule.thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING, ThresholdTable
+from check_nova_services.settings import Judgement, build_settings
+from check_nova_services.shared.deadline import Deadline
+from check_nova_services.shared.errors import ConfigError, ReadError
+from check_nova_services.sources.cells import CellSource, ReadPlan, database_name, discover, judge_rows, read_cell
+from check_nova_services.sources.fanout import read_cells
+from check_nova_services.sources.urls import (
     add_password,
     format_db_url,
     option_file,
@@ -304,9 +293,7 @@ def skew_check(skew: float, limit: float | None):
     reading = dataclasses.replace(reading, skew=(reading.cells[0], skew))
     warning = ThresholdTable([], DEFAULT_WARNING, "--warning")
     critical = ThresholdTable([], DEFAULT_CRITICAL, "--critical")
-    plugin = build_check(
-        NovaServices(lambda: reading, excluding=False), warning, critical, POLICY, nagiosplugin.Unknown, 1, limit
-    )
+    plugin = build_check(Judgement(warning, critical, POLICY, skew_warning=limit, verbosity=1), lambda: reading)
     plugin()
     skew_perfdata = [item for item in plugin.perfdata if item.startswith("clock_skew=")]
     return plugin.exitcode, plugin.summary_str, list(plugin.verbose_str), skew_perfdata
@@ -374,7 +361,7 @@ def test_the_zones_default_to_novas_names(tmp_path):
 
 def test_a_given_skew_warning_is_used_and_zero_turns_it_off():
     """Kills default_skew_warning's ``return given or None`` -> ``given and None`` (mutate.py settings:36)."""
-    assert [settings_of(*given).skew_warning for given in ((), ("--skew-warning", "5"), ("--skew-warning", "0"))] == [
+    assert [settings_of(*given).judgement.skew_warning for given in ((), ("--skew-warning", "5"), ("--skew-warning", "0"))] == [
         25.0,
         5.0,
         None,

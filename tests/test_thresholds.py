@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from check_nova_services.config import ConfigError
-from check_nova_services.thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING, ThresholdTable
+from check_nova_services.rule.thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING, ThresholdTable
+from check_nova_services.sources.config import ConfigError
 
 
 def resolve(specs, defaults, binary, total):

@@ -15,9 +15,9 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 
-from check_nova_services.deadline import Deadline
-from check_nova_services.demo import service, write_cell
-from check_nova_services.links import _pymysql_sharing_tls_defaults, make_engine
+from check_nova_services.demo.writer import service, write_cell
+from check_nova_services.shared.deadline import Deadline
+from check_nova_services.sources.sessions import _pymysql_sharing_tls_defaults, make_engine
 from tests.conftest import CLOCK, NOW, run_check
 from tests.faults_helpers import FakeMySQL, PrivateMariaDB, parse_plugin_output
 from tests.mariadb import free_port

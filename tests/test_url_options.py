@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from check_nova_services.demo import service
+from check_nova_services.demo.writer import service
 from tests.conftest import CLOCK, NOW, run_check
 
 OK_LINE = "NOVA_SERVICES OK - 1 of 1 services up: nova-compute 1/1"
@@ -12,7 +12,7 @@ OK_LINE = "NOVA_SERVICES OK - 1 of 1 services up: nova-compute 1/1"
 
 @pytest.fixture(scope="module")
 def cell_url(mariadb):
-    from check_nova_services.demo import write_cell
+    from check_nova_services.demo.writer import write_cell
 
     url = mariadb.create_database("urlopt_cell")
     write_cell(url, [service("cmp1", "nova-compute", NOW, age=5.0)])

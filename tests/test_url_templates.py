@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from check_nova_services.cells import format_db_url
+from check_nova_services.sources.urls import format_db_url
 
 BASE = "mysql+pymysql://nova:p%40ss@DB-Main.example.com:3307/nova_cell1?charset=utf8#frag"
 
@@ -52,7 +52,7 @@ def test_without_a_base_the_template_stays_as_it_is():
 
 def test_a_template_without_database_connection_says_what_it_needs(tmp_path):
     """Nova formats a template from [database]/connection: without one, the cell says so, not "no URL"."""
-    from check_nova_services.demo import write_api_database
+    from check_nova_services.demo.writer import write_api_database
     from tests.conftest import run_check
 
     api = f"sqlite:///{tmp_path}/api.sqlite"

@@ -1,21 +1,19 @@
-"""Command line -> check, with exit-code discipline: only 0-3, never a traceback, never argparse's 2."""
+"""The command line: one option group per concern, each value checked by its type; errors are UNKNOWN (3)."""
 
 from __future__ import annotations
 
 import argparse
-import logging
-import math
-import os
 import sys
-import time
-import warnings
-from collections.abc import Sequence
-from functools import partial
 from typing import NoReturn
 
-from .errors import UsageError
+from check_nova_services import __version__
+from check_nova_services.rule.thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING
+from check_nova_services.shared.errors import UsageError
+from check_nova_services.sources.fanout import DEFAULT_PARALLEL, DEFAULT_PER_SERVER
 
 UNKNOWN = 3
+
+
 #: Beyond this, seconds are a typo (and signal.alarm would overflow).
 MAX_SECONDS = 86400 * 365
 
@@ -71,9 +69,6 @@ def _connections(text: str) -> int:
     return value
 
 
-_connections.__name__ = "number of connections from 1 to 1000"
-
-
 def _one_of(*choices: str):
     """A choice type whose error message does not change between Python versions."""
 
@@ -95,15 +90,13 @@ class _ConfigSource(argparse._AppendAction):
         setattr(namespace, self.dest, items)
 
 
+_connections.__name__ = "number of connections from 1 to 1000"
 _positive_float.__name__ = "positive number of seconds"
 _non_negative_int.__name__ = "whole number of seconds"
 _non_negative_float.__name__ = "number of seconds"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
-    from .fanout import DEFAULT_PARALLEL, DEFAULT_PER_SERVER
-    from .thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING
 
     parser = _Parser(
         prog="check_nova_services",
@@ -123,6 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
         allow_abbrev=False,
     )
+    for add_group in (_where, _rule, _which, _thresholds, _general, _service_list):
+        add_group(parser)
+    return parser
+
+
+def _where(parser: argparse.ArgumentParser) -> None:
+    """The databases to read and the config files that name them."""
     src = parser.add_argument_group("where the services are")
     src.add_argument(
         "--db-url",
@@ -162,6 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="directory of *.conf files read in sorted order after the files before it on the command line, "
         "as oslo.config does (default: nova.conf.d beside nova.conf)",
     )
+
+
+def _rule(parser: argparse.ArgumentParser) -> None:
+    """Nova's own settings of the rule, and the clock it is applied with."""
     rule = parser.add_argument_group("Nova's rule")
     rule.add_argument(
         "--service-down-time",
@@ -182,6 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="'now' for the rule: this host's UTC clock like nova-api (local, default), each database "
         "server's UTC clock (db), or a fixed UTC time such as 2026-11-26T15:00:00 (replaying an incident)",
     )
+
+
+def _which(parser: argparse.ArgumentParser) -> None:
+    """Filters: which services a run is about."""
     sel = parser.add_argument_group("which services")
     sel.add_argument("--host", action="append", default=[], metavar="HOST", help="only this host (repeatable)")
     sel.add_argument(
@@ -207,6 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ZONE",
         help="only services in this availability zone (repeatable)",
     )
+
+
+def _thresholds(parser: argparse.ArgumentParser) -> None:
+    """When a count becomes WARNING or CRITICAL."""
     thr = parser.add_argument_group("thresholds")
     thr.add_argument(
         "-w",
@@ -256,6 +268,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="state when a cell database cannot be read or its node may be stale (default unknown; the other cells "
         "are reported anyway)",
     )
+
+
+def _general(parser: argparse.ArgumentParser) -> None:
+    """The bounds of a run: time, connections, verbosity; version and help."""
     gen = parser.add_argument_group("general")
     gen.add_argument(
         "-t",
@@ -287,6 +303,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="-v: a line per problem service; -vv: every service; -vvv: debug",
     )
+    gen.add_argument("-V", "--version", action="version", version=f"check_nova_services {__version__}")
+    gen.add_argument("-h", "--help", action="help", help="show this help and exit")
+
+
+def _service_list(parser: argparse.ArgumentParser) -> None:
+    """--list: the service table or JSON instead of the check."""
     tools = parser.add_argument_group("the service list (instead of the check)")
     tools.add_argument(
         "--list",
@@ -302,121 +324,3 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="text|json",
         help='--list as an aligned table (text, default) or as JSON: {"services": [...], "errors": [...]}',
     )
-    gen.add_argument("-V", "--version", action="version", version=f"check_nova_services {__version__}")
-    gen.add_argument("-h", "--help", action="help", help="show this help and exit")
-    return parser
-
-
-def unknown(message: str, secrets: Sequence[str] = ()) -> NoReturn:
-    """The one way this plugin gives up: a single safe line on stdout and exit 3.
-
-    The message may quote the command line or a file: URL passwords and known secrets are
-    masked, and ``|`` or line breaks cannot fake perfdata or a second status line."""
-    from . import CHECK_NAME
-
-    print(f"{CHECK_NAME} UNKNOWN - {masked(message, secrets)}")
-    sys.exit(UNKNOWN)
-
-
-def masked(message: str, secrets: Sequence[str]) -> str:
-    """One safe line: URL passwords and known secrets masked, no ``|`` or line break to fake perfdata or a status."""
-    from .redaction import redact
-    from .text import safe
-
-    return safe(redact(message, [s for s in secrets if s]), 500)
-
-
-def main(argv: list[str] | None = None) -> NoReturn:
-    started = time.monotonic()
-    # A legacy 8-bit locale must not turn a Unicode host name into a crash: escape what cannot be encoded.
-    for stream in (sys.stdout, sys.stderr):
-        if hasattr(stream, "reconfigure"):
-            stream.reconfigure(errors="backslashreplace")
-    # Icinga shows stderr in the check result: nothing may go there in a normal run.
-    warnings.simplefilter("ignore")
-    logging.getLogger().addHandler(logging.NullHandler())
-    secrets: list[str] = [os.environ.get("NOVA_SERVICES_DB_PASSWORD", "")]
-    give_up = unknown
-    try:
-        import nagiosplugin
-
-        from .errors import ConfigError, ReadError
-
-        try:
-            args = build_parser().parse_args(argv)
-            if args.list:
-                give_up = partial(_list_failure, args.format)
-                sys.exit(run_list(args, started, secrets))
-            run(args, started, secrets)
-        except (UsageError, ConfigError, ReadError) as exc:
-            give_up(str(exc).splitlines()[0], secrets)
-        except nagiosplugin.Timeout as exc:
-            give_up(f"timed out after {exc}: no complete answer from the database(s)", secrets)
-    except SystemExit:
-        raise
-    except KeyboardInterrupt:
-        give_up("interrupted", secrets)
-    except BaseException as exc:  # noqa: BLE001 - a monitoring check must never die with a traceback
-        give_up(f"internal error: {type(exc).__name__}: {exc}".splitlines()[0], secrets)
-    sys.exit(UNKNOWN)
-
-
-def run_list(args: argparse.Namespace, started: float, secrets: list[str]) -> int:
-    """--list: every matching service as a table or JSON; unreachable cells on stderr or in "errors"."""
-    from .deadline import Deadline
-    from .listing import as_json, as_table, exit_code, unreachable_lines
-    from .settings import build_settings
-
-    settings = build_settings(args, Deadline.after(args.timeout, started))
-    secrets.extend(settings.secrets)
-    reading = settings.survey(list_every_service=True, allow_empty=True)
-    if args.format == "json":
-        print(as_json(reading))
-    else:
-        colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        print(as_table(reading, colour=colour))
-        for line in unreachable_lines(reading):
-            print(line, file=sys.stderr)
-    return exit_code(reading)
-
-
-def _list_failure(output_format: str, message: str, secrets: Sequence[str] = ()) -> NoReturn:
-    """--list could list nothing: why, on stderr (text) or as the JSON's only error; exit 3."""
-    import json
-
-    reason = masked(message, secrets)
-    if output_format == "json":
-        print(json.dumps({"services": [], "errors": [{"cell": None, "cell_uuid": None, "error": reason}]}, indent=2))
-    else:
-        print(f"check_nova_services: {reason}", file=sys.stderr)
-    sys.exit(UNKNOWN)
-
-
-def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoReturn:
-    """Settings -> nagiosplugin check -> exit. Everything judged is decided in settings.py."""
-    import nagiosplugin
-
-    from .check import NovaServices, build_check
-    from .deadline import Deadline
-    from .settings import build_settings
-
-    # The Runtime captures "nagiosplugin.*" log lines from now on, shown at -vvv.
-    nagiosplugin.Runtime().verbose = min(args.verbose, 3)
-    settings = build_settings(args, Deadline.after(args.timeout, started))
-    secrets.extend(settings.secrets)
-    log = logging.getLogger("nagiosplugin.check_nova_services")
-    for line in settings.debug_lines():
-        log.debug("%s", line)
-    resource = NovaServices(partial(settings.survey, list_every_service=args.verbose >= 2), bool(settings.selection.exclude))
-    unreachable_state = nagiosplugin.Critical if settings.unreachable_is_critical else nagiosplugin.Unknown
-    check = build_check(
-        resource,
-        settings.warning,
-        settings.critical,
-        settings.policy,
-        unreachable_state,
-        verbosity=args.verbose,
-        skew_warning=settings.skew_warning,
-    )
-    check.main(verbose=min(args.verbose, 3), timeout=math.ceil(args.timeout))
-    raise AssertionError("unreachable")  # check.main exits

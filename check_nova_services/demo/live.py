@@ -39,18 +39,18 @@ from sqlalchemy import create_engine, func, inspect, select, table, update
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from .dberrors import describe_error
-from .demo import MARKER, Refused, demo_rows, sibling_url, write_cell, write_deployment
-from .heartbeat import (
+from check_nova_services.demo.schema import cell_metadata
+from check_nova_services.demo.writer import MARKER, Refused, demo_rows, sibling_url, write_cell, write_deployment
+from check_nova_services.rule.heartbeat import (
     API_BINARIES,
     AUTO_DISABLED_PREFIX,
     DEFAULT_REPORT_INTERVAL,
     DEFAULT_SERVICE_DOWN_TIME,
     effective_down_time,
 )
-from .schema import cell_metadata
-from .timestamps import utc_now
-from .urls import show_url
+from check_nova_services.shared.timestamps import utc_now
+from check_nova_services.sources.db_errors import describe_error
+from check_nova_services.sources.urls import show_url
 
 ACTIONS = ("stop", "force-down", "disable", "auto-disable", "revive")
 EVENT_SYNTAX = "SECONDS:ACTION:TARGET[:REASON]"

@@ -14,10 +14,10 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
-from .dberrors import describe_error
-from .deadline import Deadline
-from .errors import ReadError
-from .urls import option_file
+from check_nova_services.shared.deadline import Deadline
+from check_nova_services.shared.errors import ReadError
+from check_nova_services.sources.db_errors import describe_error
+from check_nova_services.sources.urls import option_file
 
 # Under "nagiosplugin" so that nagiosplugin shows these lines in the output at -vvv.
 log = logging.getLogger("nagiosplugin.check_nova_services")

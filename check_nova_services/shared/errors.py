@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .text import safe
+from check_nova_services.shared.text import safe
 
 #: Longest message a ReadError carries (the status line shortens it further).
 MESSAGE_LIMIT = 500

@@ -5,10 +5,12 @@ from __future__ import annotations
 import nagiosplugin
 from nagiosplugin import Critical, Ok, Unknown, Warn
 
-from .pager import SUMMARY_BUDGET, first_line, long_output, unmatched_threshold_names
-from .redaction import hide_passwords
-from .resource import NovaServices
-from .text import safe
+from check_nova_services.output.fit import SUMMARY_BUDGET
+from check_nova_services.output.long_output import long_output
+from check_nova_services.output.pager import first_line, unmatched_threshold_names
+from check_nova_services.plugin.resource import NovaServices
+from check_nova_services.shared.redaction import hide_passwords
+from check_nova_services.shared.text import safe
 
 __all__ = ["SUMMARY_BUDGET", "ServicesSummary", "SeverityResults"]
 

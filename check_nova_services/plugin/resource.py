@@ -6,15 +6,17 @@ from collections.abc import Callable
 
 import nagiosplugin
 
-from . import CHECK_NAME
-from .errors import ReadError
-from .policy import REMOVED_BINARIES, BinaryTally
-from .survey import Reading
-from .text import label
+from check_nova_services import CHECK_NAME
+from check_nova_services.readings import Reading
+from check_nova_services.rule.policy import REMOVED_BINARIES, BinaryTally
+from check_nova_services.shared.errors import ReadError
+from check_nova_services.shared.text import label
 
 
 class NovaServices(nagiosplugin.Resource):
     """Every matching service of every cell, judged by Nova's rule."""
+
+    name = CHECK_NAME
 
     def __init__(self, survey: Callable[[], Reading], excluding: bool = False):
         self.survey = survey
@@ -23,10 +25,6 @@ class NovaServices(nagiosplugin.Resource):
         #: Set by probe(): the one result the Summary reads, and binary -> perfdata label prefix.
         self.reading: Reading | None = None
         self.labels: dict[str, str] = {}
-
-    @property
-    def name(self) -> str:
-        return CHECK_NAME
 
     def probe(self):
         try:

@@ -8,8 +8,8 @@ import re
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from .redaction import redact
-from .urls import is_secret_option, option_file
+from check_nova_services.shared.redaction import redact
+from check_nova_services.sources.urls import is_secret_option, option_file
 
 #: MySQL/MariaDB error codes worth a word of explanation.
 _GALERA_NOT_READY = 1047

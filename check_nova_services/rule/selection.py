@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .heartbeat import ServiceRow
+from check_nova_services.rule.heartbeat import ServiceRow
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .cells import Cell
-from .policy import Assessed
-from .survey import Reading
-from .text import duration, safe
+from check_nova_services.readings import Cell, Reading
+from check_nova_services.rule.policy import Assessed
+from check_nova_services.shared.text import duration, safe
 
 COLUMNS = ("Binary", "Host", "Zone", "Status", "State", "Updated_At", "Cell", "Age", "Forced down", "Disabled reason")
 #: Exit codes of --list (the check's are 0-3 by state): the whole list, a partial one, none at all.

@@ -1,12 +1,13 @@
-"""nagiosplugin's second step: each state decided in one place. States only: the words are pager.py's."""
+"""nagiosplugin's second step, where the stock ScalarContext is not enough: per-binary ranges, a state no range
+can give (UNKNOWN), a symmetric limit that may be off. States only: the words are output/'s."""
 
 from __future__ import annotations
 
 import nagiosplugin
-from nagiosplugin import Critical, Ok, Unknown, Warn
+from nagiosplugin import Critical, Ok, ScalarContext, Unknown, Warn
 from nagiosplugin.performance import Performance
 
-from .thresholds import ThresholdTable
+from check_nova_services.rule.thresholds import ThresholdTable
 
 
 class DownContext(nagiosplugin.Context):
@@ -34,44 +35,8 @@ class DownContext(nagiosplugin.Context):
         return Performance(metric.name, metric.value, "", warning, critical, metric.min, metric.max)
 
 
-class LateContext(nagiosplugin.Context):
-    """Services that Nova still counts up but whose heartbeat is older than --age-warning: WARNING."""
-
-    def __init__(self, enabled: bool):
-        super().__init__("late")
-        self.enabled = enabled
-
-    def evaluate(self, metric, resource):
-        if self.enabled and metric.value > 0:
-            return self.result_cls(Warn, None, metric)
-        return self.result_cls(Ok, None, metric)
-
-    def performance(self, metric, resource):
-        return Performance(metric.name, metric.value, "", "0" if self.enabled else "", "", metric.min, metric.max)
-
-
-class LeftoverContext(nagiosplugin.Context):
-    """Down rows of a binary Nova removed (policy.REMOVED_BINARIES): leftovers to delete, WARNING, never a page."""
-
-    def __init__(self):
-        super().__init__("leftover")
-
-    def evaluate(self, metric, resource):
-        return self.result_cls(Warn if metric.value > 0 else Ok, None, metric)
-
-    def performance(self, metric, resource):
-        return Performance(metric.name, metric.value, "", "0", "", metric.min, metric.max)
-
-
-class CountContext(nagiosplugin.Context):
-    """A plain figure with perfdata and no thresholds."""
-
-    def performance(self, metric, resource):
-        return Performance(metric.name, metric.value, metric.uom or "", "", "", metric.min, metric.max)
-
-
-class CellsContext(CountContext):
-    """An unreachable cell means the check cannot know: UNKNOWN, or CRITICAL if asked."""
+class CellsContext(ScalarContext):
+    """An unreachable cell means the check cannot know: UNKNOWN (no range can say that), or CRITICAL if asked."""
 
     def __init__(self, unreachable_state=Unknown):
         super().__init__("cells")

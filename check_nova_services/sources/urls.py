@@ -16,7 +16,7 @@ import urllib.parse
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from .errors import ConfigError
+from check_nova_services.shared.errors import ConfigError
 
 log = logging.getLogger("nagiosplugin.check_nova_services")
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import URL
 
-from .errors import ConfigError
-from .urls import add_password, parse_db_url
+from check_nova_services.shared.errors import ConfigError
+from check_nova_services.sources.urls import add_password, parse_db_url
 
 DEFAULT_CONFIG_FILE = "/etc/nova/nova.conf"
 ENV_DB_URL = "NOVA_SERVICES_DB_URL"

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import URL
 
-from .cells import Cell, CellReading, show
-from .deadline import Deadline
-from .errors import ReadError
-from .links import Link, open_link, server_key, sharing_key
-from .redaction import redact
-from .text import safe
+from check_nova_services.readings import Cell, CellReading
+from check_nova_services.shared.deadline import Deadline
+from check_nova_services.shared.errors import ReadError
+from check_nova_services.shared.redaction import redact
+from check_nova_services.shared.text import safe
+from check_nova_services.sources.cells import show
+from check_nova_services.sources.sessions import Link, open_link, server_key, sharing_key
 
 log = logging.getLogger("nagiosplugin.check_nova_services")
 

@@ -11,7 +11,7 @@ import datetime as dt
 import enum
 from dataclasses import dataclass, field, replace
 
-from .heartbeat import ServiceRow, Verdict, judge
+from check_nova_services.rule.heartbeat import ServiceRow, Verdict, judge
 
 #: Problem services each cell hands over, most important first: what the first line and -v can show.
 PROBLEM_LIMIT = 100

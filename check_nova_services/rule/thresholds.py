@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from nagiosplugin import Range
 
-from .errors import ConfigError
+from check_nova_services.shared.errors import ConfigError
 
 #: Any down service warns; a down conductor or scheduler, or more than half of any binary, is critical.
 DEFAULT_WARNING = ("0",)

@@ -8,43 +8,25 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Union
 
 from sqlalchemy.engine import URL
 
-from .db import TallyQuery, read_api_database, read_counts_on, read_services_on
-from .deadline import Deadline
-from .errors import ConfigError, ReadError
-from .heartbeat import ServiceRow
-from .links import Link
-from .nodes import NodeState
-from .policy import PROBLEM_LIMIT, Assessed, BinaryTally, Policy, TallyBuilder, assess
-from .selection import ServiceFilter
-from .timestamps import utc_now
-from .urls import format_db_url, parse_db_url, show_url, with_api_credentials
+from check_nova_services.readings import Cell, CellReading, Clock, Deployment
+from check_nova_services.rule.heartbeat import ServiceRow
+from check_nova_services.rule.policy import PROBLEM_LIMIT, Policy, TallyBuilder, assess
+from check_nova_services.rule.selection import ServiceFilter
+from check_nova_services.shared.deadline import Deadline
+from check_nova_services.shared.errors import ConfigError, ReadError
+from check_nova_services.shared.timestamps import utc_now
+from check_nova_services.sources.api_database import read_api_database
+from check_nova_services.sources.counts import TallyQuery, read_counts_on
+from check_nova_services.sources.rows import read_services_on
+from check_nova_services.sources.sessions import Link
+from check_nova_services.sources.urls import format_db_url, parse_db_url, show_url, with_api_credentials
 
 
 def show(cell: Cell) -> str:
     return "no URL" if cell.url is None else show_url(cell.url)
-
-
-@dataclass(frozen=True)
-class Cell:
-    """A cell database to read. ``url`` holds credentials: never print it, use ``show_url``."""
-
-    name: str
-    uuid: str | None
-    url: URL | None = field(repr=False)
-    disabled: bool = False
-    #: Why this cell cannot even be tried (e.g. its URL template does not format).
-    problem: str | None = None
-
-    @property
-    def label(self) -> str:
-        return f"{self.name} ({self.uuid})" if self.uuid else self.name
-
-
-Clock = Union[str, dt.datetime]  # "local", "db", or a fixed naive-UTC instant
 
 
 @dataclass(frozen=True)
@@ -60,35 +42,6 @@ class ReadPlan:
     keeps: Callable[[ServiceRow, str | None], bool] = lambda row, zone: True
     excludes: Callable[[ServiceRow], bool] = lambda row: False
     problem_limit: int = PROBLEM_LIMIT
-
-
-@dataclass(frozen=True)
-class CellReading:
-    """What one cell gave back: its counts and the problems worth showing, or why it could not."""
-
-    cell: Cell
-    tallies: dict[str, BinaryTally] = field(default_factory=dict)
-    #: Problem services, most important first (Assessed.problem_key), at most plan.problem_limit.
-    problems: list[Assessed] = field(default_factory=list)
-    #: Every service, for the list view (-vv) only.
-    listed: list[Assessed] = field(default_factory=list)
-    excluded: list[Assessed] = field(default_factory=list)
-    error: str | None = None
-    seconds: float = 0.0
-    #: The database server's clock against this host's, seconds (+ ahead); None when not measured (SQLite).
-    skew: float | None = None
-    #: The service whose heartbeat lies furthest in the future beyond Policy.ahead_after, if any.
-    furthest_ahead: Assessed | None = None
-    #: now - the cell's newest readable heartbeat, seconds; None when it has none.
-    newest_age: float | None = None
-    #: What the database node said of itself (None: not asked, as on SQLite).
-    node: NodeState | None = None
-    #: ``error`` is the node's own doubt (nodes.NodeState.doubt): it answered, but its heartbeats may be stale.
-    stale: bool = False
-
-    @property
-    def services(self) -> int:
-        return sum(t.total for t in self.tallies.values())
 
 
 def read_cell(cell: Cell, link: Link, plan: ReadPlan, zone_of: Callable[[ServiceRow], str | None]) -> CellReading:
@@ -159,28 +112,6 @@ def judge_rows(
         furthest_ahead=builder.furthest_ahead,
         newest_age=builder.newest_age,
     )
-
-
-@dataclass
-class Deployment:
-    """What the API database says: the cells to read and where each compute host's zones are."""
-
-    cells: list[Cell]
-    #: None when there is no API database to ask: zones are then unknown.
-    zones_by_host: dict[str, set[str]] | None = None
-    default_zone: str = "nova"
-    internal_zone: str = "internal"
-    #: Why zones are unknown although there is an API database (e.g. no SELECT on aggregate_hosts).
-    zones_problem: str | None = None
-
-    def zone_of(self, row: ServiceRow) -> str | None:
-        """Nova's set_availability_zones: only topic 'compute' gets aggregate zones."""
-        if self.zones_by_host is None:
-            return None
-        if row.topic != "compute":
-            return self.internal_zone
-        zones = self.zones_by_host.get(row.host)
-        return ",".join(sorted(zones)) if zones else self.default_zone
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,125 @@
+"""Command line -> settings -> check, with exit-code discipline: only 0-3, never a traceback, never argparse's 2."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from functools import partial
+from typing import NoReturn
+
+from check_nova_services.cli.options import (
+    UNKNOWN,
+    build_parser,
+)
+from check_nova_services.shared.errors import UsageError
+
+
+def unknown(message: str, secrets: Sequence[str] = ()) -> NoReturn:
+    """The one way this plugin gives up: a single safe line on stdout and exit 3.
+
+    The message may quote the command line or a file: URL passwords and known secrets are
+    masked, and ``|`` or line breaks cannot fake perfdata or a second status line."""
+    from check_nova_services import CHECK_NAME
+
+    print(f"{CHECK_NAME} UNKNOWN - {masked(message, secrets)}")
+    sys.exit(UNKNOWN)
+
+
+def masked(message: str, secrets: Sequence[str]) -> str:
+    """One safe line: URL passwords and known secrets masked, no ``|`` or line break to fake perfdata or a status."""
+    from check_nova_services.shared.redaction import redact
+    from check_nova_services.shared.text import safe
+
+    return safe(redact(message, [s for s in secrets if s]), 500)
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    started = time.monotonic()
+    # A legacy 8-bit locale must not turn a Unicode host name into a crash: escape what cannot be encoded.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+    # Icinga shows stderr in the check result: nothing may go there in a normal run.
+    warnings.simplefilter("ignore")
+    logging.getLogger().addHandler(logging.NullHandler())
+    secrets: list[str] = [os.environ.get("NOVA_SERVICES_DB_PASSWORD", "")]
+    give_up = unknown
+    try:
+        import nagiosplugin
+
+        from check_nova_services.shared.errors import ConfigError, ReadError
+
+        try:
+            args = build_parser().parse_args(argv)
+            if args.list:
+                give_up = partial(_list_failure, args.format)
+                sys.exit(run_list(args, started, secrets))
+            run(args, started, secrets)
+        except (UsageError, ConfigError, ReadError) as exc:
+            give_up(str(exc).splitlines()[0], secrets)
+        except nagiosplugin.Timeout as exc:
+            give_up(f"timed out after {exc}: no complete answer from the database(s)", secrets)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        give_up("interrupted", secrets)
+    except BaseException as exc:  # noqa: BLE001 - a monitoring check must never die with a traceback
+        give_up(f"internal error: {type(exc).__name__}: {exc}".splitlines()[0], secrets)
+    sys.exit(UNKNOWN)
+
+
+def run_list(args: argparse.Namespace, started: float, secrets: list[str]) -> int:
+    """--list: every matching service as a table or JSON; unreachable cells on stderr or in "errors"."""
+    from check_nova_services.output.listing import as_json, as_table, exit_code, unreachable_lines
+    from check_nova_services.settings import build_settings
+    from check_nova_services.shared.deadline import Deadline
+
+    settings = build_settings(args, Deadline.after(args.timeout, started))
+    secrets.extend(settings.secrets)
+    reading = settings.survey(list_every_service=True, allow_empty=True)
+    if args.format == "json":
+        print(as_json(reading))
+    else:
+        colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        print(as_table(reading, colour=colour))
+        for line in unreachable_lines(reading):
+            print(line, file=sys.stderr)
+    return exit_code(reading)
+
+
+def _list_failure(output_format: str, message: str, secrets: Sequence[str] = ()) -> NoReturn:
+    """--list could list nothing: why, on stderr (text) or as the JSON's only error; exit 3."""
+    import json
+
+    reason = masked(message, secrets)
+    if output_format == "json":
+        print(json.dumps({"services": [], "errors": [{"cell": None, "cell_uuid": None, "error": reason}]}, indent=2))
+    else:
+        print(f"check_nova_services: {reason}", file=sys.stderr)
+    sys.exit(UNKNOWN)
+
+
+def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoReturn:
+    """Settings -> nagiosplugin check -> exit. Everything judged is decided in settings.py."""
+    import nagiosplugin
+
+    from check_nova_services.plugin.check import build_check
+    from check_nova_services.settings import build_settings
+    from check_nova_services.shared.deadline import Deadline
+
+    # The Runtime captures "nagiosplugin.*" log lines from now on, shown at -vvv.
+    nagiosplugin.Runtime().verbose = min(args.verbose, 3)
+    settings = build_settings(args, Deadline.after(args.timeout, started))
+    secrets.extend(settings.secrets)
+    log = logging.getLogger("nagiosplugin.check_nova_services")
+    for line in settings.debug_lines():
+        log.debug("%s", line)
+    check = build_check(settings.judgement, partial(settings.survey, list_every_service=args.verbose >= 2))
+    check.main(verbose=min(args.verbose, 3), timeout=math.ceil(args.timeout))
+    raise AssertionError("unreachable")  # check.main exits

@@ -1,0 +1,1 @@
+"""The demo: a realistic Nova database written beside the plugin, kept alive by --live; never touches real data."""

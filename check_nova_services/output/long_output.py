@@ -1,0 +1,92 @@
+"""The long output (-v, -vv): the first line's order, one line per fact or service, within Nagios's 8 KiB."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from check_nova_services.output.words import ahead_or_behind, cell_name, count_of, describe, who
+from check_nova_services.readings import Reading
+from check_nova_services.rule.policy import PROBLEM_RANK, REMOVED_BINARIES, binary_rank
+from check_nova_services.shared.text import duration, safe
+
+#: -v lines at most: with the first line and perfdata, the answer stays under Nagios's 8 KiB.
+VERBOSE_LIMIT = 30
+
+
+#: ... and at most this many bytes of them, whatever the length of host names and reasons.
+VERBOSE_BYTES = 5500
+
+
+def long_output(
+    reading: Reading,
+    unmatched_thresholds: Iterable[str] = (),
+    every_service: bool = False,
+    skew_warning: float | None = None,
+) -> list[str]:
+    lines = [
+        f"stale: {cell_name(r.cell)}: its database {safe(r.error, 300)}; its heartbeats may be stale, not judged"
+        if r.stale
+        else f"unreachable: {cell_name(r.cell)}: {safe(r.error, 300)}"
+        for r in reading.unreachable[:VERBOSE_LIMIT]
+    ]
+    notes = [f"note: -w/-c name {safe(binary, 255)}, which no service read has" for binary in unmatched_thresholds]
+    if reading.skew is not None and skew_warning is not None and abs(reading.skew[1]) > skew_warning:
+        cell, seconds = reading.skew
+        lines.append(
+            f"clock skew: the database server of {cell_name(cell)} is {abs(seconds):.3f}s {ahead_or_behind(seconds)} "
+            f"this host (warning above {skew_warning:g}s)"
+        )
+    if reading.furthest_ahead is not None:
+        s = reading.furthest_ahead
+        notes.append(
+            f"note: {count_of(reading.sum('ahead'), 'heartbeat')} more than report_interval in the future, the furthest "
+            f"{who(s, short=False)} cell={safe(s.cell_name)} by {duration(-(s.verdict.age or 0.0))}: "
+            "the clock of the host that writes it (its conductor) runs ahead"
+        )
+    notes += _leftover_notes(reading)
+    if reading.zones_problem is not None:
+        notes.append(
+            f"note: availability zones unknown ({safe(reading.zones_problem, 300)}); they need SELECT on "
+            "the API database's aggregate_hosts and aggregate_metadata"
+        )
+    if every_service:  # the list view: every service, the excluded ones marked
+        everything = sorted(reading.listed + reading.excluded, key=lambda s: (s.row.binary, s.row.host, s.cell_name))
+        excluded = {id(s) for s in reading.excluded}
+        return lines + [describe(s, excluded=id(s) in excluded) for s in everything] + notes
+    problems = sorted(
+        reading.problems,
+        key=lambda s: (PROBLEM_RANK[s.standing], binary_rank(s.row.binary), s.row.binary, s.row.host, s.cell_name),
+    )
+    budget = VERBOSE_BYTES - sum(len(x.encode()) + 1 for x in lines + notes)
+    shown = 0
+    for s in problems[:VERBOSE_LIMIT]:
+        line = describe(s)
+        if len(line.encode()) + 1 > budget:
+            break
+        lines.append(line)
+        budget -= len(line.encode()) + 1
+        shown += 1
+    total_problems = reading.sum("problems")
+    if total_problems > shown:
+        lines.append(f"... and {total_problems - shown} more problem services (-vv lists every service)")
+    if reading.excluded:
+        lines.append(f"excluded by --exclude: {len(reading.excluded)} services (-vv lists them)")
+    return lines + notes
+
+
+def _leftover_notes(reading: Reading) -> list[str]:
+    """What to do with the rows of a binary Nova removed: the command, with the ids the API takes (uuid since 2.53)."""
+    notes = []
+    for binary, release in REMOVED_BINARIES.items():
+        tally = reading.tallies.get(binary)
+        if tally is None or not tally.down:
+            continue
+        rows = [s.row for s in reading.problems if s.row.binary == binary and s.counts_down]
+        ids = " ".join(safe(row.uuid, 40) if row.uuid else str(row.id) for row in rows[:10])
+        more = f" (+{tally.down - len(rows[:10])} more)" if tally.down > len(rows[:10]) else ""
+        notes.append(
+            f"note: {binary} was removed from Nova in {release}: its {count_of(tally.down, 'down row')} "
+            f"{'is a leftover' if tally.down == 1 else 'are leftovers'}; delete with openstack compute service delete "
+            f"{ids}{more}"
+        )
+    return notes

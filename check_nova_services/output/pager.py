@@ -1,0 +1,199 @@
+"""The words of the pager line and of the long output, from the run's Reading. Pure: no I/O, no nagiosplugin.
+
+The first line is a fixed order of facts, each with its own words and its count, so that none is
+lost in a big outage: (1) what cannot be known (unreachable cells), (2) down services, whole cells
+first, then by binary with the control plane first, (3) late heartbeats, (4) notes (disabled,
+excluded, zones unknown, -w/-c names that match no service). Within its budget every fact keeps
+at least its count; names are shortened ("…", "+N more") before a fact is dropped.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from check_nova_services.output.fit import SEPARATOR, SUMMARY_BUDGET, Fact, fit
+from check_nova_services.output.words import (
+    age,
+    ahead_or_behind,
+    binary_order,
+    cell_name,
+    count_of,
+    database_of,
+    short_cell,
+    who,
+    why,
+)
+from check_nova_services.readings import CellReading, Reading
+from check_nova_services.rule.policy import KNOWN_BINARIES, REMOVED_BINARIES, Assessed, Standing, binary_rank
+from check_nova_services.shared.text import duration, safe
+
+#: A cell whose services are all down is named as one phrase when it has at least this many.
+WHOLE_CELL_MINIMUM = 2
+
+
+def first_line(
+    reading: Reading,
+    unmatched_thresholds: Iterable[str] = (),
+    budget: int = SUMMARY_BUDGET,
+    skew_warning: float | None = None,
+) -> str:
+    """The status text after "NOVA_SERVICES STATE - ", at most ``budget`` characters."""
+    known = [*_down(reading), *_late(reading)]
+    skew = _skew(reading, skew_warning)
+    facts = [*_unreachable(reading, alone=not known and not skew), *known]
+    notes = skew + _notes(reading, unmatched_thresholds)
+    if not facts:
+        facts = [Fact(_all_up(reading, budget - sum(len(n.head) + len(SEPARATOR) for n in notes)))]
+    return fit(facts + notes, budget)
+
+
+def _unreachable(reading: Reading, alone: bool) -> list[Fact]:
+    """Cells that could not be read, then cells whose node casts doubt on its data (stale): uuids shortened
+    unless one cell is all there is to say (-v has them whole). Failures that share one reason give it."""
+    gone = [r for r in reading.unreachable if not r.stale]
+    stale = [r for r in reading.unreachable if r.stale]
+    facts = []
+    if len(gone) == 1:
+        report = gone[0]
+        head = f"{cell_name(report.cell, short_uuid=not alone or bool(stale))} unreachable"
+        short_head = f"{cell_name(report.cell, short_uuid=True)} unreachable"
+        facts.append(Fact(head, [safe(report.error, 300)], 1, short_head=short_head, prose=True))
+    elif gone:
+        facts += _several(gone, f"{len(gone)} of {len(reading.cells)} cells unreachable")
+    if len(stale) == 1:
+        facts.append(Fact(f"{database_of(stale[0].cell)} {safe(stale[0].error, 120)}: heartbeats may be stale"))
+    elif stale:
+        facts += _several(stale, f"{len(stale)} of {len(reading.cells)} cells' databases may be stale")
+    return facts
+
+
+def _several(reports: list, head: str) -> list[Fact]:
+    """Several cells by name, and their reason when they share one (a shared cause is the news)."""
+    names = [short_cell(r.cell) for r in reports]
+    facts = [Fact(head, names, len(names))]
+    reasons = {r.error for r in reports}
+    if len(reasons) == 1:
+        facts.append(Fact("each", [safe(reasons.pop(), 300)], 1, prose=True, optional=True))
+    return facts
+
+
+def _down(reading: Reading) -> list[Fact]:
+    whole = [
+        r
+        for r in reading.answered
+        if r.services >= WHOLE_CELL_MINIMUM and sum(t.down for t in r.tallies.values()) == r.services
+    ]
+    facts = [_whole_cell(r) for r in whole]
+    covered = {r.cell.name for r in whole}
+    ambiguous = _hosts_in_several_cells(reading.problems)
+    by_binary: dict[str, list[Assessed]] = defaultdict(list)
+    for s in reading.problems:
+        if s.counts_down and s.cell_name not in covered:
+            by_binary[s.row.binary].append(s)
+    in_whole_cells: dict[str, int] = defaultdict(int)
+    for r in whole:
+        for binary, tally in r.tallies.items():
+            in_whole_cells[binary] += tally.down
+    leftovers: list[Fact] = []
+    for binary in sorted(reading.tallies, key=lambda b: (binary_rank(b), b or "")):
+        tally = reading.tallies[binary]
+        outside = tally.down - in_whole_cells[binary]
+        if outside <= 0:
+            continue  # nothing down, or all of it said by a whole-cell phrase
+        name = safe(binary, 40) if binary else "?"
+        if binary in REMOVED_BINARIES:  # after the live binaries: a chore, not an outage
+            items = [f"{_host(s, ambiguous)} ({why(s)})" for s in by_binary.get(binary, [])]
+            head = f"{name} removed in {REMOVED_BINARIES[binary]}: {count_of(outside, 'leftover row')}"
+            leftovers.append(Fact(f"{head} (openstack compute service delete)", items, outside, short_head=head))
+            continue
+        if tally.down == tally.total and tally.total >= 2 and not whole:
+            facts.append(Fact(f"{name}: all {tally.total} down", count=tally.down, binary=True))
+            continue
+        items = [f"{_host(s, ambiguous)} ({why(s)})" for s in by_binary.get(binary, [])]
+        facts.append(Fact(f"{name} {tally.down}/{tally.total} down", items, outside, binary=True))
+    return facts + leftovers
+
+
+def _whole_cell(r: CellReading) -> Fact:
+    """Every service of a cell down at once: the newest heartbeat's age tells a stale database or a dead
+    conductor/message bus (all stopped together) from many broken hosts."""
+    head = f"{safe(r.cell.name, 40)}: all {r.services} services down"
+    if r.newest_age is None:
+        return Fact(head)
+    when = f"{duration(r.newest_age)} {'in the future' if r.newest_age < 0 else 'ago'}"
+    replica = " (read from a replica)" if r.node is not None and r.node.replica else ""
+    return Fact(head, [f"newest heartbeat {when}{replica}"], detail=True)
+
+
+def _hosts_in_several_cells(services: Iterable[Assessed]) -> set[str]:
+    cells_of: dict[str, set[str]] = defaultdict(set)
+    for s in services:
+        cells_of[s.row.host].add(s.cell_name)
+    return {host for host, cells in cells_of.items() if len(cells) > 1}
+
+
+def _host(s: Assessed, ambiguous: set[str]) -> str:
+    """The host, with its cell when the same name lives in more than one cell; the row id when it has none."""
+    row = s.row
+    if row.defect is not None:
+        return f"{safe(row.host, 60) if row.host else '?'} (services row id={row.id})"
+    host = safe(row.host, 60)
+    return f"{host}@{safe(s.cell_name, 30)}" if row.host in ambiguous else host
+
+
+def _late(reading: Reading) -> list[Fact]:
+    count = reading.sum("late")
+    if not count:
+        return []
+    ambiguous = _hosts_in_several_cells(reading.problems)
+    late = sorted((s for s in reading.problems if s.standing is Standing.LATE), key=lambda s: -abs(s.verdict.age or 0))
+    items = [f"{who(s)} ({safe(s.cell_name, 30) + ', ' if s.row.host in ambiguous else ''}{age(s)})" for s in late]
+    return [Fact(f"{count_of(count, 'heartbeat')} late", items, count)]
+
+
+def _skew(reading: Reading, limit: float | None) -> list[Fact]:
+    if reading.skew is None or limit is None or abs(reading.skew[1]) <= limit:
+        return []
+    cell, seconds = reading.skew
+    return [Fact(f"clock skew: {database_of(cell)} {duration(round(seconds))} {ahead_or_behind(seconds)} this host")]
+
+
+def _notes(reading: Reading, unmatched_thresholds: Iterable[str]) -> list[Fact]:
+    """Facts that change no state but must not go unseen."""
+    notes = []
+    unmatched = sorted(unmatched_thresholds)
+    if unmatched:
+        names = ", ".join(safe(name, 40) for name in unmatched)
+        notes.append(Fact(f"-w/-c {names}: {'no such service' if len(unmatched) == 1 else 'no such services'}"))
+    if reading.furthest_ahead is not None:  # set exactly when some heartbeat is that far ahead
+        s, ahead = reading.furthest_ahead, reading.sum("ahead")
+        item = f"{who(s)} (+{duration(-(s.verdict.age or 0.0))})"
+        notes.append(Fact(f"{count_of(ahead, 'heartbeat')} from the future", [item], ahead))
+    disabled = reading.sum("disabled")
+    if disabled:
+        notes.append(Fact(f"{disabled} disabled"))
+    if reading.excluded:
+        notes.append(Fact(f"{len(reading.excluded)} excluded"))
+    if reading.zones_problem is not None:
+        notes.append(Fact("zones unknown"))
+    return notes
+
+
+def unmatched_threshold_names(reading: Reading, named: Iterable[str]) -> list[str]:
+    """Binaries named in -w/-c that no service has: a typo. In a view narrowed by --host/--binary/--zone/--cell a
+    binary may be absent by choice, so there only names that are no Nova binary at all (policy.KNOWN_BINARIES)."""
+    unmatched = set(named) - reading.tallies.keys()
+    if reading.narrowed:
+        unmatched -= KNOWN_BINARIES
+    return sorted(unmatched)
+
+
+def _all_up(reading: Reading, room: int) -> str:
+    up = reading.sum("up")
+    text = f"{up} of {reading.total} services up: " + ", ".join(
+        f"{safe(t.binary, 40)} {t.up}/{t.total}" for t in sorted(reading.tallies.values(), key=binary_order)
+    )
+    if len(text) > room:
+        text = f"{up} of {reading.total} services up in {len(reading.tallies)} binaries"
+    return text

@@ -1,0 +1,35 @@
+"""The check, assembled from nagiosplugin's three steps: resource.py reads, contexts.py judges,
+summary.py speaks. Contexts that only compare a number with a range are nagiosplugin's own ScalarContext."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import nagiosplugin
+from nagiosplugin import Critical, ScalarContext, Unknown
+
+from check_nova_services import CHECK_NAME
+from check_nova_services.plugin.contexts import CellsContext, DownContext, SkewContext
+from check_nova_services.plugin.resource import NovaServices
+from check_nova_services.plugin.summary import SUMMARY_BUDGET, ServicesSummary, SeverityResults
+from check_nova_services.readings import Reading
+from check_nova_services.settings import Judgement
+
+__all__ = ["SUMMARY_BUDGET", "NovaServices", "build_check"]
+
+
+def build_check(judgement: Judgement, survey: Callable[[], Reading]) -> nagiosplugin.Check:
+    """The check of one run: ``survey`` reads (once, in the Resource's probe), ``judgement`` says how to judge it."""
+    check = nagiosplugin.Check(
+        NovaServices(survey, judgement.excluding),
+        DownContext(judgement.warning, judgement.critical),
+        ScalarContext("leftover", warning="0"),
+        ScalarContext("late", warning="0" if judgement.policy.age_warning is not None else None),
+        ScalarContext("count"),
+        CellsContext(Critical if judgement.unreachable_is_critical else Unknown),
+        SkewContext(judgement.skew_warning),
+        ServicesSummary(judgement.verbosity, judgement.threshold_binaries, judgement.skew_warning),
+        SeverityResults(),
+    )
+    check.name = CHECK_NAME
+    return check

@@ -1,0 +1,160 @@
+"""What one run read, as plain data: the cells, each cell's counts and problems, the whole Reading.
+
+Data only, and the one place the words (output/) and the checks (plugin/) read from: no SQLAlchemy,
+no driver, no threads, no nagiosplugin here (tests/test_layers.py proves it). The sources fill it in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Union
+
+from check_nova_services.rule.heartbeat import ServiceRow
+from check_nova_services.rule.nodes import NodeState
+from check_nova_services.rule.policy import Assessed, BinaryTally
+
+if TYPE_CHECKING:  # a URL is only carried here, never used: SQLAlchemy is not loaded for it
+    from sqlalchemy.engine import URL
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A cell database to read. ``url`` holds credentials: never print it, use ``show_url``."""
+
+    name: str
+    uuid: str | None
+    url: URL | None = field(repr=False)
+    disabled: bool = False
+    #: Why this cell cannot even be tried (e.g. its URL template does not format).
+    problem: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.uuid})" if self.uuid else self.name
+
+
+Clock = Union[str, dt.datetime]  # "local", "db", or a fixed naive-UTC instant
+
+
+@dataclass(frozen=True)
+class CellReading:
+    """What one cell gave back: its counts and the problems worth showing, or why it could not."""
+
+    cell: Cell
+    tallies: dict[str, BinaryTally] = field(default_factory=dict)
+    #: Problem services, most important first (Assessed.problem_key), at most plan.problem_limit.
+    problems: list[Assessed] = field(default_factory=list)
+    #: Every service, for the list view (-vv) only.
+    listed: list[Assessed] = field(default_factory=list)
+    excluded: list[Assessed] = field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+    #: The database server's clock against this host's, seconds (+ ahead); None when not measured (SQLite).
+    skew: float | None = None
+    #: The service whose heartbeat lies furthest in the future beyond Policy.ahead_after, if any.
+    furthest_ahead: Assessed | None = None
+    #: now - the cell's newest readable heartbeat, seconds; None when it has none.
+    newest_age: float | None = None
+    #: What the database node said of itself (None: not asked, as on SQLite).
+    node: NodeState | None = None
+    #: ``error`` is the node's own doubt (nodes.NodeState.doubt): it answered, but its heartbeats may be stale.
+    stale: bool = False
+
+    @property
+    def services(self) -> int:
+        return sum(t.total for t in self.tallies.values())
+
+
+@dataclass
+class Deployment:
+    """What the API database says: the cells to read and where each compute host's zones are."""
+
+    cells: list[Cell]
+    #: None when there is no API database to ask: zones are then unknown.
+    zones_by_host: dict[str, set[str]] | None = None
+    default_zone: str = "nova"
+    internal_zone: str = "internal"
+    #: Why zones are unknown although there is an API database (e.g. no SELECT on aggregate_hosts).
+    zones_problem: str | None = None
+
+    def zone_of(self, row: ServiceRow) -> str | None:
+        """Nova's set_availability_zones: only topic 'compute' gets aggregate zones."""
+        if self.zones_by_host is None:
+            return None
+        if row.topic != "compute":
+            return self.internal_zone
+        zones = self.zones_by_host.get(row.host)
+        return ",".join(sorted(zones)) if zones else self.default_zone
+
+
+@dataclass(frozen=True)
+class CellCounts:
+    """What the database counted in one cell, the problem rows to show, and the instant it judged at."""
+
+    tallies: dict[str, BinaryTally]
+    problem_rows: list[ServiceRow]
+    now: dt.datetime | None
+    #: The server's clock against this host's (None on SQLite).
+    skew: float | None = None
+    #: The service whose heartbeat lies furthest in the future beyond ``ahead_after``, if any.
+    furthest_ahead: ServiceRow | None = None
+    #: now - the newest readable heartbeat of the cell (seconds, negative in the future); None: there is none.
+    newest_age: float | None = None
+    #: What the node said of itself (None on SQLite); nothing was counted when it casts doubt (``node.doubt()``).
+    node: NodeState | None = None
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Everything one run learnt, for the Contexts and the Summary: counts, not rows."""
+
+    cells: tuple[Cell, ...]
+    unreachable: tuple[CellReading, ...]
+    #: Per binary, sorted by name.
+    tallies: dict[str, BinaryTally]
+    #: Problem services of every cell, most important first (bounded: PROBLEM_LIMIT per cell).
+    problems: tuple[Assessed, ...]
+    #: Every service (the list view, -vv), and those left out by --exclude.
+    listed: tuple[Assessed, ...] = ()
+    excluded: tuple[Assessed, ...] = ()
+    zones_problem: str | None = None
+    #: The cells that answered, each with its own counts (a whole cell down is one fact, not 62 hosts).
+    answered: tuple[CellReading, ...] = ()
+    #: The cell whose database clock is furthest from this host's, and by how much (seconds, + ahead).
+    skew: tuple[Cell, float] | None = None
+    #: The service whose heartbeat lies furthest in the future beyond report_interval (its writer's clock runs ahead).
+    furthest_ahead: Assessed | None = None
+    #: --host, --binary, --zone or --cell narrowed the view: a binary may be absent from it by choice.
+    narrowed: bool = False
+
+    @property
+    def total(self) -> int:
+        return sum(t.total for t in self.tallies.values())
+
+    def sum(self, attribute: str) -> int:
+        return sum(getattr(t, attribute) for t in self.tallies.values())
+
+
+def combine(deployment: Deployment, readings: list[CellReading], narrowed: bool = False) -> Reading:
+    tallies: dict[str, BinaryTally] = {}
+    for reading in readings:
+        for binary, tally in reading.tallies.items():
+            tallies[binary] = tallies[binary].plus(tally) if binary in tallies else tally
+    answered = [r for r in readings if r.error is None]
+    problems = sorted((a for r in answered for a in r.problems), key=lambda a: (a.problem_key, a.cell_name))
+    skews = [(r.cell, r.skew) for r in answered if r.skew is not None]
+    ahead = [r.furthest_ahead for r in answered if r.furthest_ahead is not None]
+    return Reading(
+        cells=tuple(deployment.cells),
+        unreachable=tuple(r for r in readings if r.error is not None),
+        tallies=dict(sorted(tallies.items())),
+        problems=tuple(problems),  # each cell handed over at most PROBLEM_LIMIT
+        listed=tuple(a for r in answered for a in r.listed),
+        excluded=tuple(a for r in answered for a in r.excluded),
+        zones_problem=deployment.zones_problem,
+        answered=tuple(answered),
+        skew=max(skews, key=lambda pair: abs(pair[1])) if skews else None,
+        furthest_ahead=min(ahead, key=lambda a: a.verdict.age or 0.0) if ahead else None,
+        narrowed=narrowed,
+    )

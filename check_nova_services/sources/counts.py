@@ -1,0 +1,272 @@
+"""Nova's rule and the plugin's policy as SQL: one aggregate per binary and the first problem rows, per cell."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    DateTime,
+    LargeBinary,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    select,
+)
+from sqlalchemy.engine import URL
+from sqlalchemy.sql import ColumnElement
+
+from check_nova_services.readings import CellCounts
+from check_nova_services.rule.heartbeat import within
+from check_nova_services.rule.policy import BinaryTally
+from check_nova_services.rule.selection import ServiceFilter
+from check_nova_services.shared.deadline import Deadline
+from check_nova_services.shared.errors import ReadError
+from check_nova_services.sources.db_errors import describe_error
+from check_nova_services.sources.services_table import (
+    READABLE,
+    as_datetime,
+    checked_row,
+    exact,
+    server_clock,
+    services,
+    text_of,
+    wanted,
+)
+from check_nova_services.sources.sessions import Link, is_sqlite
+from check_nova_services.sources.snapshot import begin_snapshot, end_snapshot, node_state
+
+
+@dataclass(frozen=True)
+class TallyQuery:
+    """The policy, as the database applies it to one cell's table."""
+
+    where: ServiceFilter
+    down_time: float
+    age_warning: float | None
+    count_disabled: bool
+    problem_limit: int
+    #: A fixed "now"; None: the database server's own UTC clock.
+    now: dt.datetime | None = None
+    #: Heartbeats further in the future than this are counted as ``ahead`` (Policy.ahead_after).
+    ahead_after: float | None = None
+
+
+def read_counts(url: URL, query: TallyQuery, deadline: Deadline) -> CellCounts:
+    """:func:`read_counts_on` over a connection of its own."""
+    link = Link(url, deadline)
+    try:
+        return read_counts_on(link, url, query)
+    finally:
+        link.close()
+
+
+def read_counts_on(link: Link, url: URL, query: TallyQuery) -> CellCounts:
+    """Nova's rule and the plugin's policy applied by the database: one row per binary, whatever the
+    number of services, and the first ``problem_limit`` problem rows in :attr:`Assessed.problem_key` order,
+    in one read-only snapshot with the node's own state (a node that casts doubt is not counted).
+
+    The rule in SQL is heartbeat.judge's interval form (:func:`heartbeat.within`): bounds are computed
+    here to the microsecond and bound as parameters, so no date arithmetic happens in the database.
+    """
+    link.use(url)
+    conn = link.conn
+    try:
+        begin_snapshot(conn, url)
+        try:
+            node = node_state(conn, url)
+            if node is not None and node.doubt() is not None:
+                return CellCounts({}, [], query.now, node=node)
+            columns = set(conn.execute(select(literal_column("*")).select_from(services).limit(0)).keys())
+            clock = server_clock(conn, url) if query.now is None or not is_sqlite(url) else None
+            now = query.now if query.now is not None else clock.now if clock else None
+            assert now is not None
+            rule = _RuleSql(columns, now, query)
+            shape = (frozenset(columns), now, query)
+            groups = _execute(conn, ("aggregate", *shape), rule.aggregate).all()
+            problems = [row._mapping for row in _execute(conn, ("problems", *shape), rule.problems)]
+            ahead = None
+            if query.ahead_after is not None and any(row[list(rule.atoms).index("ahead") + 1] for row in groups):
+                ahead = conn.execute(rule.furthest_ahead()).first()
+            link.answered = True
+        finally:
+            end_snapshot(conn, url)
+    except ReadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the driver raises more than DBAPI errors (option files, TLS files)
+        raise ReadError(describe_error(exc, url)) from None
+    tallies: dict[str, BinaryTally] = {}
+    names = list(rule.atoms)
+    newest: list[dt.datetime] = []
+    for binary, *flags, count, oldest, latest in groups:
+        name = text_of(binary)
+        atoms = {atom: bool(flag) for atom, flag in zip(names, flags)}
+        tally = _group_tally(name, atoms, int(count), oldest, latest, now, query.count_disabled)
+        tallies[name] = tallies[name].plus(tally) if name in tallies else tally  # NULL and '' are both ""
+        stamp = as_datetime(latest) if atoms["readable"] and not atoms["defect"] else None
+        if stamp is not None:
+            newest.append(stamp)
+    furthest = None if ahead is None else checked_row(ahead._mapping)
+    newest_age = round((now - max(newest)).total_seconds(), 6) if newest else None
+    return CellCounts(
+        tallies, [checked_row(m) for m in problems], now, clock.skew if clock else None, furthest, newest_age, node
+    )
+
+
+#: Statements compiled for one server flavour, shared by every cell of the run: each cell has an engine of
+#: its own (its own URL), so SQLAlchemy's per-engine cache would compile the same statement once per cell.
+_COMPILED: dict[tuple, tuple[str, Any]] = {}
+
+
+_COMPILED_LIMIT = 64
+
+
+def _execute(conn, key: tuple, build):
+    """``conn.execute(build())``, compiling once per run for all MySQL/MariaDB cells that ask the same thing.
+
+    Only where the driver takes the values as they are (PyMySQL: no bind processors for our types);
+    SQLite's datetimes need SQLAlchemy's processing, so SQLite goes the usual way."""
+    dialect = conn.dialect
+    if dialect.driver != "pymysql":
+        return conn.execute(build())
+    flavour = (dialect.server_version_info, dialect.identifier_preparer.initial_quote, getattr(dialect, "is_mariadb", None))
+    entry = _COMPILED.get((flavour, key))
+    if entry is None:
+        compiled = build().compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+        params = compiled.construct_params()
+        values = tuple(params[name] for name in compiled.positiontup or ()) if compiled.positional else params
+        entry = (compiled.string, values)
+        if len(_COMPILED) >= _COMPILED_LIMIT:
+            _COMPILED.clear()
+        _COMPILED[(flavour, key)] = entry
+    return conn.exec_driver_sql(*entry)
+
+
+def _distance(now: dt.datetime, *stamps: object) -> float | None:
+    """The largest |now - stamp|, as Nova measures a heartbeat's age."""
+    ages = []
+    for stamp in stamps:
+        try:
+            moment = as_datetime(stamp)
+        except (TypeError, ValueError, OverflowError):
+            return None
+        if moment is not None:
+            ages.append(abs((now - moment).total_seconds()))
+    return round(max(ages), 6) if ages else None
+
+
+class _RuleSql:
+    """heartbeat.judge and policy.assess as SQL over one cell's services table.
+
+    The per-row facts (atoms) are computed once, in a derived table, and the aggregate combines them:
+    the same logic written over the raw expressions would make the database evaluate each of them
+    many times per row (five times slower on MariaDB)."""
+
+    def __init__(self, columns: set[str], now: dt.datetime, query: TallyQuery):
+        s = services.c
+        self.query = query
+        legacy = "last_seen_up" not in columns
+        beat = func.coalesce(s.updated_at, s.created_at) if legacy else func.coalesce(s.last_seen_up, s.created_at)
+        earliest, latest = within(now, query.down_time)
+        readable = and_(beat.is_not(None), beat >= _stamp(READABLE[0]), beat <= _stamp(READABLE[1]))
+        disabled = func.coalesce(s.disabled, 0) != 0
+        defect = or_(s.host.is_(None), func.length(s.host) == 0, s.binary.is_(None), func.length(s.binary) == 0)
+        ahead_bound = now + dt.timedelta(seconds=query.ahead_after or 0)
+        late_window: ColumnElement[bool] = false()
+        if query.age_warning is not None:
+            early, tardy = within(now, query.age_warning)
+            late_window = or_(beat < _stamp(early), beat > _stamp(tardy))
+        self.atoms: dict[str, ColumnElement] = {
+            "defect": defect,
+            "unreadable": and_(beat.is_not(None), not_(readable)),
+            "readable": readable,
+            "forced": false() if legacy else func.coalesce(s.forced_down, 0) != 0,
+            "disabled": disabled,
+            "auto": and_(
+                disabled, exact(func.substr(func.coalesce(s.disabled_reason, ""), 1, 5)) == literal(b"AUTO:", LargeBinary)
+            ),
+            "in_window": and_(beat >= _stamp(earliest), beat <= _stamp(latest)),
+            "late_window": late_window,
+            "ahead": false() if query.ahead_after is None else and_(not_(defect), readable, beat > _stamp(ahead_bound)),
+        }
+        self.beat = beat
+        self.binary = exact(s.binary)
+
+    def aggregate(self):
+        """One row per binary and combination of atoms (a handful): the database evaluates each atom once
+        per row, and :func:`policy_logic` combines them per group in Python."""
+        flags = [case((cond, 1), else_=0) for cond in self.atoms.values()]
+        columns = [self.binary, *flags, func.count(), func.min(self.beat), func.max(self.beat)]
+        positions: list = [literal_column(str(n)) for n in range(1, len(flags) + 2)]
+        return select(*columns).select_from(services).where(*wanted(self.query.where)).group_by(*positions)
+
+    def furthest_ahead(self):
+        """The row whose heartbeat lies furthest in the future (only asked when the aggregate counted one)."""
+        return (
+            select(literal_column("services.*"))
+            .select_from(services)
+            .where(*wanted(self.query.where), self.atoms["ahead"])
+            .order_by(self.beat.desc(), services.c.id)
+            .limit(1)
+        )
+
+    def problems(self):
+        logic = policy_logic(self.atoms.__getitem__, and_, or_, not_, false(), self.query.count_disabled)
+        rank = case((logic["down"], 0), (logic["late"], 1), (not_(logic["up"]), 2), else_=3)
+        binary_rank = case(
+            (self.binary == b"nova-conductor", 0),
+            (self.binary == b"nova-scheduler", 1),
+            (self.binary == b"nova-compute", 3),
+            else_=2,
+        )
+        return (
+            select(literal_column("services.*"))
+            .select_from(services)
+            .where(*wanted(self.query.where), logic["problem"])
+            .order_by(rank, binary_rank, services.c.id)
+            .limit(self.query.problem_limit)
+        )
+
+
+def policy_logic(atom, all_, any_, no, false_, count_disabled: bool) -> dict:
+    """policy.assess over the atoms, written once for both uses: SQL (and_, or_, not_) for the problem
+    rows, plain booleans for the aggregate's groups."""
+    defect, auto = atom("defect"), atom("auto")
+    broken = any_(defect, atom("unreadable"))
+    quiet = false_ if count_disabled else all_(atom("disabled"), no(auto))  # operator-disabled, not alarmed
+    up = all_(no(defect), no(atom("forced")), atom("readable"), atom("in_window"))
+    late = all_(up, no(auto), no(quiet), atom("late_window"))
+    down = any_(broken, auto, all_(no(up), no(quiet)))
+    return {
+        "up": up,
+        "down": down,
+        "late": late,
+        "disabled": atom("disabled"),
+        "problem": any_(broken, auto, no(up), quiet, late),
+        "watched": all_(no(quiet), no(defect), atom("readable")),
+    }
+
+
+def _group_tally(name: str, atoms: dict[str, bool], count: int, oldest, newest, now: dt.datetime, count_disabled: bool):
+    logic = policy_logic(atoms.__getitem__, lambda *x: all(x), lambda *x: any(x), lambda x: not x, False, count_disabled)
+    return BinaryTally(
+        name,
+        total=count,
+        up=count * logic["up"],
+        down=count * logic["down"],
+        late=count * logic["late"],
+        disabled=count * logic["disabled"],
+        ahead=count * atoms["ahead"],
+        problems=count * logic["problem"],
+        max_age=_distance(now, oldest, newest) if logic["watched"] else None,
+    )
+
+
+def _stamp(moment: dt.datetime):
+    return literal(moment, DateTime())

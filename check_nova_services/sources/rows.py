@@ -1,0 +1,63 @@
+"""The row path: every matching services row of one cell, for the list view, --zone and --exclude."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    literal_column,
+    select,
+)
+from sqlalchemy.engine import URL
+from sqlalchemy.sql import Select
+
+from check_nova_services.rule.heartbeat import ServiceRow
+from check_nova_services.rule.nodes import NodeState
+from check_nova_services.rule.selection import ServiceFilter
+from check_nova_services.shared.deadline import Deadline
+from check_nova_services.shared.errors import ReadError
+from check_nova_services.sources.db_errors import describe_error
+from check_nova_services.sources.services_table import ServerClock, checked_row, server_clock, services, wanted
+from check_nova_services.sources.sessions import Link, is_sqlite
+from check_nova_services.sources.snapshot import begin_snapshot, end_snapshot, node_state
+
+
+def read_services(
+    url: URL, where: ServiceFilter, deadline: Deadline, with_db_clock: bool = False
+) -> tuple[list[ServiceRow], ServerClock | None]:
+    """:func:`read_services_on` over a connection of its own."""
+    link = Link(url, deadline)
+    try:
+        rows, clock, _node = read_services_on(link, url, where, with_db_clock)
+    finally:
+        link.close()
+    return rows, clock
+
+
+def read_services_on(
+    link: Link, url: URL, where: ServiceFilter, with_db_clock: bool = False
+) -> tuple[list[ServiceRow], ServerClock | None, NodeState | None]:
+    """Non-deleted, non-API rows of one cell's services table, the server's clock (always measured
+    on MySQL/MariaDB, for the skew; on SQLite only if asked), and the node's state. Rows are not read
+    from a node whose state casts doubt on them.
+
+    One SELECT: ``services.*`` lets the same statement serve every schema since
+    Icehouse, and the rule tells old from new by the columns that come back.
+    """
+    stmt: Select = select(literal_column("services.*")).select_from(services).where(*wanted(where))
+    link.use(url)
+    conn = link.conn
+    try:
+        begin_snapshot(conn, url)
+        try:
+            node = node_state(conn, url)
+            if node is not None and node.doubt() is not None:
+                return [], None, node
+            clock = server_clock(conn, url) if with_db_clock or not is_sqlite(url) else None
+            mappings = [row._mapping for row in conn.execute(stmt)]
+            link.answered = True
+        finally:
+            end_snapshot(conn, url)
+    except ReadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the driver raises more than DBAPI errors (option files, TLS files)
+        raise ReadError(describe_error(exc, url)) from None
+    return [checked_row(m) for m in mappings], clock, node

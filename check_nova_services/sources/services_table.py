@@ -1,0 +1,167 @@
+"""Nova's services table as SQLAlchemy Core sees it: its columns, the rows a run is about, a row read into
+a ServiceRow whatever the schema, and the server's own clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    LargeBinary,
+    cast,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+)
+from sqlalchemy.engine import URL
+
+from check_nova_services.rule.heartbeat import API_BINARIES, ServiceRow
+from check_nova_services.rule.selection import ServiceFilter
+from check_nova_services.shared.errors import ReadError
+from check_nova_services.shared.text import safe
+from check_nova_services.shared.timestamps import parse_timestamp, utc_now
+from check_nova_services.sources.sessions import is_sqlite
+
+services = table(
+    "services",
+    *(
+        column(name)
+        for name in (
+            "id",
+            "deleted",
+            "binary",
+            "host",
+            "disabled",
+            "disabled_reason",
+            "forced_down",
+            "last_seen_up",
+            "created_at",
+            "updated_at",
+        )
+    ),
+)
+
+
+def utc_now_sql(url: URL):
+    if is_sqlite(url):
+        return func.strftime("%Y-%m-%d %H:%M:%f", "now")
+    return literal_column("UTC_TIMESTAMP(6)")
+
+
+def exact(col):
+    """Byte-exact comparisons, as Nova's Python does: MySQL's default collations ignore case and trailing spaces."""
+    return cast(col, LargeBinary)
+
+
+def wanted(where: ServiceFilter) -> list:
+    """Non-deleted rows that are not the API's (a NULL binary is kept: it is a row to report)."""
+    s = services.c
+    api = [name.encode() for name in API_BINARIES]
+    clauses = [s.deleted == 0, or_(s.binary.is_(None), exact(s.binary).not_in(api))]
+    if where.hosts:
+        clauses.append(exact(s.host).in_([h.encode("utf-8", "surrogateescape") for h in where.hosts]))
+    if where.binaries:
+        clauses.append(exact(s.binary).in_([b.encode("utf-8", "surrogateescape") for b in where.binaries]))
+    return clauses
+
+
+#: Heartbeats outside these bounds are not dates the rule can read (MySQL's zero date, garbage text in SQLite).
+READABLE = (dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31, 23, 59, 59, 999999))
+
+
+@dataclass(frozen=True)
+class ServerClock:
+    """A database server's UTC clock, and how far it is from this host's (seconds; + ahead, - behind)."""
+
+    now: dt.datetime
+    #: None for SQLite: the file is read with this host's own clock.
+    skew: float | None
+
+
+def server_clock(conn, url: URL) -> ServerClock:
+    """The server's UTC_TIMESTAMP(6) against this host's clock at the middle of the round trip."""
+    before = utc_now()
+    stamp = as_datetime(conn.execute(select(utc_now_sql(url))).scalar())
+    after = utc_now()
+    if stamp is None:
+        raise ReadError("the database server did not tell its time")
+    if is_sqlite(url):
+        return ServerClock(stamp, None)
+    return ServerClock(stamp, round((stamp - (before + (after - before) / 2)).total_seconds(), 3))
+
+
+def checked_row(m: Mapping) -> ServiceRow:
+    """A row the rule can judge; a table without Nova's columns is a ReadError, never a guess."""
+    try:
+        return row_from_mapping(m)
+    except KeyError as exc:
+        row_id = safe(str(m.get("id")), 40)
+        raise ReadError(f"services row id={row_id} cannot be judged: no column {safe(str(exc.args[0]), 80)}") from None
+
+
+def row_from_mapping(m: Mapping) -> ServiceRow:
+    """A ServiceRow from a ``services.*`` result row of any Nova schema.
+
+    A value that cannot be read spoils only its own row: an unreadable timestamp or a missing
+    host or binary is recorded on the row (and judged down), every other row is judged as usual.
+    """
+    legacy = "last_seen_up" not in m
+    unreadable: list[tuple[str, str]] = []
+
+    def stamp(column: str) -> dt.datetime | None:
+        value = m.get(column)
+        try:
+            return as_datetime(value)
+        except (TypeError, ValueError, OverflowError):
+            unreadable.append((column, text_of(value)))
+            return None
+
+    last_seen_up = None if legacy else stamp("last_seen_up")
+    created_at, updated_at = stamp("created_at"), stamp("updated_at")
+    host, binary = m["host"], m["binary"]
+    return ServiceRow(
+        id=_row_id(m["id"]),
+        host=text_of(host),
+        binary=text_of(binary),
+        topic=None if m.get("topic") is None else text_of(m["topic"]),
+        disabled=bool(m.get("disabled")),
+        disabled_reason=None if m.get("disabled_reason") is None else text_of(m["disabled_reason"]),
+        forced_down=bool(m.get("forced_down")),
+        last_seen_up=last_seen_up,
+        created_at=created_at,
+        updated_at=updated_at,
+        uuid=None if m.get("uuid") is None else text_of(m["uuid"]),
+        legacy_schema=legacy,
+        unreadable=tuple(unreadable),
+        defect=_missing("host", host) or _missing("binary", binary),
+    )
+
+
+def _missing(column: str, value: object) -> str | None:
+    if value is None:
+        return f"{column} NULL"
+    return f"{column} empty" if text_of(value) == "" else None
+
+
+def _row_id(value: object) -> int:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return 0
+
+
+def text_of(value: object) -> str:
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", errors="replace")
+    return "" if value is None else str(value)
+
+
+def as_datetime(value: object) -> dt.datetime | None:
+    """MySQL hands back datetimes; SQLite hands back text in Nova's format."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return parse_timestamp(text_of(value))

@@ -1,0 +1,64 @@
+"""One consistent read per cell: a read-only transaction, and the node's own state (Galera, replication) read in it."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import (
+    Connection,
+)
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
+
+from check_nova_services.rule.nodes import STATUS_NAMES, VARIABLE_NAMES, NodeState
+from check_nova_services.sources.db_errors import describe_error
+from check_nova_services.sources.sessions import is_sqlite
+
+log = logging.getLogger("nagiosplugin.check_nova_services")
+
+
+def begin_snapshot(conn: Connection, url: URL) -> None:
+    """One read-only transaction per cell: its counts and its problem rows come from the same snapshot,
+    and behind a proxy (ProxySQL) every statement of it goes to the same backend node as the node's state.
+    A server or proxy that refuses the statement is still read, statement by statement."""
+    if is_sqlite(url):
+        return
+    try:
+        conn.exec_driver_sql("START TRANSACTION READ ONLY")
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise
+        log.debug("START TRANSACTION READ ONLY refused on %s: %s", url.database, describe_error(exc, url))
+        conn.rollback()
+
+
+def end_snapshot(conn: Connection, url: URL) -> None:
+    """ROLLBACK, which ends the read-only transaction; its failure must not replace the read's own answer or
+    error: the connection is then dropped, and the next cell gets a new one."""
+    try:
+        conn.rollback()
+    except Exception as exc:  # noqa: BLE001 - any failure: the connection is not reused
+        log.debug("ROLLBACK failed on %s: %s", url.database, describe_error(exc, url))
+        conn.invalidate()
+
+
+_SHOW_STATUS = f"SHOW GLOBAL STATUS WHERE Variable_name IN ({', '.join(repr(name) for name in STATUS_NAMES)})"
+
+
+_SHOW_VARIABLES = f"SHOW VARIABLES WHERE Variable_name IN ({', '.join(repr(name) for name in VARIABLE_NAMES)})"
+
+
+def node_state(conn: Connection, url: URL) -> NodeState | None:
+    """The node's Galera and replication state, in the cell's own transaction (no grant needed); None on SQLite.
+    A server that does not answer these (a proxy's own filter) is read as it is, and -vvv says so."""
+    if is_sqlite(url):
+        return None
+    try:
+        status = {name: value for name, value in conn.exec_driver_sql(_SHOW_STATUS)}
+        variables = {name: value for name, value in conn.exec_driver_sql(_SHOW_VARIABLES)}
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise
+        log.debug("node state of %s not read: %s", url.database, describe_error(exc, url))
+        return NodeState()
+    return NodeState.of(status, variables)

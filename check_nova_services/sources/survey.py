@@ -1,0 +1,52 @@
+"""A whole deployment surveyed: every cell read within the deadline, combined into one immutable Reading.
+
+No nagiosplugin here: resource.py turns the Reading into Metrics, summary.py into words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from check_nova_services.readings import Clock, Deployment, Reading, combine
+from check_nova_services.rule.policy import Policy
+from check_nova_services.rule.selection import Selection
+from check_nova_services.shared.deadline import Deadline
+from check_nova_services.shared.errors import NothingToJudge
+from check_nova_services.shared.timestamps import utc_now
+from check_nova_services.sources.cells import ReadPlan, read_cell
+from check_nova_services.sources.fanout import DEFAULT_LIMITS, Limits, read_cells
+
+
+def survey(
+    discover: Callable[[Deadline], Deployment],
+    selection: Selection,
+    policy: Policy,
+    clock: Clock,
+    deadline: Deadline,
+    list_every_service: bool = False,
+    allow_empty: bool = False,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Reading:
+    """Find the cells, read them all at once, combine. ReadError when the cells cannot even be found,
+    NothingToJudge when nothing matched (unless ``allow_empty``: an empty list is a list)."""
+    deployment = discover(deadline)
+    if deployment.zones_problem is not None and selection.zones:
+        raise NothingToJudge(f"--zone cannot be applied, availability zones unknown: {deployment.zones_problem}")
+    plan = ReadPlan(
+        where=selection.where,
+        policy=policy,
+        # One instant for the whole run on this host's clock: every cell is judged as of the same moment.
+        clock=utc_now() if clock == "local" else clock,
+        in_database=not (selection.needs_rows or list_every_service),
+        keep_all=list_every_service,
+        keeps=selection.keeps,
+        excludes=selection.excludes,
+    )
+    readings = read_cells(
+        deployment.cells, lambda cell, link: read_cell(cell, link, plan, deployment.zone_of), deadline, limits
+    )
+    reading = combine(deployment, readings, narrowed=selection.narrowed)
+    if not reading.total and not reading.unreachable and not allow_empty:
+        hidden = f"; {len(reading.excluded)} excluded" if reading.excluded else ""
+        raise NothingToJudge(f"no services matched{selection.text}{hidden}")
+    return reading
