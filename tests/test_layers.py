@@ -1,10 +1,10 @@
-"""The layers the README's Layout table promises: each module imports only modules on its row or above,
-and the pure ones (the rule, the policy, the selection, the words) load no database, thread or plugin library."""
+"""The layers of the package, as pyproject.toml's import-linter contracts state them, hold; the contracts catch a
+break; and the pure modules load no database, thread or plugin library when they are really imported."""
 
 from __future__ import annotations
 
-import ast
-import re
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,66 +13,77 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "check_nova_services"
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+LAYERS = ["cli", "plugin", "settings", "sources", "output", "readings", "rule", "shared"]
 
 
-def layout_rows() -> list[set[str]]:
-    """The modules of each row of the README's Layout table, top to bottom."""
-    text = (ROOT / "README.md").read_text()
-    table = text[text.index("## Layout") : text.index("By default each cell is")]
-    rows = []
-    for line in table.splitlines():
-        if line.startswith("| `"):
-            first_cell = line.split("|")[1]
-            rows.append({name[:-3] for name in re.findall(r"`([a-z_]+\.py)`", first_cell)})
-    return rows
+def lint_imports(cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": "250"}  # one line per contract
+    return subprocess.run([LINT_IMPORTS, "--no-cache"], cwd=cwd, capture_output=True, text=True, timeout=300, env=env)
 
 
-def own_imports(module: str) -> set[str]:
-    """The package's modules that ``module`` imports (``from .x import``, ``from . import x``)."""
-    tree = ast.parse((PACKAGE / f"{module}.py").read_text())
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            if node.module:
-                found.add(node.module.split(".")[0])
-            else:
-                found.update(alias.name for alias in node.names if (PACKAGE / f"{alias.name}.py").exists())
-    return found
+def contract_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.endswith((" KEPT", " BROKEN"))]
 
 
-def test_every_module_is_in_the_layout_table():
-    listed = set().union(*layout_rows())
-    modules = {path.stem for path in PACKAGE.glob("*.py")} - {"__init__", "__main__"}
-    assert modules == listed
+def test_the_import_contracts_hold():
+    run = lint_imports(ROOT)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Contracts: 4 kept, 0 broken." in run.stdout
 
 
-def test_imports_point_up_the_table():
-    rows = layout_rows()
-    level = {module: index for index, row in enumerate(rows) for module in row}
-    wrong = [
-        f"{module} imports {other}"
-        for module in level
-        for other in sorted(own_imports(module))
-        if other in level and level[other] > level[module]
-    ]
-    assert wrong == []
+def test_every_layer_is_a_subpackage_or_a_module_the_contracts_name():
+    """A new top-level module or folder must find its place in the contracts, not slip past them."""
+    found = {p.stem for p in PACKAGE.glob("*.py")} | {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
+    assert sorted(found - {"__init__", "__main__"}) == sorted([*LAYERS, "demo"])
+    config = (ROOT / "pyproject.toml").read_text()
+    assert all(f'"check_nova_services.{name}' in config for name in [*LAYERS, "demo"])
 
 
-@pytest.mark.parametrize("module", ["heartbeat", "policy", "selection", "deadline", "pager", "survey"])
-def test_pure_layers_load_no_plugin_library_or_threads(module):
-    """The rule and the words load neither nagiosplugin nor threads; those below the database layer no SQLAlchemy."""
+@pytest.mark.parametrize(
+    ("module", "line", "broken"),
+    [
+        ("rule/policy.py", "from check_nova_services import readings  # noqa\n", "Layers"),
+        ("sources/cells.py", "from check_nova_services.output import pager  # noqa\n", "Layers"),
+        ("output/pager.py", "import sqlalchemy  # noqa\n", "Pure"),
+        ("readings.py", "import threading  # noqa\n", "Pure"),
+        ("sources/urls.py", "from check_nova_services.demo import writer  # noqa\n", "The plugin never imports the demo"),
+    ],
+)
+def test_the_contracts_catch_an_import_that_breaks_a_layer(tmp_path, module, line, broken):
+    shutil.copytree(PACKAGE, tmp_path / "check_nova_services", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    target = tmp_path / "check_nova_services" / module
+    text = target.read_text()
+    # After the module's imports, so that the file stays valid Python.
+    at = text.index("from __future__ import annotations\n") + len("from __future__ import annotations\n")
+    target.write_text(text[:at] + line + text[at:])
+    run = lint_imports(tmp_path)
+    assert run.returncode == 1
+    assert "Contracts: 3 kept, 1 broken." in run.stdout
+    assert [c for c in contract_lines(run.stdout) if c.endswith("BROKEN")][0].startswith(broken)
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "rule.heartbeat",
+        "rule.policy",
+        "rule.selection",
+        "rule.nodes",
+        "readings",
+        "output.pager",
+        "output.long_output",
+        "output.listing",
+        "shared.deadline",
+    ],
+)
+def test_pure_modules_load_no_plugin_library_database_or_threads(module):
+    """Really imported, in a fresh interpreter: the words and the rule load neither nagiosplugin, SQLAlchemy,
+    PyMySQL nor threads (readings.py names SQLAlchemy's URL for type checkers only)."""
     code = (
         f"import sys; import check_nova_services.{module}; "
         "print(sorted(m for m in ('nagiosplugin', 'sqlalchemy', 'threading', 'pymysql') if m in sys.modules))"
     )
     loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    expected = {
-        "heartbeat": [],
-        "policy": [],
-        "selection": [],
-        "deadline": [],
-    }
-    if module in expected:
-        assert loaded.strip() == str(expected[module])
-    else:  # built on cells.py: SQLAlchemy and threads, but never nagiosplugin
-        assert "nagiosplugin" not in loaded
+    assert loaded == "[]\n"
