@@ -62,9 +62,14 @@ NOVA_BINARIES = frozenset({"nova-compute", "nova-conductor", "nova-scheduler", "
 KNOWN_BINARIES = NOVA_BINARIES | REMOVED_BINARIES.keys()
 
 
+#: Control plane first: a dead conductor explains the computes that stop reporting after it.
+BINARY_RANK = {"nova-conductor": 0, "nova-scheduler": 1, "nova-compute": 3}
+#: Any other binary: between the control plane and the computes.
+OTHER_BINARY_RANK = 2
+
+
 def binary_rank(binary: str) -> int:
-    """Control plane first: a dead conductor explains the computes that stop reporting after it."""
-    return {"nova-conductor": 0, "nova-scheduler": 1, "nova-compute": 3}.get(binary, 2)
+    return BINARY_RANK.get(binary, OTHER_BINARY_RANK)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from sqlalchemy.sql import ColumnElement
 
 from check_nova_services.readings import CellCounts
 from check_nova_services.rule.heartbeat import within
-from check_nova_services.rule.policy import BinaryTally
+from check_nova_services.rule.policy import BINARY_RANK, OTHER_BINARY_RANK, PROBLEM_RANK, BinaryTally, Standing
 from check_nova_services.rule.selection import ServiceFilter
 from check_nova_services.shared.deadline import Deadline
 from check_nova_services.shared.errors import ReadError
@@ -218,12 +218,15 @@ class _RuleSql:
 
     def problems(self):
         logic = policy_logic(self.atoms.__getitem__, and_, or_, not_, false(), self.query.count_disabled)
-        rank = case((logic["down"], 0), (logic["late"], 1), (not_(logic["up"]), 2), else_=3)
+        # Assessed.problem_key's order, built from the policy's own ranks: down, late, disabled and down, disabled.
+        rank = case(
+            (logic["down"], PROBLEM_RANK[Standing.DOWN]),
+            (logic["late"], PROBLEM_RANK[Standing.LATE]),
+            (not_(logic["up"]), PROBLEM_RANK[Standing.DISABLED_DOWN]),
+            else_=PROBLEM_RANK[Standing.DISABLED],
+        )
         binary_rank = case(
-            (self.binary == b"nova-conductor", 0),
-            (self.binary == b"nova-scheduler", 1),
-            (self.binary == b"nova-compute", 3),
-            else_=2,
+            *((self.binary == name.encode(), rank) for name, rank in BINARY_RANK.items()), else_=OTHER_BINARY_RANK
         )
         return (
             select(literal_column("services.*"))
