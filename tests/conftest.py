@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.mariadb import MariaDB, free_port  # noqa: F401 - re-exported for tests
+from tests.harness.mariadb import MariaDB, free_port  # noqa: F401 - re-exported for tests
 
 #: A fixed "now" for exact output: rows are written relative to it and the check runs with --clock NOW.
 NOW = dt.datetime(2026, 11, 26, 12, 0, 0)

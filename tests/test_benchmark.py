@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"
+BENCH = Path(__file__).resolve().parent.parent / "tools" / "benchmarks" / "bench.py"
 
 
 def test_benchmark_runs_and_prints_figures_and_ratios():

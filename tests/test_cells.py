@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import socket
 import threading
@@ -9,9 +10,24 @@ import time
 import uuid as uuidlib
 
 import pytest
+from sqlalchemy.engine import make_url
 
+from check_nova_services import readings
 from check_nova_services.demo.writer import CELL0_UUID, service, write_api_database, write_cell
+from check_nova_services.output.long_output import long_output
+from check_nova_services.readings import Cell, combine
+from check_nova_services.rule.policy import Policy
+from check_nova_services.rule.selection import Selection
+from check_nova_services.shared.deadline import Deadline
+from check_nova_services.shared.errors import ReadError
+from check_nova_services.sources.cells import CellSource, ReadPlan, database_name, discover, judge_rows
+from check_nova_services.sources.urls import (
+    with_api_credentials,
+)
 from tests.conftest import CLOCK, NOW, free_port, run_check
+from tests.harness.factories import NOW as FACTORY_NOW
+from tests.harness.factories import POLICY, check, row
+from tests.harness.faults import run_in_process
 
 CELL1_UUID = "11111111-1111-1111-1111-111111111111"
 CELL2_UUID = "22222222-2222-2222-2222-222222222222"
@@ -320,3 +336,162 @@ def test_api_credentials_from_an_option_file_reach_every_cell(deployment, mariad
     assert run.status == "NOVA_SERVICES OK - 8 of 8 services up: nova-conductor 3/3, nova-scheduler 1/1, nova-compute 4/4"
     assert (run.code, run.stderr) == (0, "")
     assert "Opt-m0n" not in run.stdout
+
+
+def test_a_compute_row_without_the_compute_topic_is_in_the_internal_zone():
+    """Catches Deployment.zone_of deciding by ``binary`` instead of ``topic``: Nova's
+    set_availability_zones gives aggregate zones to topic 'compute' only, so a nova-compute row whose topic
+    is NULL is 'internal' and --zone az1 leaves it out."""
+    deployment = readings.Deployment([], zones_by_host={"cmp1": {"az1"}, "cmp2": {"az1"}})
+    with_topic = row("cmp1", age=5.0)
+    without_topic = dataclasses.replace(row("cmp2", age=5.0), topic=None)
+    assert [deployment.zone_of(r) for r in (with_topic, without_topic)] == ["az1", "internal"]
+    selection = Selection(zones=("az1",))
+    plan = ReadPlan(selection.where, POLICY, FACTORY_NOW, in_database=False, keep_all=True, keeps=selection.keeps)
+    cell = Cell("cell1", "11111111-1111-4111-8111-111111111111", None)
+    reading = judge_rows(cell, [with_topic, without_topic], plan, deployment.zone_of, FACTORY_NOW)
+    lines = long_output(combine(readings.Deployment([cell]), [reading], narrowed=True), every_service=True)
+    assert lines == [
+        "up: nova-compute@cmp1 cell=cell1 zone=az1 status=enabled state=up heartbeat=5s ago "
+        "(last_seen_up 2026-11-26 14:59:55) forced_down=no disabled_reason=-"
+    ]
+
+
+def test_a_disabled_cell_is_still_read(tmp_path):
+    """Catches cells.discover skipping disabled cell mappings: a disabled cell takes no new
+    instances, but its services are Nova's services all the same (Nova's API lists them)."""
+    cells = []
+    for name, host, age in (("cell1", "cmp1", 5.0), ("cell2", "cmp2", 95.0)):
+        url = f"sqlite:///{tmp_path}/{name}.sqlite"
+        write_cell(url, [service(host, "nova-compute", NOW, age=age)])
+        cells.append((f"{name[-1] * 8}-0000-4000-8000-00000000000{name[-1]}", name, url))
+    api = f"sqlite:///{tmp_path}/api.sqlite"
+    write_api_database(api, cells, disabled=("cell2",))
+    run = run_in_process("--api-db-url", api, CLOCK, "-v")
+    assert run.lines[:2] == [
+        "NOVA_SERVICES WARNING - nova-compute 1/2 down: cmp2 (95s)",
+        "down: nova-compute@cmp2 cell=cell2 zone=nova status=enabled state=down heartbeat=95s ago "
+        "(last_seen_up 2026-11-26 11:58:25) forced_down=no disabled_reason=-",
+    ]
+    assert (run.perfdata["cells_total"], run.code) == ("2;;;0", 1)
+
+
+def test_the_furthest_heartbeat_from_the_future_is_the_one_named():
+    """Catches in Policy.ahead ``age < -ahead_after`` -> ``<=`` (policy:17) and in TallyBuilder's furthest_ahead
+    ``<`` -> ``<=`` (policy:64) and each ``age or 0.0`` -> ``age and 0.0`` (policy:65, policy:67): exactly
+    report_interval ahead is not ahead; the furthest is named, the first met of a tie (as the SQL form's
+    ORDER BY heartbeat DESC, id)."""
+    policy = Policy(down_time=60, age_warning=None, ahead_after=10)
+    ages = {"cmpA": -30.0, "cmpB": -50.0, "cmpC": -50.0, "cmpD": -20.0, "cmpE": -10.0, "cmpF": -5.0}
+    run = check({"cell1": [row(host, age=age) for host, age in ages.items()]}, policy=policy, verbosity=1)
+    assert run.line == (
+        "NOVA_SERVICES OK - 6 of 6 services up: nova-compute 6/6; "
+        "4 heartbeats from the future: nova-compute@cmpB (+50s) +3 more"
+    )
+    assert run.long == [
+        "note: 4 heartbeats more than report_interval in the future, the furthest nova-compute@cmpB cell=cell1 "
+        "by 50s: the clock of the host that writes it (its conductor) runs ahead"
+    ]
+    assert run.code == 0
+
+
+def test_cells_and_cell_sources_keep_their_urls_out_of_their_repr():
+    """Catches ``field(repr=False)`` -> ``repr=True`` on Cell.url, CellSource.db_url and CellSource.api_url:
+    SQLAlchemy's repr hides the password but not a query option
+    that carries one."""
+    url = make_url("mysql+pymysql://nova@db.example.org/nova?password=Query-Secret-2")
+    things = [Cell("cell1", None, url), CellSource(url, None), CellSource(None, url)]
+    assert [repr(thing).count("Query-Secret-2") for thing in things] == [0, 0, 0]
+
+
+def test_a_cell_whose_url_cannot_be_read_does_not_hide_the_cells_after_it(tmp_path):
+    """Catches discover's ``continue`` -> ``break`` after a cell URL that cannot be read."""
+    api = f"sqlite:///{tmp_path}/api.sqlite"
+    write_api_database(
+        api,
+        [
+            ("11111111-1111-4111-8111-111111111111", "cell1", "not a url"),
+            ("22222222-2222-4222-8222-222222222222", "cell2", f"sqlite:///{tmp_path}/cell2.sqlite"),
+        ],
+    )
+    cells = discover(make_url(api), None, Deadline.after(5)).cells
+    assert [(c.name, c.problem) for c in cells] == [
+        ("cell1", "cell cell1's database_connection is not a database URL (expected e.g. mysql+pymysql://user@host/nova)"),
+        ("cell2", None),
+    ]
+
+
+def test_a_missing_cell_is_named_with_the_cells_there_are(tmp_path):
+    """Catches ``m.name or m.uuid`` -> ``and`` in discover's "no cell" message: the cells
+    are listed by name, an unnamed one by its uuid."""
+    api = f"sqlite:///{tmp_path}/api.sqlite"
+    unnamed = "22222222-2222-4222-8222-222222222222"
+    write_api_database(
+        api,
+        [
+            ("11111111-1111-4111-8111-111111111111", "cell1", f"sqlite:///{tmp_path}/cell1.sqlite"),
+            (unnamed, None, f"sqlite:///{tmp_path}/cell2.sqlite"),
+        ],
+    )
+    with pytest.raises(ReadError) as raised:
+        discover(make_url(api), None, Deadline.after(5), only=("cell9",))
+    assert str(raised.value) == f"no cell cell9 in the API database (cells: cell1, {unnamed})"
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("sqlite:////var/lib/demo/cell7.sqlite", "cell7"),
+        ("sqlite:///relative/cell.v2.sqlite", "cell.v2"),
+        ("mysql+pymysql://nova@db.example.org/nova_cell1", "nova_cell1"),
+        ("mysql+pymysql://nova@db.example.org", "nova"),
+    ],
+)
+def test_a_single_database_is_called_by_its_name_or_its_files_stem(url, name):
+    """Catches database_name's ``url.database or "nova"`` -> ``and``, ``[0]`` -> ``[1]`` and ``== "sqlite"`` ->
+    ``!=``."""
+    assert database_name(make_url(url)) == name
+
+
+def test_a_single_database_without_a_name_is_called_nova_on_the_pager_line():
+    run = run_in_process("--db-url", f"mysql+pymysql://nova:pw@127.0.0.1:{free_port()}", CLOCK)
+    assert run.status.startswith("NOVA_SERVICES UNKNOWN - database nova unreachable: Can't connect to MySQL server")
+
+
+def test_cell_picks_cells_by_name_or_uuid_wherever_they_are_in_the_api_database(tmp_path):
+    """Catches discover's ``name not in only`` -> ``in``, ``mapping.uuid not in only`` -> ``in`` and the
+    ``continue`` -> ``break`` after a cell left out."""
+    api = f"sqlite:///{tmp_path}/api.sqlite"
+    uuids = [f"{i}{i}{i}{i}{i}{i}{i}{i}-{i}{i}{i}{i}-4{i}{i}{i}-8{i}{i}{i}-{i * 12}" for i in "123"]
+    write_api_database(api, [(uuid, f"cell{i}", f"sqlite:///{tmp_path}/cell{i}.sqlite") for i, uuid in zip("123", uuids)])
+    for only, wanted in [(("cell2",), ["cell2"]), ((uuids[2],), ["cell3"]), (("cell3", uuids[0]), ["cell1", "cell3"])]:
+        assert [c.name for c in discover(make_url(api), None, Deadline.after(5), only=only).cells] == wanted
+
+
+def test_a_cell_is_read_with_the_api_databases_user_password_and_tls(tmp_path):
+    """Catches with_api_credentials' ``api.username or ...`` -> ``and``, ``password is None`` -> ``is not``,
+    ``_first_text(...) or ...`` -> ``and``, ``key not in _CREDENTIAL_OPTIONS`` -> ``in``, both query.update()
+    removed, and _first_text's ``and`` -> ``or`` (twice) and ``value[0]`` -> ``value[1]``: the cell's own server and
+    options, the API side's user, password and TLS settings."""
+    cell = make_url("mysql+pymysql://nova:cellpw@cell1-db:3307/nova_cell1?charset=utf8&password=x&user=nova")
+    api = make_url("mysql+pymysql://monitor:apipw@api-db/nova_api?ssl_ca=/etc/ca.pem&unix_socket=/run/api.sock")
+    read = with_api_credentials(cell, api)
+    assert (read.username, read.password, read.host, read.port, read.database) == (
+        "monitor",
+        "apipw",
+        "cell1-db",
+        3307,
+        "nova_cell1",
+    )
+    assert dict(read.query) == {"charset": "utf8", "ssl_ca": "/etc/ca.pem"}
+    in_query = make_url("mysql+pymysql://monitor@api-db/nova_api?password=first&password=second")
+    assert with_api_credentials(cell, in_query).password == "first"
+    assert with_api_credentials(cell, make_url("mysql+pymysql://monitor@api-db/nova_api?passwd=pw2")).password == "pw2"
+    path = tmp_path / "my.cnf"
+    path.write_text("[client]\nuser = filed\npassword = filedpw\nssl-cert = /etc/cert.pem\nhost = api-db\n")
+    from_file = with_api_credentials(cell, make_url(f"mysql+pymysql://api-db/nova_api?read_default_file={path}"))
+    assert (from_file.username, from_file.password, dict(from_file.query)) == (
+        "filed",
+        "filedpw",
+        {"charset": "utf8", "ssl_cert": "/etc/cert.pem"},
+    )

@@ -8,8 +8,9 @@ from __future__ import annotations
 import pytest
 
 from check_nova_services import __version__
-from check_nova_services.demo.writer import service, write_cell
+from check_nova_services.demo.writer import service, write_api_database, write_cell
 from tests.conftest import CLOCK, NOW, run_check
+from tests.harness.faults import run_in_process
 
 
 @pytest.fixture
@@ -333,7 +334,6 @@ def test_a_heartbeat_of_an_auto_disabled_service_does_not_warn_as_late(sqlite_ce
 
 
 def test_a_big_outage_stays_within_the_line_and_nagios_limits(tmp_path):
-    from check_nova_services.demo.writer import write_api_database
 
     long = ".rack01.az1.region-one.openstack.internal.example.com"
     reason = "maintenance window for the storage network migration, ticket OPS-123456, ask the storage team first"
@@ -379,3 +379,12 @@ def test_a_threshold_for_a_binary_with_no_services_is_pointed_out(sqlite_cell):
     ]
     narrowed = run_check("--db-url", url, CLOCK, "-c", "nova-conductor=0", "--binary", "nova-compute")
     assert narrowed.status == "NOVA_SERVICES OK - 1 of 1 services up: nova-compute 1/1"
+
+
+def test_a_filter_that_matches_nothing_is_unknown(tmp_path):
+    """Catches Settings.survey's ``allow_empty=False`` default -> ``True``: the check
+    cannot call "no services" OK; only the list view shows an empty list."""
+    url = f"sqlite:///{tmp_path}/nova.sqlite"
+    write_cell(url, [service("cmp1", "nova-compute", NOW)])
+    run = run_in_process("--db-url", url, CLOCK, "--host", "cmp9")
+    assert (run.status, run.code) == ("NOVA_SERVICES UNKNOWN - no services matched (--host cmp9)", 3)

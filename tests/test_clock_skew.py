@@ -6,15 +6,20 @@ The check's clock is shifted with faketime (no sleeping for minutes); the databa
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 import sys
 
 import pytest
 
-from check_nova_services.demo.writer import service
+from check_nova_services.demo.writer import service, write_cell
+from check_nova_services.plugin.check import build_check
+from check_nova_services.rule.thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING, ThresholdTable
+from check_nova_services.settings import Judgement
 from check_nova_services.shared.timestamps import utc_now
 from tests.conftest import CLOCK, NOW, clean_env, run_check
+from tests.harness.factories import POLICY, reading_of, row
 
 
 def shifted(offset: str, *args: str) -> subprocess.CompletedProcess:
@@ -26,7 +31,6 @@ def shifted(offset: str, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def fresh_cell(mariadb):
     """Three services that heartbeat now, by the real clock (the check judges with --clock db)."""
-    from check_nova_services.demo.writer import write_cell
 
     url = mariadb.create_database("skew_cell")
     now = utc_now()
@@ -95,7 +99,6 @@ def test_the_skew_is_why_services_look_down_on_the_local_clock(fresh_cell):
 
 
 def test_sqlite_has_no_server_clock_to_compare(tmp_path):
-    from check_nova_services.demo.writer import write_cell
 
     path = tmp_path / "nova.sqlite"
     write_cell(f"sqlite:///{path}", [service("cmp1", "nova-compute", NOW, age=2.0)])
@@ -124,3 +127,31 @@ def test_heartbeats_from_the_future_name_the_host_while_nova_counts_them_up(cell
         "note: 2 heartbeats more than report_interval in the future, the furthest nova-compute@cmp2 "
         f"cell={url.rsplit('/', 1)[1]} by 30s: the clock of the host that writes it (its conductor) runs ahead"
     ]
+
+
+def skew_check(skew: float, limit: float | None):
+    """The plugin's Check over one healthy cell whose database clock is ``skew`` seconds off this host's."""
+    reading = reading_of({"cell1": [row("cmp1", age=5.0)]})
+    reading = dataclasses.replace(reading, skew=(reading.cells[0], skew))
+    warning = ThresholdTable([], DEFAULT_WARNING, "--warning")
+    critical = ThresholdTable([], DEFAULT_CRITICAL, "--critical")
+    plugin = build_check(Judgement(warning, critical, POLICY, skew_warning=limit, verbosity=1), lambda: reading)
+    plugin()
+    skew_perfdata = [item for item in plugin.perfdata if item.startswith("clock_skew=")]
+    return plugin.exitcode, plugin.summary_str, list(plugin.verbose_str), skew_perfdata
+
+
+def test_a_clock_skew_warns_beyond_its_limit_either_way_and_never_when_off():
+    """Catches SkewContext ``limit is not None and abs(value) > limit`` -> ``or`` / ``is`` / ``>=`` and its
+    perfdata's ``limit is None`` -> ``is not``."""
+    assert skew_check(25.0, 25.0) == (0, "1 of 1 services up: nova-compute 1/1", [], ["clock_skew=25s;-25:25"])
+    assert skew_check(-26.0, 25.0) == (
+        1,
+        "1 of 1 services up: nova-compute 1/1; clock skew: cell1's database 26s behind this host",
+        [
+            "clock skew: the database server of cell cell1 (00000001-4b1e-4c0d-9a2f-6d1c0c5e0001) is 26.000s "
+            "behind this host (warning above 25s)"
+        ],
+        ["clock_skew=-26s;-25:25"],
+    )
+    assert skew_check(100.0, None) == (0, "1 of 1 services up: nova-compute 1/1", [], ["clock_skew=100s"])

@@ -12,10 +12,14 @@ import os
 
 import pytest
 
+from check_nova_services.cli.options import build_parser
 from check_nova_services.demo.writer import service, write_cell
+from check_nova_services.settings import build_settings
+from check_nova_services.shared.deadline import Deadline
 from check_nova_services.shared.errors import ConfigError
 from check_nova_services.sources.config import nova_config_files, read_nova_conf
 from tests.conftest import CLOCK, NOW, clean_env, run_check
+from tests.harness.factories import settings_of
 
 
 class Roots:
@@ -329,3 +333,41 @@ def test_nothing_found_names_the_places(home):
         "",
         3,
     )
+
+
+def test_no_database_to_check_names_the_config_dir_that_was_searched(tmp_path, monkeypatch):
+    """Catches ``where = "--config-dir" if any(kind == "dir" ...)`` -> ``!=``."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    empty = tmp_path / "nova.conf.d"
+    empty.mkdir()
+    args = build_parser().parse_args(["--config-dir", str(empty)])
+    with pytest.raises(ConfigError) as raised:
+        build_settings(args, Deadline.after(10), environ={})
+    assert str(raised.value) == (
+        "no database to check: give --db-url, --api-db-url, NOVA_SERVICES_DB_URL or --config-file "
+        "(no nova.conf in ~/.nova, ~, /etc/nova or /etc, no *.conf in --config-dir)"
+    )
+
+
+def test_nova_conf_is_read_only_when_no_url_is_given_or_a_config_option_is(tmp_path, monkeypatch):
+    """Catches build_settings' ``use_defaults=bool(sources) or not given`` -> ``and`` and with its ``not``
+    removed: without a URL the default nova.conf is where the database
+    is; with one and no --config-* option, nova.conf is not read (it need not even be readable)."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".nova").mkdir()
+    (tmp_path / ".nova/nova.conf").write_text(
+        "[database]\nconnection = sqlite:///from-nova-conf.sqlite\n[DEFAULT]\nservice_down_time = 120\n"
+    )
+    found = build_settings(build_parser().parse_args([]), Deadline.after(10), environ={})
+    assert (found.source.db_url.database, found.policy.down_time) == ("from-nova-conf.sqlite", 120)
+    given = settings_of()
+    assert (given.source.db_url.database, given.policy.down_time) == ("unused.sqlite", 60)
+
+
+def test_no_database_to_check_names_nova_conf_d_without_a_config_dir(tmp_path, monkeypatch):
+    """Catches ``any(kind == "dir" ...)`` -> ``all``: with no --config-* option at all,
+    the default nova.conf.d is the directory that was searched."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pytest.raises(ConfigError) as raised:
+        build_settings(build_parser().parse_args([]), Deadline.after(10), environ={})
+    assert str(raised.value).endswith("(no nova.conf in ~/.nova, ~, /etc/nova or /etc, no *.conf in nova.conf.d)")

@@ -9,7 +9,7 @@ import pytest
 
 from check_nova_services.rule.nodes import NodeState
 from check_nova_services.rule.selection import Selection
-from tests.factories import check, computes, controllers, row
+from tests.harness.factories import check, computes, controllers, row
 
 SYNCED = {"wsrep_local_state_comment": "Synced", "wsrep_cluster_status": "Primary", "wsrep_ready": "ON"}
 GALERA = {"wsrep_on": "ON", "read_only": "OFF", "gtid_slave_pos": ""}

@@ -5,6 +5,9 @@ of connections (error 1040) is one clear reason; a cell not done in time says wh
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+import re
 import threading
 import time
 
@@ -14,10 +17,14 @@ from sqlalchemy.engine import make_url
 
 from check_nova_services.demo.writer import service, write_api_database, write_cell
 from check_nova_services.readings import Cell, CellReading
+from check_nova_services.rule.selection import ServiceFilter
 from check_nova_services.shared.deadline import Deadline
+from check_nova_services.shared.errors import ReadError
+from check_nova_services.sources.cells import ReadPlan, judge_rows, read_cell
 from check_nova_services.sources.fanout import Limits, read_cells
 from tests.conftest import CLOCK, NOW, run_check
-from tests.mariadb import MariaDB
+from tests.harness.factories import POLICY
+from tests.harness.mariadb import MariaDB
 
 CELLS = 150
 PASSWORD = "Fan-Out-Secret"
@@ -166,7 +173,6 @@ def test_a_cell_answered_but_not_judged_in_time_says_the_time_went_here():
 
 
 def test_a_refused_connection_is_the_reason_of_every_cell_it_would_have_read():
-    from check_nova_services.shared.errors import ReadError
 
     tries = []
 
@@ -241,7 +247,6 @@ def test_one_cells_missing_database_is_that_cells_reason_alone(mariadb):
 def test_a_refusal_while_another_connection_is_still_opening_leaves_the_cells_to_it():
     """Found by review: a server one connection short of its limit refuses the second connection at once while
     the first is still logging in; the first then reads every cell."""
-    from check_nova_services.shared.errors import ReadError
 
     opened = []
     lock = threading.Lock()
@@ -275,3 +280,82 @@ def test_nothing_new_starts_after_the_deadline():
     time.sleep(0.6)
     assert len(started) == when_returned <= 3
     assert sum(r.error is None for r in readings) <= when_returned  # only a cell that was started can be done
+
+
+class UsableLink:
+    """A connection that is never used: the read under test fails before it would be."""
+
+    answered = False
+
+    def usable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+def sqlite_cell(tmp_path, name: str = "cell1") -> Cell:
+    path = tmp_path / f"{name}.sqlite"
+    write_cell(f"sqlite:///{path}", [service("cmp1", "nova-compute", NOW, age=5.0)])
+    return Cell(name, None, make_url(f"sqlite:///{path}"))
+
+
+def test_a_cell_that_cannot_be_tried_says_why():
+    """Catches read_cells' ``cell.problem or "no database URL"`` -> ``and``: a cell whose
+    URL template did not format is reported with that reason, not a generic one."""
+    cells = [Cell("cell1", None, None, problem="cell cell1's database_connection is not a database URL")]
+    [reading] = read_cells(cells, lambda cell, link: pytest.fail("a cell without a URL is not read"), Deadline.after(5))
+    assert reading.error == "cell cell1's database_connection is not a database URL"
+
+
+def test_an_unexpected_failure_of_a_cell_is_one_line_without_its_password():
+    """Catches ``str(cell.url.password or "")`` -> ``and`` in read_cells: whatever a driver
+    raises, the cell's password is masked in the reason."""
+    cell = Cell("cell1", None, make_url("mysql+pymysql://nova:Cell-Secret-3@db.example.org/nova"))
+
+    def read(cell, link):
+        raise RuntimeError("handshake with nova:Cell-Secret-3@db.example.org\nfailed")
+
+    [reading] = read_cells([cell], read, Deadline.after(5), connect=lambda url, deadline: UsableLink())
+    assert reading.error == "RuntimeError: handshake with nova:***@db.example.org failed"
+
+
+def test_a_cell_that_never_answers_is_abandoned_on_a_daemon_thread():
+    """Catches ``daemon=True`` -> ``False`` in read_cells: a cell stuck in a socket read
+    must not keep the process alive past its timeout."""
+    release = threading.Event()
+
+    def read(cell, link):
+        release.wait(30)
+        raise AssertionError("released")
+
+    cell = Cell("stuck", None, make_url("sqlite:///stuck.sqlite"))
+    before = set(threading.enumerate())
+    try:
+        [reading] = read_cells(
+            [cell], read, Deadline(at=time.monotonic() + 0.2, seconds=1), connect=lambda url, deadline: UsableLink()
+        )
+        stuck = [thread for thread in threading.enumerate() if thread not in before and thread.is_alive()]
+        assert reading.error == "no answer within the 1s timeout"
+        assert [thread.daemon for thread in stuck] == [True]
+    finally:
+        release.set()
+
+
+def test_a_cell_read_says_what_it_found_at_vvv(tmp_path, caplog):
+    """Catches ``outcome.error is None`` -> ``is not`` in read_cells' debug lines and the
+    time arithmetic of read_cell and judge_rows."""
+    cell = sqlite_cell(tmp_path)
+    plan = ReadPlan(ServiceFilter(), POLICY, NOW)
+    rows_plan = dataclasses.replace(plan, in_database=False)
+    with caplog.at_level(logging.DEBUG, logger="nagiosplugin.check_nova_services"):
+        counted, listed = read_cells(
+            [cell, dataclasses.replace(cell, name="cell2")],
+            lambda c, link: read_cell(c, link, plan if c.name == "cell1" else rows_plan, lambda row: None),
+            Deadline.after(5),
+        )
+    assert (counted.error, counted.services, listed.error, listed.services) == (None, 1, None, 1)
+    assert 0 < counted.seconds < 5 and 0 < listed.seconds < 5
+    assert judge_rows(cell, [], rows_plan, lambda row: None, NOW).seconds == 0.0
+    lines = [re.sub(r"in [0-9.]+s", "in Ns", record.getMessage()) for record in caplog.records]
+    assert lines == [f"cell {name}: 1 services in Ns from {cell.url}" for name in ("cell1", "cell2")]

@@ -18,7 +18,7 @@ from sqlalchemy.engine import URL
 
 from check_nova_services.demo.writer import service, write_api_database, write_cell
 from tests.conftest import CLOCK, NOW, Run, clean_env, free_port, run_check
-from tests.faults_helpers import (
+from tests.harness.faults import (
     READ_ONLY,
     WSREP_NOT_READY,
     FakeMySQL,

@@ -8,7 +8,7 @@ import pytest
 
 from check_nova_services.demo.writer import service, write_api_database, write_cell
 from tests.conftest import CLOCK, NOW, run_check
-from tests.galera import GaleraCluster
+from tests.harness.galera import GaleraCluster
 
 PASSWORD = "Galera-Mon-Secret"
 ROWS = [service("ctl1", "nova-conductor", NOW, age=3.0)] + [

@@ -20,8 +20,8 @@ from check_nova_services.demo.writer import demo_rows, service, write_cell
 from check_nova_services.plugin.resource import _labels
 from check_nova_services.shared.text import LABEL_LIMIT, label
 from tests.conftest import CLOCK, NOW, run_check
-from tests.daemons import ICINGA2, ICINGA_DIR, Icinga2, include_lines, need, wait_for, write_plugin
-from tests.faults_helpers import parse_plugin_output
+from tests.harness.daemons import ICINGA2, ICINGA_DIR, Icinga2, include_lines, need, wait_for, write_plugin
+from tests.harness.faults import parse_plugin_output
 
 ONE_NAME = re.compile(r"[A-Za-z0-9_-]+")
 METRIC_SUFFIXES = ("_down", "_late", "_max_age", "_total", "_disabled")

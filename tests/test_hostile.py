@@ -24,7 +24,7 @@ from check_nova_services.plugin.check import SUMMARY_BUDGET
 from check_nova_services.rule.heartbeat import API_BINARIES
 from check_nova_services.shared.text import safe
 from tests.conftest import CLOCK, NOW, clean_env, free_port, run_check
-from tests.faults_helpers import parse_plugin_output, run_in_process
+from tests.harness.faults import parse_plugin_output, run_in_process
 
 # --- fixed hostile rows, end to end on MariaDB --------------------------------------------------------
 

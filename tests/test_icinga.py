@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from check_nova_services.demo.writer import service
-from tests.daemons import (
+from tests.harness.daemons import (
     ICINGA2,
     ICINGA_DIR,
     Icinga2,

@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from tests.daemons import ICINGA2, ICINGA_DIR, Icinga2, include_lines, need, wait_for, write_plugin
+from tests.harness.daemons import ICINGA2, ICINGA_DIR, Icinga2, include_lines, need, wait_for, write_plugin
 from tests.test_icinga import perfdata
 from tests.test_live_demo import Live, heartbeating, shown, stopped
 

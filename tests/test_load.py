@@ -30,7 +30,7 @@ from check_nova_services.sources.cells import ReadPlan, read_cell
 from check_nova_services.sources.counts import TallyQuery, read_counts
 from check_nova_services.sources.fanout import read_cells
 from tests.conftest import CLOCK, NOW, clean_env
-from tests.faults_helpers import connections_of, wait_no_connections
+from tests.harness.faults import connections_of, wait_no_connections
 
 USER = "load_mon"
 PASSWORD = "L0ad-Secret"
@@ -143,7 +143,7 @@ runpy.run_module("check_nova_services", run_name="__main__", alter_sys=True)
 def _spawn(url: URL, peak_file) -> subprocess.Popen:
     """One plugin process. Its timeout is 30 s, not the default 10: twenty Python processes starting at once
     on a shared 2-core machine can take 10 s of CPU between them, and what is tested here is what they leave
-    behind, not how fast they are (benchmarks/ measures that)."""
+    behind, not how fast they are (tools/benchmarks/ measures that)."""
     url_text = url.render_as_string(hide_password=False)
     return subprocess.Popen(
         [sys.executable, "-c", PEAK_PROBE, str(peak_file), "--db-url", url_text, CLOCK, "--timeout", "30"],

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from check_nova_services.demo.writer import service
-from tests.daemons import ICINGA_DIR, NAGIOS4, current_user, need, write_plugin
+from tests.harness.daemons import ICINGA_DIR, NAGIOS4, current_user, need, write_plugin
 
 pytestmark = pytest.mark.slow
 

@@ -4,10 +4,10 @@ Nova (the PyPI release in tests/nova_env.py) is installed into a virtual
 environment of its own; a real deployment's databases are built on the test
 MariaDB by nova-manage (API DB, cell0, cell1, and cell2 and a disabled cell3
 behind template URLs); services and availability-zone aggregates are written
-with Nova's objects (tests/nova_harness/write_scenario.py); then
+with Nova's objects (tests/harness/nova_scripts/write_scenario.py); then
 Nova's ``GET /os-services`` code (ServiceController.index -> HostAPI.service_get_all
 -> servicegroup.API.service_is_up) gives its verdict, and check_nova_services reads
-the same databases through the same nova.conf (tests/nova_harness/verdict.py
+the same databases through the same nova.conf (tests/harness/nova_scripts/verdict.py
 is Nova's side).  Per service (cell, host, binary)
 state, status and zone must agree, and per binary the down count must follow; the service list
 (``--list --format json``) must agree with Nova's list service by service.

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from check_nova_services.demo.writer import service
-from tests.daemons import CHECK_NRPE, ICINGA_DIR, NRPE, PLUGIN_DIR, Nrpe, free_port, need, write_plugin
+from tests.harness.daemons import CHECK_NRPE, ICINGA_DIR, NRPE, PLUGIN_DIR, Nrpe, free_port, need, write_plugin
 
 pytestmark = pytest.mark.slow
 

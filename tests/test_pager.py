@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from check_nova_services.output.fit import SUMMARY_BUDGET, Fact, fit
-from tests.factories import check, computes, controllers, row
+from check_nova_services.rule.selection import Selection
+from tests.harness.factories import check, computes, controllers, row
 
 REFUSED = "Can't connect to MySQL server on '127.0.0.1' ([Errno 111] Connection refused) (error 2003)"
 TIMEOUT = "no answer within the 10s timeout"
@@ -244,3 +245,33 @@ def test_plurals_and_a_late_host_in_two_cells():
     assert check(cells).line == (
         "NOVA_SERVICES WARNING - 2 heartbeats late: nova-compute@n1 (cell2, 45s), nova-compute@n1 (cell1, 40s)"
     )
+
+
+def test_a_threshold_typo_is_not_pointed_out_when_cell_narrowed_the_view():
+    """Catches Selection.narrowed leaving out ``cells``: under --cell a binary named in -w/-c
+    may well live in another cell, so the "no such service" note is left out, as under --host."""
+    cells = {"cell1": [row("cmp1", age=5.0)]}
+    narrowed = check(cells, warning=("nova-conductor=0",), selection=Selection(cells=("cell1",)))
+    assert (narrowed.line, narrowed.code) == ("NOVA_SERVICES OK - 1 of 1 services up: nova-compute 1/1", 0)
+    whole = check(cells, warning=("nova-conductor=0",))
+    assert whole.line == "NOVA_SERVICES OK - 1 of 1 services up: nova-compute 1/1; -w/-c nova-conductor: no such service"
+
+
+def test_the_perfdata_of_a_run_item_by_item():
+    """Catches CountContext's ``metric.uom or ""`` -> ``and``: a count has no unit, not
+    "None"; checked in process as well as through the CLI."""
+    run = check({"cell1": controllers("ctl")[:1] + [row("cmp1"), row("cmp2"), row("x", age=100)]})
+    assert run.perfdata == {
+        "nova-compute_disabled": "0;;;0;3",
+        "nova-compute_down": "1;0;1.5;0;3",
+        "nova-compute_late": "0;0;;0;3",
+        "nova-compute_max_age": "100.0s;;;0",
+        "nova-compute_total": "3;;;0",
+        "nova-conductor_disabled": "0;;;0;1",
+        "nova-conductor_down": "0;0;0;0;1",
+        "nova-conductor_late": "0;0;;0;1",
+        "nova-conductor_max_age": "5.0s;;;0",
+        "nova-conductor_total": "1;;;0",
+        "cells_total": "1;;;0",
+        "cells_unreachable": "0;;;0;1",
+    }

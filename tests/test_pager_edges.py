@@ -2,7 +2,7 @@
 more character shortens it; a name of exactly its limit is whole and one more is cut; the merge of binaries
 and the short cell uuid start exactly where the full forms stop fitting.
 
-Each test here kills survivors of ``tests/mutate.py`` in ``pager.py`` (a ``>`` for ``>=`` at a limit,
+Each test here kills survivors of ``tools/mutate.py`` in ``pager.py`` (a ``>`` for ``>=`` at a limit,
 a limit moved by one); the numbers are written out, not imported, so that a changed constant fails too.
 """
 
@@ -20,7 +20,7 @@ from check_nova_services.output.long_output import long_output
 from check_nova_services.output.pager import first_line
 from check_nova_services.rule.policy import Policy
 from check_nova_services.rule.selection import Selection
-from tests.factories import check, computes, reading_of, row
+from tests.harness.factories import check, computes, reading_of, row
 
 TIMEOUT = "no answer within the 10s timeout"
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from check_nova_services.demo.writer import service, write_api_database, write_cell
 from tests.conftest import CLOCK, NOW, run_check
-from tests.faults_helpers import run_in_process
+from tests.harness.faults import run_in_process
 
 OK_LINE = "NOVA_SERVICES OK - 1 of 1 services up: nova-compute 1/1"
 #: Harmless passwords whose runs show what the check prints anyway: connected, refused, denied.

@@ -22,7 +22,7 @@ from check_nova_services.shared.redaction import redact
 from check_nova_services.sources.db_errors import describe_error
 from check_nova_services.sources.sessions import make_engine
 from tests.conftest import CLOCK, NOW, clean_env, run_check
-from tests.faults_helpers import parse_plugin_output, wait_no_connections
+from tests.harness.faults import parse_plugin_output, wait_no_connections
 
 PASSWORD = "Pr1v/Secret@x;y'z"  # '/', '@', ';' and a quote: percent-encoded in URLs, quoted in option files
 ROWS = [

@@ -10,7 +10,7 @@ import pytest
 
 from check_nova_services.demo.writer import service, write_cell
 from tests.conftest import CLOCK, NOW, run_check
-from tests.replica import AsyncReplica
+from tests.harness.replica import AsyncReplica
 
 PASSWORD = "Replica-Mon-Secret"
 ROWS = [service("ctl1", "nova-conductor", NOW, age=3.0), service("cmp1", "nova-compute", NOW, age=4.0)]

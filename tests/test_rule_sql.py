@@ -13,12 +13,14 @@ from sqlalchemy.engine import make_url
 
 from check_nova_services.demo.writer import service, write_cell
 from check_nova_services.rule.heartbeat import judge
-from check_nova_services.rule.policy import Policy, TallyBuilder, assess
-from check_nova_services.rule.selection import ServiceFilter
+from check_nova_services.rule.policy import Policy, Standing, TallyBuilder, assess
+from check_nova_services.rule.selection import Selection, ServiceFilter
 from check_nova_services.shared.deadline import Deadline
 from check_nova_services.sources.counts import TallyQuery, read_counts
 from check_nova_services.sources.rows import read_services
-from tests.conftest import NOW
+from tests.conftest import CLOCK, NOW
+from tests.harness.factories import reading_of, row
+from tests.harness.faults import run_in_process
 
 DOWN_TIME = 60
 AGE_WARNING = 35
@@ -76,8 +78,8 @@ def python_form(url, query: TallyQuery, now: dt.datetime):
     rows, _ = read_services(url, query.where, Deadline.after(10))
     policy = Policy(query.down_time, query.age_warning, query.count_disabled, query.ahead_after)
     builder = TallyBuilder(policy, query.problem_limit)
-    for row in rows:
-        builder.add(assess(row, "cell", now, policy))
+    for service_row in rows:
+        builder.add(assess(service_row, "cell", now, policy))
     furthest = builder.furthest_ahead
     return builder.tallies, [a.row.id for a in builder.kept_problems()], furthest and abs(furthest.verdict.age or 0)
 
@@ -145,3 +147,49 @@ def test_the_forms_agree_on_a_known_table(databases):
     tallies, problems, furthest = sql_form(url, query)
     assert (tallies["nova-compute"].ahead, furthest) == (1, 11.0)  # exactly report_interval ahead is not
     assert (tallies, problems, furthest) == python_form(url, query, NOW)
+
+
+def test_the_database_count_does_not_call_a_heartbeat_exactly_at_the_age_warning_late(tmp_path):
+    """Catches the old AgeContext ``metric.value > limit`` -> ``>=``, where that comparison
+    lives now: the database's count (db._RuleSql late window ``beat < early`` -> ``<=``, ``beat > tardy`` ->
+    ``>=``) and LateContext (``metric.value > 0`` -> ``>= 0``)."""
+    url = f"sqlite:///{tmp_path}/cell.sqlite"
+    write_cell(
+        url,
+        [
+            service("cmp1", "nova-compute", NOW, age=35.0),
+            service("cmp2", "nova-compute", NOW, age=5.0),
+        ],
+    )
+    run = run_in_process("--db-url", url, CLOCK)
+    assert run.status == "NOVA_SERVICES OK - 2 of 2 services up: nova-compute 2/2"
+    assert run.perfdata["nova-compute_late"] == "0;0;;0;2"
+    assert (run.code, run.stderr) == (0, "")
+    later = run_in_process("--db-url", url, "--clock=2026-11-26T12:00:00.000001")
+    assert later.status == "NOVA_SERVICES WARNING - 1 heartbeat late: nova-compute@cmp1 (35s)"
+    assert later.code == 1
+
+
+def test_a_clock_with_an_offset_judges_as_its_utc_instant(tmp_path):
+    """The same mutant seen by the on-call person: a 5 s old heartbeat read at 14:00+02:00 is up, not 2h down."""
+    url = f"sqlite:///{tmp_path}/cell.sqlite"
+    write_cell(url, [service("cmp1", "nova-compute", NOW, age=5.0)])
+    run = run_in_process("--db-url", url, "--clock", "2026-11-26T14:00:00+02:00")
+    assert (run.status, run.code) == ("NOVA_SERVICES OK - 1 of 1 services up: nova-compute 1/1", 0)
+
+
+def test_rows_judged_in_python_are_judged_at_the_fixed_clock(tmp_path):
+    """Catches read_cell's ``now or (clock.now ...)`` -> ``and``: --exclude reads rows and
+    judges them in Python, at the --clock instant like the database's count, not at this host's time."""
+    url = f"sqlite:///{tmp_path}/nova.sqlite"
+    write_cell(url, [service("cmp1", "nova-compute", NOW, age=5.0), service("cmp2", "nova-compute", NOW, age=95.0)])
+    run = run_in_process("--db-url", url, CLOCK, "--exclude", "cmp9")
+    assert (run.status, run.code) == ("NOVA_SERVICES WARNING - nova-compute 1/2 down: cmp2 (95s)", 1)
+
+
+def test_a_row_left_out_by_a_filter_does_not_end_the_cell():
+    """Catches judge_rows' ``continue`` -> ``break`` after a row the filters leave out."""
+    rows = [row("cmp1", age=95.0), row("cmp2", age=95.0), row("cmp3")]
+    reading = reading_of({"cell1": rows}, selection=Selection(hosts=("cmp2", "cmp3")))
+    assert [(s.row.host, s.standing) for s in reading.problems] == [("cmp2", Standing.DOWN)]
+    assert reading.total == 2

@@ -29,7 +29,7 @@ from check_nova_services.demo.writer import service, write_api_database, write_c
 from check_nova_services.shared.errors import ConfigError
 from check_nova_services.sources.config import read_nova_conf
 from tests.conftest import CLOCK, NOW, clean_env, run_check
-from tests.faults_helpers import _err, _greeting, _packet
+from tests.harness.faults import _err, _greeting, _packet
 
 PERFDATA_ONE_CELL = " | cells_total=1;;;0 cells_unreachable=1;;;0;1"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from check_nova_services.rule.thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING, ThresholdTable
-from check_nova_services.sources.config import ConfigError
+from check_nova_services.shared.errors import ConfigError
 
 
 def resolve(specs, defaults, binary, total):
@@ -54,3 +54,12 @@ def test_bad_ranges_are_refused_with_a_reason(spec, message):
     with pytest.raises(ConfigError) as caught:
         ThresholdTable([spec], (), "-c")
     assert str(caught.value) == message
+
+
+def test_a_threshold_of_only_a_double_dash_needs_a_range():
+    """Catches ThresholdTable's ``not isinstance(spec, str) or spec.strip() == "--"`` -> ``and``: "-w --" (a string
+    since Python 3.13, an empty list before) is one clear message."""
+    for spec in ("--", " -- ", []):
+        with pytest.raises(ConfigError) as raised:
+            ThresholdTable([spec], DEFAULT_WARNING, "--warning")
+        assert str(raised.value) == "--warning needs a range (expected [@][START:][END], e.g. 0, 2, 10%, @1:5, 3:)"

@@ -19,8 +19,8 @@ from check_nova_services.demo.writer import service, write_cell
 from check_nova_services.shared.deadline import Deadline
 from check_nova_services.sources.sessions import _pymysql_sharing_tls_defaults, make_engine
 from tests.conftest import CLOCK, NOW, run_check
-from tests.faults_helpers import FakeMySQL, PrivateMariaDB, parse_plugin_output
-from tests.mariadb import free_port
+from tests.harness.faults import FakeMySQL, PrivateMariaDB, parse_plugin_output
+from tests.harness.mariadb import free_port
 
 PASSWORD = "Tls-Secret/1"
 OK = "NOVA_SERVICES OK - 2 of 2 services up: nova-conductor 1/1, nova-compute 1/1"

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy.engine import make_url
 
-from check_nova_services.demo.writer import service
-from tests.conftest import CLOCK, NOW, run_check
+from check_nova_services.demo.writer import service, write_cell
+from check_nova_services.shared.errors import ConfigError
+from check_nova_services.sources.urls import (
+    add_password,
+    option_file,
+    parse_db_url,
+    show_url,
+)
+from tests.conftest import CLOCK, NOW, free_port, run_check
+from tests.harness.faults import run_in_process
 
 OK_LINE = "NOVA_SERVICES OK - 1 of 1 services up: nova-compute 1/1"
 
 
 @pytest.fixture(scope="module")
 def cell_url(mariadb):
-    from check_nova_services.demo.writer import write_cell
 
     url = mariadb.create_database("urlopt_cell")
     write_cell(url, [service("cmp1", "nova-compute", NOW, age=5.0)])
@@ -81,3 +89,110 @@ def test_a_bind_address_that_is_not_this_hosts_is_named(cell_url, tmp_path):
         "unreachable: database urlopt_cell: bind-address 192.0.2.10 is not an address of this host: Can't connect to "
         "MySQL server on '127.0.0.1' ([Errno 99] Cannot assign requested address) (error 2003)"
     )
+
+
+def test_a_mysql_url_is_read_with_pymysql():
+    """Catches parse_db_url's ``mysql://`` -> ``mysql+pymysql://`` rewrite removed: nova.conf
+    files often say mysql://, and without the rewrite SQLAlchemy wants MySQLdb (No module named 'MySQLdb')."""
+    run = run_in_process("--db-url", f"mysql://nova:pw@127.0.0.1:{free_port()}/nova", CLOCK)
+    assert run.status == (
+        "NOVA_SERVICES UNKNOWN - database nova unreachable: "
+        "Can't connect to MySQL server on '127.0.0.1' ([Errno 111] Connection refused) (error 2003)"
+    )
+    assert (run.code, run.stderr) == (3, "")
+
+
+AMBIGUOUS = (
+    "--db-url: cannot tell the password from the host; percent-encode @ / ? # in the user name and password (%40 %2F %3F %23)"
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mysql+pymysql://nova:Pa?ss@db.example.org/nova",
+        "mysql+pymysql://nova:3306?x@db.example.org:3306/nova",
+        "mysql+pymysql://nova:pw@db.example.org:99999/nova",
+    ],
+    ids=["raw ? in the password", "the part before a raw ? reads as host and port", "port out of range"],
+)
+def test_a_url_that_urllib_reads_otherwise_is_refused(text):
+    """Catches _same_userinfo's ``== "sqlite"`` -> ``!=``, ``"://" not in`` -> ``in``, its ``and`` -> ``or``
+    and its ``except ValueError: return False`` -> ``True``:
+    where SQLAlchemy and urllib (Nova's templates) disagree on the user-info, the URL is refused."""
+    with pytest.raises(ConfigError) as raised:
+        parse_db_url(text, "--db-url")
+    assert str(raised.value) == AMBIGUOUS
+
+
+def test_an_sqlite_path_may_hold_at_signs():
+    """Catches _userinfo_is_ambiguous' ``not sep or scheme...startswith("sqlite")`` -> ``and``: an SQLite URL has no
+    user-info, so '@' in its path is no ambiguity."""
+    assert parse_db_url("sqlite:////srv/a@b/c@d.sqlite", "--db-url").database == "/srv/a@b/c@d.sqlite"
+
+
+def test_an_unsupported_backend_is_named_in_40_characters():
+    """Catches _printable's ``[:40]`` -> ``[:41]``."""
+    with pytest.raises(ConfigError) as raised:
+        parse_db_url("a" * 45 + "://nova@db.example.org/nova", "--db-url")
+    assert str(raised.value) == (
+        f"--db-url: {'a' * 40} is not supported; Nova's databases are read from MySQL/MariaDB (mysql+pymysql://) "
+        "or SQLite (sqlite:///)"
+    )
+
+
+def test_the_environments_password_fills_only_a_named_user_without_one():
+    """Catches add_password's ``password and url.username and url.password is None`` -> ``or``:
+    NOVA_SERVICES_DB_PASSWORD never replaces a URL's own password, nor gives one to no user."""
+    urls = ["mysql+pymysql://nova:own@db/nova", "mysql+pymysql://db/nova", "mysql+pymysql://nova@db/nova"]
+    assert [add_password(make_url(text), "from-env").password for text in urls] == ["own", None, "from-env"]
+
+
+def test_an_option_file_is_read_as_mysql_and_pymysql_read_it(tmp_path):
+    """Catches option_file's ``allow_no_value=True`` -> ``False`` and ``strict=False`` -> ``True``, and _unquote's
+    ``len(value) >= 2`` -> ``>`` / ``>= 3``: options without a
+    value (skip-ssl), an option given twice (the last wins) and an empty quoted value."""
+    cnf = tmp_path / "monitor.cnf"
+    cnf.write_text('[client]\nuser = nova\nskip-ssl\npassword = ""\nuser = monitor\nssl_ca = "/etc/ca.pem"\n')
+    assert option_file(make_url(f"mysql+pymysql://db.example.org/nova?read_default_file={cnf}")) == {
+        "user": "monitor",
+        "skip-ssl": "",
+        "password": "",
+        "ssl-ca": "/etc/ca.pem",
+    }
+
+
+def test_a_plugin_option_is_dropped_and_every_other_option_kept():
+    """Catches ``"plugin" in url.query`` -> ``not in``: a URL never makes the check load code."""
+    assert dict(parse_db_url("mysql://nova@db/nova?plugin=evil&charset=utf8", "--db-url").query) == {"charset": "utf8"}
+    assert dict(parse_db_url("mysql://nova@db/nova?charset=utf8", "--db-url").query) == {"charset": "utf8"}
+
+
+def test_every_option_that_carries_a_password_is_masked_when_a_url_is_shown():
+    """Catches is_secret_option's ``in`` -> ``not in`` (twice) and ``or`` -> ``and``."""
+    url = make_url("mysql+pymysql://u:s1@db/nova?PASSWORD=s2&passwd=s3&ssl_key_password=s4&charset=utf8")
+    assert show_url(url) == "mysql+pymysql://u:***@db/nova?PASSWORD=***&charset=utf8&passwd=***&ssl_key_password=***"
+
+
+def test_an_option_file_is_read_from_the_client_group_unless_another_is_named(tmp_path):
+    """Catches option_file's ``isinstance(group, str) and group`` -> ``or``."""
+    path = tmp_path / "my.cnf"
+    path.write_text("[client]\nuser = from_client\n[nagios]\nuser = from_nagios\n")
+    base = f"mysql+pymysql://db/nova?read_default_file={path}"
+    assert option_file(make_url(base)) == {"user": "from_client"}
+    assert option_file(make_url(base + "&read_default_group=nagios")) == {"user": "from_nagios"}
+
+
+def test_a_raw_at_sign_ending_the_user_name_is_refused():
+    """Catches _userinfo_is_ambiguous' ``not sep`` -> ``sep``, ``count("@") > 1`` -> ``> 2`` and its ``return
+    True`` -> ``False``, found by running parse_db_url and each mutant
+    side by side on generated URLs: SQLAlchemy and urllib would both read the user "nova@"."""
+    with pytest.raises(ConfigError) as raised:
+        parse_db_url("mysql+pymysql://nova@@db/nova", "--db-url")
+    assert str(raised.value) == AMBIGUOUS
+
+
+def test_an_sqlite_url_is_not_compared_with_urllibs_reading():
+    """Catches _same_userinfo's ``== "sqlite" or`` -> ``and``: an SQLite URL has no user or
+    host to confuse, and urllib refuses what SQLAlchemy reads there (brackets after the //)."""
+    assert parse_db_url("sqlite://[x]/nova.sqlite", "--db-url").database == "nova.sqlite"

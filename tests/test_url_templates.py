@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy.engine import make_url
 
-from check_nova_services.sources.urls import format_db_url
+from check_nova_services.demo.writer import write_api_database
+from check_nova_services.shared.deadline import Deadline
+from check_nova_services.sources.cells import discover
+from check_nova_services.sources.urls import (
+    format_db_url,
+)
 
 BASE = "mysql+pymysql://nova:p%40ss@DB-Main.example.com:3307/nova_cell1?charset=utf8#frag"
 
@@ -64,3 +70,36 @@ def test_a_template_without_database_connection_says_what_it_needs(tmp_path):
         f"unreachable: cell cell1 ({uuid}): cell cell1's database_connection is a template ({{...}} fields), "
         "formatted from [database]/connection: give that in the config file, or --db-url"
     )
+
+
+def test_a_cell_url_template_is_formatted_with_the_real_password(tmp_path):
+    """Catches discover's ``render_as_string(hide_password=False)`` -> ``True``: Nova's
+    templates ({password}) are formatted from [database]/connection with its password, not with "***"."""
+    api = f"sqlite:///{tmp_path}/api.sqlite"
+    template = "{scheme}://{username}:{password}@{hostname}:{port}/nova_cell1"
+    write_api_database(api, [("11111111-1111-4111-8111-111111111111", "cell1", template)])
+    base = make_url("mysql+pymysql://nova:Tmpl-Secret%2F4@db.example.org:3306/nova")
+    [cell] = discover(make_url(api), base, Deadline.after(5)).cells
+    assert (cell.url.username, cell.url.password, cell.url.host, cell.url.database) == (
+        "nova",
+        "Tmpl-Secret/4",
+        "db.example.org",
+        "nova_cell1",
+    )
+
+
+def test_a_multi_host_template_keeps_a_colon_in_the_password():
+    """Catches _netloc_parts' ``userpass.split(":", 1)`` -> ``split(":", 2)``: Nova's
+    {password1} is everything after the first ':' of the first host's user-info."""
+    base = "mysql+pymysql://nova:pa:ss@db1:3306,nova:pa:ss@db2:3307/nova"
+    assert format_db_url("{scheme}://{username2}:{password2}@{hostname2}:{port2}/x", base) == (
+        "mysql+pymysql://nova:pa:ss@db2:3307/x"
+    )
+
+
+def test_a_multi_host_template_splits_each_host_at_its_first_at_sign():
+    """Catches _netloc_parts' ``split("@", 1)`` -> ``split("@", 2)``, as Nova splits it."""
+    base = "mysql+pymysql://u1:p1@h1:3306,u2:p2@x@h2:3307/nova"
+    assert format_db_url("{username2}:{password2}@{hostname2}:{port2}", base) == "u2:p2@x@h2:3307"
+    # ... and at its first ':' (_netloc_parts' split(":", 1)): the rest is the port
+    assert format_db_url("{hostname1}|{port1}", "mysql+pymysql://u1@h1:3307:9,u2@h2/nova") == "h1|3307:9"

@@ -22,8 +22,8 @@ from pathlib import Path
 import pymysql
 from sqlalchemy.engine import URL
 
-from tests.faults_helpers import processes_with
-from tests.mariadb import MariaDB, free_port
+from tests.harness.faults import processes_with
+from tests.harness.mariadb import MariaDB, free_port
 
 PROVIDER = "/usr/lib/galera/libgalera_smm.so"
 

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.mariadb import free_port
+from tests.harness.mariadb import free_port
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ICINGA_DIR = REPO / "icinga"
 ICINGA2 = shutil.which("icinga2") or "/usr/sbin/icinga2"
 NRPE = "/usr/sbin/nrpe"

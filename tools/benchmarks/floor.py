@@ -1,7 +1,7 @@
 """The floor the plugin is measured against: PyMySQL alone, one SELECT per cell, Nova's rule in a
 Python loop, the down services printed.  No SQLAlchemy, no nagiosplugin, no thresholds, no zones.
 
-    python benchmarks/floor.py NOW HOST:PORT:USER:PASSWORD:DATABASE [...]
+    python tools/benchmarks/floor.py NOW HOST:PORT:USER:PASSWORD:DATABASE [...]
 
 NOW is the fixed UTC instant (ISO-8601) the rule is applied at, as the plugin's --clock.
 """

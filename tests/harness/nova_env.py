@@ -8,7 +8,7 @@ by ``NOVA_SERVICES_NOVA_VENV``.  It is reused while its stamp says it holds
 The deployment is built by Nova's own tooling (nova-manage api_db sync,
 cell_v2 map_cell0, db sync, cell_v2 create_cell) on the test MariaDB, so every
 table is Nova's.  Everything that runs Nova code runs in that venv, as a
-subprocess: ``nova-manage`` and the scripts in ``tests/nova_harness/``.
+subprocess: ``nova-manage`` and the scripts in ``tests/harness/nova_scripts/``.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from pathlib import Path
 #: The Nova release the plugin's agreement with Nova is proven against.
 NOVA_RELEASE = "34.0.0"
 ENV_NOVA_VENV = "NOVA_SERVICES_NOVA_VENV"
-REPO = Path(__file__).resolve().parent.parent
-HARNESS = Path(__file__).resolve().parent / "nova_harness"
+REPO = Path(__file__).resolve().parents[2]
+HARNESS = Path(__file__).resolve().parent / "nova_scripts"
 CONSTRAINTS = HARNESS / "constraints.txt"
 #: A password that needs percent-encoding in a URL, as real ones do.
 DB_USER = "nova_agree"
@@ -265,11 +265,11 @@ class NovaDeployment:
         return json.loads(out)
 
     def write(self, scenario: dict, confs: list[Path] | None = None) -> dict:
-        """Write a scenario (see tests/nova_harness/write_scenario.py) with Nova's objects."""
+        """Write a scenario (see tests/harness/nova_scripts/write_scenario.py) with Nova's objects."""
         return self._script("write_scenario.py", *_conf_args(confs or [self.conf]), stdin=json.dumps(scenario))
 
     def verdict(self, confs: list[Path] | None = None, now: str | None = None) -> dict:
-        """Nova's own answer for every service (see tests/nova_harness/verdict.py)."""
+        """Nova's own answer for every service (see tests/harness/nova_scripts/verdict.py)."""
         extra = ["--now", now] if now else []
         return self._script("verdict.py", *extra, *_conf_args(confs or [self.conf]))
 
@@ -278,5 +278,5 @@ def _conf_args(confs: list[Path]) -> list[str]:
     return [arg for conf in confs for arg in ("--config-file", str(conf))]
 
 
-if __name__ == "__main__":  # python -m tests.nova_env: install (or check) the Nova venv and say where it is
+if __name__ == "__main__":  # python -m tests.harness.nova_env: install (or check) the Nova venv and say where it is
     print(nova_venv(), file=sys.stdout)

@@ -25,7 +25,7 @@ import warnings
 from dataclasses import dataclass, field
 
 from tests.conftest import Run
-from tests.mariadb import MariaDB
+from tests.harness.mariadb import MariaDB
 
 # Capability flags of the handshake (MySQL client/server protocol, "Capabilities Flags").
 _CAPS = (

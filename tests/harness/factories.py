@@ -11,12 +11,14 @@ import re
 from dataclasses import dataclass
 from itertools import count
 
+from check_nova_services.cli.options import build_parser
 from check_nova_services.plugin.check import build_check
 from check_nova_services.readings import Cell, CellReading, Deployment, Reading, combine
 from check_nova_services.rule.policy import Policy
 from check_nova_services.rule.selection import Selection, ServiceFilter
 from check_nova_services.rule.thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING, ThresholdTable
-from check_nova_services.settings import Judgement
+from check_nova_services.settings import Judgement, build_settings
+from check_nova_services.shared.deadline import Deadline
 from check_nova_services.sources.cells import ReadPlan, judge_rows
 
 NOW = dt.datetime(2026, 11, 26, 15, 0, 0)
@@ -133,3 +135,9 @@ def check(
         name, _, value = item.partition("=")
         perfdata[name.strip("'")] = value
     return Outcome(plugin.exitcode, plugin.summary_str, list(plugin.verbose_str), perfdata)
+
+
+def settings_of(*argv: str):
+    """The settings of a run, as cli.run decides them (no environment, no nova.conf: a URL is given)."""
+    args = build_parser().parse_args(["--db-url", "sqlite:///unused.sqlite", *argv])
+    return build_settings(args, Deadline.after(10), environ={})

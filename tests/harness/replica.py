@@ -11,7 +11,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import pymysql
 
-from tests.mariadb import MariaDB
+from tests.harness.mariadb import MariaDB
 
 REPL_USER = "repl"
 REPL_PASSWORD = "repl-secret"

@@ -1,10 +1,10 @@
-"""The whole plugin process against the floor (benchmarks/floor.py: PyMySQL alone, one SELECT per cell,
+"""The whole plugin process against the floor (tools/benchmarks/floor.py: PyMySQL alone, one SELECT per cell,
 Nova's rule in a Python loop), on a private MariaDB server, at three sizes and in a total outage.
 
 Prints medians, min-max and peak RSS of each, and the ratios the targets are stated in; asserts nothing
 (shared machines are noisy).  Runs alternate, after a warm-up.  From the repository root:
 
-    .venv/bin/python benchmarks/versus_floor.py [--runs 7] [--sizes 50/1,10000/2,100000/20]
+    .venv/bin/python tools/benchmarks/versus_floor.py [--runs 7] [--sizes 50/1,10000/2,100000/20]
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, ".."))
+sys.path.insert(0, os.path.join(HERE, "..", ".."))
 
 from check_nova_services.demo.writer import service, write_api_database, write_cell  # noqa: E402
-from tests.mariadb import MariaDB  # noqa: E402
+from tests.harness.mariadb import MariaDB  # noqa: E402
 
 #: Runs a module or a script and writes its peak RSS (VmHWM, KiB) to a file at exit.
 LAUNCHER = """

@@ -1,7 +1,7 @@
 """Speed and memory of check_nova_services on a big cloud, against a private MariaDB server.
 
 Prints figures and ratios; asserts nothing (shared machines are noisy).  Run from the
-repository root:  .venv/bin/python benchmarks/bench.py [--computes 20000] [--cells 20]
+repository root:  .venv/bin/python tools/benchmarks/bench.py [--computes 20000] [--cells 20]
 
 What it shows:
   * one cell holding every hypervisor: wall time and peak memory of the real plugin process,
@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
 from check_nova_services.demo.writer import service, write_api_database, write_cell  # noqa: E402
 from check_nova_services.readings import Cell  # noqa: E402
@@ -31,7 +31,7 @@ from check_nova_services.rule.selection import ServiceFilter  # noqa: E402
 from check_nova_services.shared.deadline import Deadline  # noqa: E402
 from check_nova_services.sources.cells import ReadPlan, read_cell  # noqa: E402
 from check_nova_services.sources.fanout import read_cells  # noqa: E402
-from tests.mariadb import MariaDB  # noqa: E402
+from tests.harness.mariadb import MariaDB  # noqa: E402
 
 
 def rows_for(prefix: str, count: int, now: dt.datetime) -> list[dict]:
