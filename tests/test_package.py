@@ -78,6 +78,9 @@ def test_sdist_carries_docs_license_metadata_definitions_and_tests(dist):
     for name in [
         "README.md",
         "CHANGELOG.md",
+        "CONTRIBUTING.md",
+        "docs/design.md",
+        "docs/operator-guide.md",
         "LICENSE",
         "setup.cfg",
         "pyproject.toml",
@@ -87,6 +90,9 @@ def test_sdist_carries_docs_license_metadata_definitions_and_tests(dist):
         "icinga/nova-services-page.sh",
         "tests/run",
         "tests/conftest.py",
+        "tests/harness/mariadb.py",
+        "tools/mutate.py",
+        "tools/benchmarks/versus_floor.py",
     ]:
         assert f"{top}/{name}" in names, name
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]

@@ -10,6 +10,7 @@ pass lets it survive, a run over the time limit is a timeout (counted as killed:
     .venv/bin/python tools/mutate.py --modules rule/policy,rule/heartbeat --limit 40
     .venv/bin/python tools/mutate.py --rev HEAD            # a commit's code and tests, not the working tree
     .venv/bin/python tools/mutate.py --list                # the mutants, without running anything
+    .venv/bin/python tools/mutate.py @tools/in_process_tests.txt   # the in-process tests: 2 to 10 s a mutant
     .venv/bin/python tools/mutate.py --only rule/policy:12 --only sources/cells:3
 
 Tests that already fail on the unmutated copy (a tree in the middle of a change) are named on stderr
@@ -376,7 +377,11 @@ class Sandbox:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        fromfile_prefix_chars="@",  # @tools/in_process_tests.txt: arguments from a file, one per line
+    )
     parser.add_argument(
         "--modules",
         default=",".join(CORE),
@@ -425,7 +430,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(describe(m, sources[m.module]))
             print(f"{len(mutants)} mutants")
             return 0
-        tests = [name for name in args.tests if (sandbox.dir / name).exists()]
+        # A file or a pytest node id (tests/test_cells.py::test_x): its file must be in the copy.
+        tests = [name for name in args.tests if (sandbox.dir / name.split("::")[0]).exists()]
         missing = sorted(set(args.tests) - set(tests))
         if missing:
             print(f"left out, not in the copy: {' '.join(missing)}", file=sys.stderr)
