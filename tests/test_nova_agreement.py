@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests import nova_env
 from tests.conftest import clean_env, run_check
+from tests.harness import nova_env
 
 pytestmark = pytest.mark.slow
 
