@@ -7,12 +7,13 @@ no driver, no threads, no nagiosplugin here (tests/test_layers.py proves it). Th
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Union
 
 from check_nova_services.rule.heartbeat import ServiceRow
 from check_nova_services.rule.nodes import NodeState
 from check_nova_services.rule.policy import Assessed, BinaryTally
+from check_nova_services.rule.versions import COMPUTE, CONTROL_PLANE, Floor, below, floor_for, minimum_across_cells
 
 if TYPE_CHECKING:  # a URL is only carried here, never used: SQLAlchemy is not loaded for it
     from sqlalchemy.engine import URL
@@ -60,6 +61,8 @@ class CellReading:
     node: NodeState | None = None
     #: ``error`` is the node's own doubt (nodes.NodeState.doubt): it answered, but its heartbeats may be stale.
     stale: bool = False
+    #: Its nova-compute services of lowest version, oldest first (at most policy.OLDEST_COMPUTES).
+    oldest_computes: list[Assessed] = field(default_factory=list)
 
     @property
     def services(self) -> int:
@@ -103,6 +106,8 @@ class CellCounts:
     newest_age: float | None = None
     #: What the node said of itself (None on SQLite); nothing was counted when it casts doubt (``node.doubt()``).
     node: NodeState | None = None
+    #: nova-compute rows of lowest version, oldest first (asked only when the cell's versions differ).
+    oldest_computes: list[ServiceRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,12 @@ class Reading:
     furthest_ahead: Assessed | None = None
     #: --host, --binary, --zone or --cell narrowed the view: a binary may be absent from it by choice.
     narrowed: bool = False
+    #: The oldest nova-compute version the control plane accepts (None: unknown, no versions read).
+    floor: Floor | None = None
+    #: nova-compute services below the floor, in the cells Nova's minimum looks at (0 when none is, or unknown).
+    too_old: int = 0
+    #: The ones to name, oldest first (each cell hands over its lowest few).
+    too_old_named: tuple[Assessed, ...] = ()
 
     @property
     def total(self) -> int:
@@ -136,15 +147,25 @@ class Reading:
         return sum(getattr(t, attribute) for t in self.tallies.values())
 
 
-def combine(deployment: Deployment, readings: list[CellReading], narrowed: bool = False) -> Reading:
+def combine(
+    deployment: Deployment, readings: list[CellReading], narrowed: bool = False, version_floor: Floor | None = None
+) -> Reading:
+    """The cells' readings as one; the minimum versions across cells and the too-old verdict as Nova decides
+    them (rule/versions.py), against ``version_floor`` or the floor of the newest control plane."""
     tallies: dict[str, BinaryTally] = {}
     for reading in readings:
         for binary, tally in reading.tallies.items():
             tallies[binary] = tallies[binary].plus(tally) if binary in tallies else tally
     answered = [r for r in readings if r.error is None]
+    for binary, tally in tallies.items():
+        cell_minimums = [r.tallies[binary].min_version for r in answered if binary in r.tallies]
+        tallies[binary] = replace(tally, min_version=minimum_across_cells(cell_minimums))
     problems = sorted((a for r in answered for a in r.problems), key=lambda a: (a.problem_key, a.cell_name))
     skews = [(r.cell, r.skew) for r in answered if r.skew is not None]
     ahead = [r.furthest_ahead for r in answered if r.furthest_ahead is not None]
+    control = [t.max_version for b, t in tallies.items() if b in CONTROL_PLANE and t.max_version is not None]
+    floor = version_floor or floor_for(max(control) if control else None)
+    too_old, named = _too_old(answered, tallies.get(COMPUTE), floor)
     return Reading(
         cells=tuple(deployment.cells),
         unreachable=tuple(r for r in readings if r.error is not None),
@@ -157,4 +178,21 @@ def combine(deployment: Deployment, readings: list[CellReading], narrowed: bool 
         skew=max(skews, key=lambda pair: abs(pair[1])) if skews else None,
         furthest_ahead=min(ahead, key=lambda a: a.verdict.age or 0.0) if ahead else None,
         narrowed=narrowed,
+        floor=floor,
+        too_old=too_old,
+        too_old_named=named,
     )
+
+
+def _too_old(answered: list[CellReading], compute: BinaryTally | None, floor: Floor | None) -> tuple[int, tuple[Assessed, ...]]:
+    """raise_if_old_compute: too old when Nova's minimum is neither 0 nor unknown and below the floor; then
+    every compute below it in the cells that minimum looks at (a cell whose own minimum is 0 is left out)."""
+    if floor is None or compute is None or not compute.min_version or compute.min_version >= floor.version:
+        return 0, ()
+    looked_at = [r for r in answered if COMPUTE in r.tallies and r.tallies[COMPUTE].min_version]
+    count = sum(below(r.tallies[COMPUTE].versions, floor.version) for r in looked_at)
+    named = sorted(
+        (a for r in looked_at for a in r.oldest_computes if (a.row.version or 0) < floor.version),
+        key=lambda a: (a.row.version or 0, a.cell_name, a.row.host),
+    )
+    return count, tuple(named)

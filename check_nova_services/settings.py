@@ -14,8 +14,10 @@ from sqlalchemy.engine import URL
 from check_nova_services.readings import Clock, Reading
 from check_nova_services.rule.heartbeat import DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME, effective_down_time
 from check_nova_services.rule.policy import Policy
+from check_nova_services.rule.releases import SERVICE_VERSION_ALIASES
 from check_nova_services.rule.selection import Selection
 from check_nova_services.rule.thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING, ThresholdTable
+from check_nova_services.rule.versions import Floor, parse_floor
 from check_nova_services.shared.deadline import Deadline
 from check_nova_services.shared.errors import ConfigError
 from check_nova_services.shared.redaction import redact
@@ -53,6 +55,8 @@ class Judgement:
     verbosity: int = 0
     #: --exclude was given: the count of excluded services is perfdata too.
     excluding: bool = False
+    #: Computes too old for the control plane are CRITICAL, not WARNING.
+    too_old_is_critical: bool = False
 
     @property
     def threshold_binaries(self) -> frozenset[str]:
@@ -161,6 +165,7 @@ def _assemble(
         age_warning=default_age_warning(report_interval, down_time, args.age_warning),
         count_disabled=args.count_disabled,
         ahead_after=report_interval,
+        version_floor=_version_floor(args.compute_version_floor),
     )
     return Settings(
         source=CellSource(
@@ -192,11 +197,24 @@ def _assemble(
             skew_warning=default_skew_warning(report_interval, down_time, args.skew_warning),
             verbosity=args.verbose,
             excluding=bool(args.exclude),
+            too_old_is_critical=args.too_old_compute_state == "critical",
         ),
         deadline=deadline,
         limits=Limits(parallel=args.parallel, per_server=args.per_server),
         secrets=secrets,
     )
+
+
+def _version_floor(given: str | None) -> Floor | None:
+    if given is None:
+        return None
+    try:
+        return parse_floor(given)
+    except ValueError:
+        names = ", ".join(SERVICE_VERSION_ALIASES)
+        raise ConfigError(
+            f"--compute-version-floor {safe(given, 40)}: give a release ({names}) or a service version number"
+        ) from None
 
 
 def default_age_warning(report_interval: int, down_time: int, given: float | None) -> float | None:

@@ -35,7 +35,7 @@ def cloud(mariadb):
         [
             service("ctl2", "nova-conductor", NOW, age=-20.0),  # a heartbeat from the future: Nova's abs() says up
             service("cmp1", "nova-compute", NOW, age=2.0),  # the same host name as in cell1
-            service("cmp4", "nova-compute", NOW, age=2 * 86400.0, disabled=True, disabled_reason="RAM | swap\nnow"),
+            service("cmp4", "nova-compute", NOW, age=2 * 86400.0, disabled=True, disabled_reason="RAM | swap\nnow", version=57),
             service("cmp5", "nova-compute", NOW, age=None, created_age=600.0),  # never reported
         ],
     )
@@ -53,19 +53,23 @@ def cloud(mariadb):
     return api.render_as_string(hide_password=False)
 
 
-HEADER = "Binary          Host  Zone      Status    State  Updated_At           Cell   Age     Forced down  Disabled reason"
+HEADER = (
+    "Binary          Host  Zone      Status    State  Updated_At           Cell   Age     Forced down  Version        "
+    "Disabled reason"
+)
 TABLE = [
     HEADER,
-    "nova-compute    cmp1  az1       enabled   down   2026-11-26 11:54:48  cell1  5m12s   no           -",
-    "nova-compute    cmp1  az1       enabled   up     2026-11-26 11:59:58  cell2  2s      no           -",
-    "nova-compute    cmp2  az1       enabled   down   2026-11-26 11:59:56  cell1  4s      yes          -",
-    "nova-compute    cmp3  nova      disabled  up     2026-11-26 11:59:54  cell1  6s      no           "
+    "nova-compute    cmp1  az1       enabled   down   2026-11-26 11:54:48  cell1  5m12s   no           74 (Hibiscus)  -",
+    "nova-compute    cmp1  az1       enabled   up     2026-11-26 11:59:58  cell2  2s      no           74 (Hibiscus)  -",
+    "nova-compute    cmp2  az1       enabled   down   2026-11-26 11:59:56  cell1  4s      yes          74 (Hibiscus)  -",
+    "nova-compute    cmp3  nova      disabled  up     2026-11-26 11:59:54  cell1  6s      no           74 (Hibiscus)  "
     "AUTO: Connection to libvirt lost: 1",
-    "nova-compute    cmp4  az2       disabled  down   2026-11-24 12:00:00  cell2  2d00h   no           RAM ¦ swap\\x0anow",
-    "nova-compute    cmp5  nova      enabled   down   2026-11-26 11:50:00  cell2  10m00s  no           -",
-    "nova-conductor  ctl1  internal  enabled   up     2026-11-26 11:59:57  cell1  3s      no           -",
-    "nova-conductor  ctl2  internal  enabled   up     2026-11-26 12:00:20  cell2  -20s    no           -",
-    "nova-scheduler  ctl1  internal  enabled   up     2026-11-26 11:59:20  cell1  40s     no           -",
+    "nova-compute    cmp4  az2       disabled  down   2026-11-24 12:00:00  cell2  2d00h   no           57 (Xena)      "
+    "RAM ¦ swap\\x0anow",
+    "nova-compute    cmp5  nova      enabled   down   2026-11-26 11:50:00  cell2  10m00s  no           74 (Hibiscus)  -",
+    "nova-conductor  ctl1  internal  enabled   up     2026-11-26 11:59:57  cell1  3s      no           74 (Hibiscus)  -",
+    "nova-conductor  ctl2  internal  enabled   up     2026-11-26 12:00:20  cell2  -20s    no           74 (Hibiscus)  -",
+    "nova-scheduler  ctl1  internal  enabled   up     2026-11-26 11:59:20  cell1  40s     no           74 (Hibiscus)  -",
 ]
 
 
@@ -123,6 +127,8 @@ def test_json_for_scripts(cloud):
         "heartbeat": "2026-11-24T12:00:00.000000Z",
         "heartbeat_source": "last_seen_up",
         "age_seconds": 172800.0,
+        "version": 57,
+        "release": "Xena",
     }
     assert isinstance(cmp4["id"], int) and isinstance(cmp4["uuid"], str)
     never = document["services"][5]

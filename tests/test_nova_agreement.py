@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from check_nova_services.rule.releases import RELEASES, SERVICE_VERSION_ALIASES
 from tests.conftest import clean_env, run_check
 from tests.harness import nova_env
 
@@ -80,7 +81,7 @@ def ask_plugin(confs, *args: str, env: dict[str, str] | None = None, also_counte
         if line.startswith("|"):
             perf_text.append(line[1:])
             continue
-        if line.startswith(("note: ", "clock skew: ")):  # facts about the run, after the list
+        if line.startswith(("note: ", "clock skew: ", "too old: ")):  # facts about the run, after the list
             continue
         match = LINE.match(line)
         assert match, f"not a -vv service line: {line!r}\n{run.stdout}"
@@ -122,8 +123,9 @@ def ask_list(confs, *args: str) -> PluginAnswer:
 
 
 def decided(perfdata: dict[str, str]) -> dict[str, str]:
-    """The perfdata Nova's verdict fixes: down, total, disabled."""
-    return {name: value for name, value in perfdata.items() if name.endswith(("_down", "_total", "_disabled"))}
+    """The perfdata Nova's verdict fixes: down, total, disabled, the service versions."""
+    fixed = ("_down", "_total", "_disabled", "_version_min", "_version_max")
+    return {name: value for name, value in perfdata.items() if name.endswith(fixed)}
 
 
 # --- comparing ------------------------------------------------------------------------------------
@@ -479,3 +481,56 @@ def test_nova_conf_read_as_oslo_config_reads_it(deployment, variant):
     verdict = deployment.verdict([conf], now=T.isoformat())
     assert verdict["service_down_time"] == sdt
     assert_agrees(verdict, ask_plugin([conf], f"--clock={T.isoformat()}"), count_disabled=False, where=f" ({variant})")
+
+
+#: Versions a compute row may carry: Nova 34's own, the supported window, older releases, 0 and NULL.
+COMPUTE_VERSIONS = (74, 74, 73, 72, 72, 71, 70, 68, 66, 57, 0, None)
+TOO_OLD = re.compile(r"\bservices_too_old=(\d+)")
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13, 14, 15, 16])
+def test_minimum_versions_and_the_too_old_verdict_agree_with_novas(deployment, seed):
+    """Random service versions over random rows in four cells (deleted, forced-down and disabled ones among them):
+    the plugin's minimum per binary is Nova's get_minimum_version_all_cells, and it names computes too old
+    exactly when Nova's raise_if_old_compute would stop a conductor, a scheduler or the API from starting."""
+    rng = random.Random(seed)
+    scenario = random_services(seed, 60, 25, count=30)
+    # A conductor of this Nova (34, Hibiscus, version 74) in cell0: the floor is the one its startup check applies.
+    scenario["services"].append(svc("cell0", "ctl-versions", "nova-conductor", seen=1))
+    deployment.reset()
+    deployment.write(scenario)
+    for cell in nova_env.CELLS:
+        rows = deployment.mariadb.execute("SELECT id, `binary`, host FROM services", database=deployment.databases[cell])
+        for row_id, binary, host in rows:
+            if host == "ctl-versions":
+                continue
+            version = rng.choice(COMPUTE_VERSIONS) if binary == "nova-compute" else rng.choice((74, 73, 72))
+            deployment.mariadb.execute(
+                f"UPDATE services SET version = {'NULL' if version is None else version} WHERE id = {row_id}",
+                database=deployment.databases[cell],
+            )
+    nova = deployment.verdict()
+    assert nova["oldest_supported"] == 72 and nova["service_version"] == 74
+    answer = ask_plugin([deployment.conf])
+    for binary, minimum in nova["minimum_versions"].items():
+        assert int(answer.perfdata.get(f"{binary}_version_min", "0")) == minimum, (binary, answer.stdout)
+    too_old = int(TOO_OLD.search(answer.stdout).group(1))
+    assert (too_old > 0) == (nova["too_old"] is not None), (nova["too_old"], answer.stdout)
+    first = answer.stdout.splitlines()[0]
+    if nova["too_old"] is not None:
+        assert f"{too_old} nova-compute older than Gazpacho (72)" in first
+    else:
+        assert "older than" not in first
+
+
+def test_the_release_table_is_novas(deployment):
+    """rule/releases.py carries the alias table of the Nova installed here: a new Nova release fails this
+    until its alias and row are added."""
+    deployment.reset()
+    nova = deployment.verdict()
+    assert SERVICE_VERSION_ALIASES == nova["version_aliases"]
+    newest = RELEASES[-1]
+    assert (newest.service_version, SERVICE_VERSION_ALIASES[newest.oldest_supported]) == (
+        nova["service_version"],
+        nova["oldest_supported"],
+    )

@@ -261,6 +261,21 @@ def _thresholds(parser: argparse.ArgumentParser) -> None:
         "not alarmed; services disabled by Nova itself, reason 'AUTO: ...', always count as down)",
     )
     thr.add_argument(
+        "--compute-version-floor",
+        metavar="RELEASE|VERSION",
+        help="the oldest nova-compute service version the control plane accepts, as a release name (Gazpacho) or a "
+        "number (72); older computes warn (default: the oldest release Nova supports beside the newest conductor or "
+        "scheduler seen, as its own startup check decides)",
+    )
+    thr.add_argument(
+        "--too-old-compute-state",
+        type=_one_of("warning", "critical"),
+        default="warning",
+        metavar="warning|critical",
+        help="state when a nova-compute is older than that floor (default warning: the next control plane upgrade or "
+        "restart would fail to start)",
+    )
+    thr.add_argument(
         "--unreachable-cell-state",
         type=_one_of("unknown", "critical"),
         default="unknown",

@@ -115,8 +115,10 @@ def service(
     forced_down: bool = False,
     deleted: int = 0,
     topic: str | None = "",
+    version: int | None = 74,
 ) -> dict:
-    """A services row as Nova writes it; ``age`` seconds since last_seen_up (None: never reported)."""
+    """A services row as Nova writes it; ``age`` seconds since last_seen_up (None: never reported); ``version``
+    Nova 34's (Hibiscus) by default."""
     last_seen_up = None if age is None else now - dt.timedelta(seconds=age)
     updated_at = last_seen_up if updated_age is None else now - dt.timedelta(seconds=updated_age)
     return {
@@ -131,7 +133,7 @@ def service(
         "deleted": deleted,
         "last_seen_up": last_seen_up,
         "forced_down": forced_down,
-        "version": 74,
+        "version": version,
         "uuid": str(uuidlib.uuid4()),
     }
 

@@ -11,9 +11,22 @@ from typing import Any
 
 from check_nova_services.readings import Cell, Reading
 from check_nova_services.rule.policy import Assessed
+from check_nova_services.rule.versions import release_of
 from check_nova_services.shared.text import duration, safe
 
-COLUMNS = ("Binary", "Host", "Zone", "Status", "State", "Updated_At", "Cell", "Age", "Forced down", "Disabled reason")
+COLUMNS = (
+    "Binary",
+    "Host",
+    "Zone",
+    "Status",
+    "State",
+    "Updated_At",
+    "Cell",
+    "Age",
+    "Forced down",
+    "Version",
+    "Disabled reason",
+)
 #: Exit codes of --list (the check's are 0-3 by state): the whole list, a partial one, none at all.
 LIST_COMPLETE, LIST_PARTIAL, LIST_NONE = 0, 1, 3
 _RED, _GREEN, _RESET = "\033[31m", "\033[32m", "\033[0m"
@@ -44,6 +57,8 @@ def _record(s: Assessed, cell_uuid: str | None) -> dict[str, Any]:
         "age_seconds": None if verdict.age is None or stamp is None else round(verdict.age, 3),
         "id": row.id,
         "uuid": row.uuid,
+        "version": row.version,
+        "release": None if row.version is None else release_of(row.version),
     }
 
 
@@ -80,6 +95,7 @@ def _table_row(record: dict[str, Any]) -> list[str]:
         safe(record["cell"], 255),
         "-" if age is None else (f"-{duration(age)}" if age < 0 else duration(age)),
         "yes" if record["forced_down"] else "no",
+        "-" if record["version"] is None else f"{record['version']}" + (f" ({record['release']})" if record["release"] else ""),
         safe(record["disabled_reason"] or "-", 255),
     ]
 

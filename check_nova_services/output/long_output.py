@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from check_nova_services.output.words import ahead_or_behind, cell_name, count_of, describe, who
 from check_nova_services.readings import Reading
 from check_nova_services.rule.policy import PROBLEM_RANK, REMOVED_BINARIES, binary_rank
+from check_nova_services.rule.versions import release_of
 from check_nova_services.shared.text import duration, safe
 
 #: -v lines at most: with the first line and perfdata, the answer stays under Nagios's 8 KiB.
@@ -43,7 +44,7 @@ def long_output(
             f"{who(s, short=False)} cell={safe(s.cell_name)} by {duration(-(s.verdict.age or 0.0))}: "
             "the clock of the host that writes it (its conductor) runs ahead"
         )
-    notes += _leftover_notes(reading)
+    notes = _too_old_lines(reading) + notes + _leftover_notes(reading)
     if reading.zones_problem is not None:
         notes.append(
             f"note: availability zones unknown ({safe(reading.zones_problem, 300)}); they need SELECT on "
@@ -90,3 +91,24 @@ def _leftover_notes(reading: Reading) -> list[str]:
             f"{ids}{more}"
         )
     return notes
+
+
+def _too_old_lines(reading: Reading) -> list[str]:
+    """Each compute too old for the control plane, with why the floor is what it is and what to do."""
+    floor = reading.floor
+    if floor is None or not reading.too_old:
+        return []
+    lines = [
+        f"too old: {count_of(reading.too_old, 'nova-compute service')} below {floor.text}, as {floor.why}: a "
+        "conductor, scheduler or API of that release refuses to start beside them; upgrade them, or delete the rows "
+        "of hosts that are gone (openstack compute service delete)"
+    ]
+    for s in reading.too_old_named[:10]:
+        version = s.row.version or 0
+        release = release_of(version)
+        lines.append(
+            f"too old: {who(s, short=False)} cell={safe(s.cell_name)} version={version}{f' ({release})' if release else ''}"
+        )
+    if reading.too_old > min(len(reading.too_old_named), 10):
+        lines.append(f"... and {reading.too_old - min(len(reading.too_old_named), 10)} more too old")
+    return lines

@@ -26,6 +26,7 @@ from check_nova_services.output.words import (
 )
 from check_nova_services.readings import CellReading, Reading
 from check_nova_services.rule.policy import KNOWN_BINARIES, REMOVED_BINARIES, Assessed, Standing, binary_rank
+from check_nova_services.rule.versions import COMPUTE, release_of
 from check_nova_services.shared.text import duration, safe
 
 #: A cell whose services are all down is named as one phrase when it has at least this many.
@@ -39,7 +40,7 @@ def first_line(
     skew_warning: float | None = None,
 ) -> str:
     """The status text after "NOVA_SERVICES STATE - ", at most ``budget`` characters."""
-    known = [*_down(reading), *_late(reading)]
+    known = [*_down(reading), *_late(reading), *_too_old(reading)]
     skew = _skew(reading, skew_warning)
     facts = [*_unreachable(reading, alone=not known and not skew), *known]
     notes = skew + _notes(reading, unmatched_thresholds)
@@ -152,6 +153,21 @@ def _late(reading: Reading) -> list[Fact]:
     return [Fact(f"{count_of(count, 'heartbeat')} late", items, count)]
 
 
+def _too_old(reading: Reading) -> list[Fact]:
+    """Computes older than the control plane accepts: each named with its version, and the release of the
+    first one of each version (Nova would refuse to start a conductor, scheduler or API beside them)."""
+    if not reading.too_old or reading.floor is None:
+        return []
+    ambiguous = _hosts_in_several_cells(reading.too_old_named)
+    items, named_versions = [], set()
+    for s in reading.too_old_named:
+        version = s.row.version or 0
+        release = release_of(version) if version not in named_versions else None
+        named_versions.add(version)
+        items.append(f"{_host(s, ambiguous)} ({version}{', ' + release if release else ''})")
+    return [Fact(f"{reading.too_old} {COMPUTE} older than {reading.floor.text}", items, reading.too_old)]
+
+
 def _skew(reading: Reading, limit: float | None) -> list[Fact]:
     if reading.skew is None or limit is None or abs(reading.skew[1]) <= limit:
         return []
@@ -170,6 +186,9 @@ def _notes(reading: Reading, unmatched_thresholds: Iterable[str]) -> list[Fact]:
         s, ahead = reading.furthest_ahead, reading.sum("ahead")
         item = f"{who(s)} (+{duration(-(s.verdict.age or 0.0))})"
         notes.append(Fact(f"{count_of(ahead, 'heartbeat')} from the future", [item], ahead))
+    mixed = mixed_versions(reading)
+    if mixed is not None and not reading.too_old:
+        notes.append(Fact(f"versions {mixed[0]} to {mixed[1]}: an upgrade in progress"))
     disabled = reading.sum("disabled")
     if disabled:
         notes.append(Fact(f"{disabled} disabled"))
@@ -178,6 +197,16 @@ def _notes(reading: Reading, unmatched_thresholds: Iterable[str]) -> list[Fact]:
     if reading.zones_problem is not None:
         notes.append(Fact("zones unknown"))
     return notes
+
+
+def mixed_versions(reading: Reading) -> tuple[int, int] | None:
+    """The lowest and highest service version read, when they differ (Nova's minimum, so 0 rows count only
+    where Nova counts them)."""
+    lows = [t.min_version for t in reading.tallies.values() if t.min_version]
+    highs = [t.max_version for t in reading.tallies.values() if t.max_version]
+    if not lows or not highs or min(lows) == max(highs):
+        return None
+    return min(lows), max(highs)
 
 
 def unmatched_threshold_names(reading: Reading, named: Iterable[str]) -> list[str]:

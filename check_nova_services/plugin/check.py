@@ -26,6 +26,7 @@ def build_check(judgement: Judgement, survey: Callable[[], Reading]) -> nagiospl
         ScalarContext("leftover", warning="0"),
         ScalarContext("late", warning="0" if judgement.policy.age_warning is not None else None),
         ScalarContext("count"),
+        ScalarContext("too_old", critical="0") if judgement.too_old_is_critical else ScalarContext("too_old", warning="0"),
         CellsContext(Critical if judgement.unreachable_is_critical else Unknown),
         SkewContext(judgement.skew_warning),
         ServicesSummary(judgement.verbosity, judgement.threshold_binaries, judgement.skew_warning),

@@ -43,6 +43,8 @@ class ServiceRow:
     unreadable: tuple[tuple[str, str], ...] = ()
     #: Why the row names no service at all (NULL or empty host or binary): judged down.
     defect: str | None = None
+    #: ``services.version`` (the service's RPC and object version); None: NULL, or no such column (before Liberty).
+    version: int | None = None
 
     @property
     def auto_disabled(self) -> bool:

@@ -1,7 +1,7 @@
 """From Nova's verdict to what the check alarms on: the plugin's policy, kept apart from Nova's rule.
 
 Pure: no database, no threads, no nagiosplugin.  The database applies the same policy to whole
-tables in SQL (``db.py``); :class:`TallyBuilder` is its Python form, for the list view and filters
+tables in SQL (``sources/counts.py``); :class:`TallyBuilder` is its Python form, for the list view and filters
 that SQL cannot apply, and the reference the SQL form is tested against.
 """
 
@@ -12,9 +12,12 @@ import enum
 from dataclasses import dataclass, field, replace
 
 from check_nova_services.rule.heartbeat import ServiceRow, Verdict, judge
+from check_nova_services.rule.versions import COMPUTE, Floor, VersionCounts, counts_for_minimum, merge
 
 #: Problem services each cell hands over, most important first: what the first line and -v can show.
 PROBLEM_LIMIT = 100
+#: nova-compute services of lowest version each cell hands over, to name the ones too old.
+OLDEST_COMPUTES = 10
 
 
 class Standing(enum.Enum):
@@ -79,6 +82,8 @@ class Policy:
     count_disabled: bool = False
     #: A readable heartbeat further in the future than this (report_interval) means its writer's clock runs ahead.
     ahead_after: float | None = None
+    #: The oldest nova-compute version accepted (--compute-version-floor); None: the control plane's own.
+    version_floor: Floor | None = None
 
     def ahead(self, verdict: Verdict) -> bool:
         """Nova still counts such a heartbeat (abs()), but a clock is wrong: noted, never alarmed."""
@@ -142,9 +147,19 @@ class BinaryTally:
     #: Oldest heartbeat among the watched services (all but operator-disabled, down ones included),
     #: by distance as Nova measures it; None when no watched service has a heartbeat.
     max_age: float | None = None
+    #: (version, services) of the rows Nova's minimum looks at (versions.counts_for_minimum).
+    versions: VersionCounts = ()
+    #: Nova's minimum version: a cell's MIN(version); across cells, versions.minimum_across_cells.
+    min_version: int | None = None
+
+    @property
+    def max_version(self) -> int | None:
+        return self.versions[-1][0] if self.versions else None
 
     def plus(self, other: BinaryTally) -> BinaryTally:
+        """Two parts of one cell's table (across cells, combine applies Nova's own minimum)."""
         ages = [age for age in (self.max_age, other.max_age) if age is not None]
+        minimums = [v for v in (self.min_version, other.min_version) if v is not None]
         return replace(
             self,
             total=self.total + other.total,
@@ -155,7 +170,14 @@ class BinaryTally:
             ahead=self.ahead + other.ahead,
             problems=self.problems + other.problems,
             max_age=max(ages) if ages else None,
+            versions=merge(self.versions, other.versions),
+            min_version=min(minimums) if minimums else None,
         )
+
+
+def oldest_first(a: Assessed) -> tuple[int, int]:
+    """The order the oldest computes are kept in, by the row path and the SQL alike: version, then row id."""
+    return (a.row.version or 0, a.row.id)
 
 
 def watched(a: Assessed, policy: Policy) -> bool:
@@ -177,11 +199,14 @@ class TallyBuilder:
     furthest_ahead: Assessed | None = None
     #: now - the newest readable heartbeat added (negative in the future); None while there is none.
     newest_age: float | None = None
+    #: The nova-compute services of lowest version (at most OLDEST_COMPUTES): the ones a too-old verdict names.
+    oldest_computes: list[Assessed] = field(default_factory=list)
 
     def add(self, a: Assessed) -> None:
         t = self.tallies.get(a.row.binary) or BinaryTally(a.row.binary)
         problem = a.standing is not Standing.UP
         age = abs(a.verdict.age) if watched(a, self.policy) and a.verdict.age is not None else None
+        versioned = counts_for_minimum(a.row)
         self.tallies[a.row.binary] = t.plus(
             BinaryTally(
                 a.row.binary,
@@ -193,8 +218,14 @@ class TallyBuilder:
                 ahead=int(self.policy.ahead(a.verdict)),
                 problems=int(problem),
                 max_age=None if age is None else round(age, 6),
+                versions=((a.row.version, 1),) if versioned and a.row.version is not None else (),
+                min_version=a.row.version if versioned else None,
             )
         )
+        if versioned and a.row.binary == COMPUTE:
+            self.oldest_computes.append(a)
+            if len(self.oldest_computes) > 2 * OLDEST_COMPUTES:
+                self._trim_oldest()
         if a.verdict.problem is None and a.verdict.age is not None:
             age_now = round(a.verdict.age, 6)
             self.newest_age = age_now if self.newest_age is None else min(self.newest_age, age_now)
@@ -208,6 +239,14 @@ class TallyBuilder:
             self.problems.append(a)
             if len(self.problems) > 2 * self.problem_limit:  # trim now and then: memory stays bounded
                 self._trim()
+
+    def _trim_oldest(self) -> None:
+        self.oldest_computes.sort(key=oldest_first)
+        del self.oldest_computes[OLDEST_COMPUTES:]
+
+    def kept_oldest_computes(self) -> list[Assessed]:
+        self._trim_oldest()
+        return list(self.oldest_computes)
 
     def _trim(self) -> None:
         self.problems.sort(key=lambda a: a.problem_key)

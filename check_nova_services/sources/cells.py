@@ -72,6 +72,7 @@ def read_cell(cell: Cell, link: Link, plan: ReadPlan, zone_of: Callable[[Service
             furthest_ahead=None if ahead is None else assess(ahead, cell.name, counts.now, policy, zone_of(ahead)),
             newest_age=counts.newest_age,
             node=counts.node,
+            oldest_computes=[assess(row, cell.name, counts.now, policy, zone_of(row)) for row in counts.oldest_computes],
         )
     rows, clock, node = read_services_on(link, cell.url, plan.where, with_db_clock=now is None)
     doubt = node.doubt() if node is not None else None
@@ -111,6 +112,7 @@ def judge_rows(
         seconds=seconds,
         furthest_ahead=builder.furthest_ahead,
         newest_age=builder.newest_age,
+        oldest_computes=builder.kept_oldest_computes(),
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import (
@@ -24,8 +24,9 @@ from sqlalchemy.sql import ColumnElement
 
 from check_nova_services.readings import CellCounts
 from check_nova_services.rule.heartbeat import within
-from check_nova_services.rule.policy import BINARY_RANK, OTHER_BINARY_RANK, PROBLEM_RANK, BinaryTally, Standing
+from check_nova_services.rule.policy import BINARY_RANK, OLDEST_COMPUTES, OTHER_BINARY_RANK, PROBLEM_RANK, BinaryTally, Standing
 from check_nova_services.rule.selection import ServiceFilter
+from check_nova_services.rule.versions import COMPUTE
 from check_nova_services.shared.deadline import Deadline
 from check_nova_services.shared.errors import ReadError
 from check_nova_services.sources.db_errors import describe_error
@@ -94,6 +95,9 @@ def read_counts_on(link: Link, url: URL, query: TallyQuery) -> CellCounts:
             ahead = None
             if query.ahead_after is not None and any(row[list(rule.atoms).index("ahead") + 1] for row in groups):
                 ahead = conn.execute(rule.furthest_ahead()).first()
+            oldest_rows = []
+            if rule.versioned and _versions_differ(groups, list(rule.atoms)):
+                oldest_rows = [row._mapping for row in conn.execute(rule.oldest_computes())]
             link.answered = True
         finally:
             end_snapshot(conn, url)
@@ -104,10 +108,12 @@ def read_counts_on(link: Link, url: URL, query: TallyQuery) -> CellCounts:
     tallies: dict[str, BinaryTally] = {}
     names = list(rule.atoms)
     newest: list[dt.datetime] = []
-    for binary, *flags, count, oldest, latest in groups:
+    for binary, *flags, version, count, oldest, latest in groups:
         name = text_of(binary)
         atoms = {atom: bool(flag) for atom, flag in zip(names, flags)}
         tally = _group_tally(name, atoms, int(count), oldest, latest, now, query.count_disabled)
+        if version is not None and not atoms["forced"]:  # what Nova's minimum looks at
+            tally = replace(tally, versions=((int(version), int(count)),), min_version=int(version))
         tallies[name] = tallies[name].plus(tally) if name in tallies else tally  # NULL and '' are both ""
         stamp = as_datetime(latest) if atoms["readable"] and not atoms["defect"] else None
         if stamp is not None:
@@ -115,8 +121,24 @@ def read_counts_on(link: Link, url: URL, query: TallyQuery) -> CellCounts:
     furthest = None if ahead is None else checked_row(ahead._mapping)
     newest_age = round((now - max(newest)).total_seconds(), 6) if newest else None
     return CellCounts(
-        tallies, [checked_row(m) for m in problems], now, clock.skew if clock else None, furthest, newest_age, node
+        tallies,
+        [checked_row(m) for m in problems],
+        now,
+        clock.skew if clock else None,
+        furthest,
+        newest_age,
+        node,
+        [checked_row(m) for m in oldest_rows],
     )
+
+
+def _versions_differ(groups, atoms: list[str]) -> bool:
+    """Some nova-compute that Nova's minimum looks at runs an older version than another service of the cell:
+    then its oldest computes are worth naming (a cell all at one version needs no names to be judged)."""
+    forced = atoms.index("forced") + 1
+    versions = [(text_of(row[0]), row[len(atoms) + 1]) for row in groups if not row[forced] and row[len(atoms) + 1] is not None]
+    computes = [v for b, v in versions if b == COMPUTE]
+    return bool(computes) and min(computes) < max(v for _, v in versions)
 
 
 #: Statements compiled for one server flavour, shared by every cell of the run: each cell has an engine of
@@ -197,14 +219,34 @@ class _RuleSql:
         }
         self.beat = beat
         self.binary = exact(s.binary)
+        #: The table has Nova's version column (since Liberty).
+        self.versioned = "version" in columns
 
     def aggregate(self):
         """One row per binary and combination of atoms (a handful): the database evaluates each atom once
         per row, and :func:`policy_logic` combines them per group in Python."""
         flags = [case((cond, 1), else_=0) for cond in self.atoms.values()]
-        columns = [self.binary, *flags, func.count(), func.min(self.beat), func.max(self.beat)]
-        positions: list = [literal_column(str(n)) for n in range(1, len(flags) + 2)]
+        # The version is grouped on too (a few per cell): the counts of each version, Nova's minimum with them.
+        version = [services.c.version] if self.versioned else [literal(None)]
+        columns = [self.binary, *flags, *version, func.count(), func.min(self.beat), func.max(self.beat)]
+        positions: list = [literal_column(str(n)) for n in range(1, len(flags) + 2 + int(self.versioned))]
         return select(*columns).select_from(services).where(*wanted(self.query.where)).group_by(*positions)
+
+    def oldest_computes(self):
+        """The nova-compute rows of lowest version that Nova's minimum looks at (asked when versions differ)."""
+        s = services.c
+        return (
+            select(literal_column("services.*"))
+            .select_from(services)
+            .where(
+                *wanted(self.query.where),
+                self.binary == COMPUTE.encode(),
+                func.coalesce(s.forced_down, 0) == 0,
+                s.version.is_not(None),
+            )
+            .order_by(s.version, s.id)
+            .limit(OLDEST_COMPUTES)
+        )
 
     def furthest_ahead(self):
         """The row whose heartbeat lies furthest in the future (only asked when the aggregate counted one)."""

@@ -41,6 +41,7 @@ services = table(
             "last_seen_up",
             "created_at",
             "updated_at",
+            "version",
         )
     ),
 )
@@ -138,7 +139,18 @@ def row_from_mapping(m: Mapping) -> ServiceRow:
         legacy_schema=legacy,
         unreadable=tuple(unreadable),
         defect=_missing("host", host) or _missing("binary", binary),
+        version=_version(m.get("version")),
     )
+
+
+def _version(value: object) -> int | None:
+    """An Integer column; anything else a driver could hand back (text on SQLite) is read as no version."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
 
 
 def _missing(column: str, value: object) -> str | None:

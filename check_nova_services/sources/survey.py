@@ -45,7 +45,7 @@ def survey(
     readings = read_cells(
         deployment.cells, lambda cell, link: read_cell(cell, link, plan, deployment.zone_of), deadline, limits
     )
-    reading = combine(deployment, readings, narrowed=selection.narrowed)
+    reading = combine(deployment, readings, narrowed=selection.narrowed, version_floor=policy.version_floor)
     if not reading.total and not reading.unreachable and not allow_empty:
         hidden = f"; {len(reading.excluded)} excluded" if reading.excluded else ""
         raise NothingToJudge(f"no services matched{selection.text}{hidden}")

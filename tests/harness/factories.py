@@ -37,6 +37,7 @@ def row(
     created_age: float = 86400.0,
     topic: str | None = None,
     now: dt.datetime = NOW,
+    version: int | None = None,
 ):
     """One services row whose heartbeat is ``age`` seconds old at ``now`` (None: never reported)."""
     from check_nova_services.rule.heartbeat import ServiceRow
@@ -52,6 +53,7 @@ def row(
         last_seen_up=None if age is None else now - dt.timedelta(seconds=age),
         created_at=now - dt.timedelta(seconds=created_age),
         updated_at=None if age is None else now - dt.timedelta(seconds=age),
+        version=version,
     )
 
 
@@ -104,7 +106,7 @@ def reading_of(
         readings.append(CellReading(cell_of[name], error=error))
     for name, doubt in (stale or {}).items():
         readings.append(CellReading(cell_of[name], error=doubt, stale=True))
-    return combine(Deployment([cell_of[n] for n in names]), readings, narrowed=narrowed)
+    return combine(Deployment([cell_of[n] for n in names]), readings, narrowed=narrowed, version_floor=policy.version_floor)
 
 
 def _uuid(index: int) -> str:
@@ -121,13 +123,16 @@ def check(
     uuids: bool = True,
     selection: Selection | None = None,
     stale: dict[str, str] | None = None,
+    too_old_critical: bool = False,
 ) -> Outcome:
     """The plugin's own Check (Resource, Contexts, Summary) over an in-memory Reading, run in process."""
     selection = selection or Selection()
     reading = reading_of(cells, unreachable, policy, uuids, narrowed=selection.narrowed, selection=selection, stale=stale)
     warn = ThresholdTable(list(warning), DEFAULT_WARNING, "--warning")
     crit = ThresholdTable(list(critical), DEFAULT_CRITICAL, "--critical")
-    judgement = Judgement(warn, crit, policy, verbosity=verbosity, excluding=bool(selection.exclude))
+    judgement = Judgement(
+        warn, crit, policy, verbosity=verbosity, excluding=bool(selection.exclude), too_old_is_critical=too_old_critical
+    )
     plugin = build_check(judgement, lambda: reading)
     plugin()
     perfdata = {}
