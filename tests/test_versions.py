@@ -11,7 +11,7 @@ import dataclasses
 
 import pytest
 
-from check_nova_services.demo.writer import service, write_cell
+from check_nova_services.demo.writer import service, write_api_database, write_cell
 from check_nova_services.rule.releases import RELEASES, SERVICE_VERSION_ALIASES
 from check_nova_services.rule.versions import (
     Floor,
@@ -215,3 +215,38 @@ def test_an_old_schema_without_a_version_column_gives_no_version_perfdata(mariad
     run = run_check("--db-url", url.render_as_string(hide_password=False), CLOCK)
     assert run.code == 0
     assert "version" not in run.stdout and "too_old" not in run.stdout
+
+
+@pytest.fixture(scope="module")
+def old_cell_cloud(mariadb):
+    """cell0 upgraded (its conductor and scheduler at 74), cell1 not at all: its conductor and computes at 57."""
+    cell0 = mariadb.create_database("versions_cell0")
+    cell1 = mariadb.create_database("versions_cell1")
+    write_cell(cell0, [service("ctl", "nova-conductor", NOW, age=3.0), service("ctl", "nova-scheduler", NOW, age=3.0)])
+    write_cell(
+        cell1,
+        [
+            service("cond1", "nova-conductor", NOW, age=3.0, version=57),
+            service("c1", "nova-compute", NOW, age=4.0, version=57),
+            service("c2", "nova-compute", NOW, age=4.0, version=57),
+        ],
+    )
+    api = mariadb.create_database("versions_api")
+    write_api_database(
+        api,
+        [
+            ("00000000-0000-0000-0000-000000000000", "cell0", cell0.render_as_string(hide_password=False)),
+            ("00000000-0000-0000-0000-000000000001", "cell1", cell1.render_as_string(hide_password=False)),
+        ],
+    )
+    return api.render_as_string(hide_password=False)
+
+
+@pytest.mark.parametrize("verbosity", [[], ["-vv"]])
+def test_a_cell_not_upgraded_at_all_names_its_computes_too(old_cell_cloud, verbosity):
+    """All of cell1 at one version: the database counts still fetch its oldest computes by name."""
+    run = run_check("--api-db-url", old_cell_cloud, CLOCK, *verbosity)
+    assert (run.code, run.lines[0].partition(" | ")[0]) == (
+        1,
+        "NOVA_SERVICES WARNING - 2 nova-compute older than Gazpacho (72): c1 (57, Xena), c2 (57)",
+    )

@@ -112,6 +112,14 @@ def floor_for(newest_control_plane: int | None) -> Floor | None:
     )
 
 
+def naming_bound(given: Floor | None) -> int:
+    """Computes below this are fetched by name in each cell: the floor given, or the highest floor of any
+    release the table knows (the control plane's own is known only once every cell is read)."""
+    if given is not None:
+        return given.version
+    return max(SERVICE_VERSION_ALIASES[r.oldest_supported] for r in RELEASES)
+
+
 def below(histogram: VersionCounts, floor: int) -> int:
     """Services of a cell's histogram older than the floor."""
     return sum(services for version, services in histogram if version < floor)

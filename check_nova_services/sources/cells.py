@@ -15,6 +15,7 @@ from check_nova_services.readings import Cell, CellReading, Clock, Deployment
 from check_nova_services.rule.heartbeat import ServiceRow
 from check_nova_services.rule.policy import PROBLEM_LIMIT, Policy, TallyBuilder, assess
 from check_nova_services.rule.selection import ServiceFilter
+from check_nova_services.rule.versions import naming_bound
 from check_nova_services.shared.deadline import Deadline
 from check_nova_services.shared.errors import ConfigError, ReadError
 from check_nova_services.shared.timestamps import utc_now
@@ -54,7 +55,14 @@ def read_cell(cell: Cell, link: Link, plan: ReadPlan, zone_of: Callable[[Service
     if plan.in_database:
         policy = plan.policy
         query = TallyQuery(
-            plan.where, policy.down_time, policy.age_warning, policy.count_disabled, plan.problem_limit, now, policy.ahead_after
+            plan.where,
+            policy.down_time,
+            policy.age_warning,
+            policy.count_disabled,
+            plan.problem_limit,
+            now,
+            policy.ahead_after,
+            naming_bound(policy.version_floor),
         )
         counts = read_counts_on(link, cell.url, query)
         doubt = counts.node.doubt() if counts.node is not None else None

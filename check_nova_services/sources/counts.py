@@ -57,6 +57,8 @@ class TallyQuery:
     now: dt.datetime | None = None
     #: Heartbeats further in the future than this are counted as ``ahead`` (Policy.ahead_after).
     ahead_after: float | None = None
+    #: A cell with a nova-compute below this version names its oldest computes (versions.naming_bound).
+    name_below: int = 0
 
 
 def read_counts(url: URL, query: TallyQuery, deadline: Deadline) -> CellCounts:
@@ -96,7 +98,7 @@ def read_counts_on(link: Link, url: URL, query: TallyQuery) -> CellCounts:
             if query.ahead_after is not None and any(row[list(rule.atoms).index("ahead") + 1] for row in groups):
                 ahead = conn.execute(rule.furthest_ahead()).first()
             oldest_rows = []
-            if rule.versioned and _versions_differ(groups, list(rule.atoms)):
+            if rule.versioned and _worth_naming(groups, list(rule.atoms), query.name_below):
                 oldest_rows = [row._mapping for row in conn.execute(rule.oldest_computes())]
             link.answered = True
         finally:
@@ -132,13 +134,14 @@ def read_counts_on(link: Link, url: URL, query: TallyQuery) -> CellCounts:
     )
 
 
-def _versions_differ(groups, atoms: list[str]) -> bool:
-    """Some nova-compute that Nova's minimum looks at runs an older version than another service of the cell:
-    then its oldest computes are worth naming (a cell all at one version needs no names to be judged)."""
+def _worth_naming(groups, atoms: list[str], name_below: int) -> bool:
+    """A nova-compute that Nova's minimum looks at runs an older version than another service of the cell, or
+    than the highest floor a control plane may apply: then the cell's oldest computes are fetched, to be named
+    if they turn out too old (the floor is known only once every cell is read)."""
     forced = atoms.index("forced") + 1
     versions = [(text_of(row[0]), row[len(atoms) + 1]) for row in groups if not row[forced] and row[len(atoms) + 1] is not None]
     computes = [v for b, v in versions if b == COMPUTE]
-    return bool(computes) and min(computes) < max(v for _, v in versions)
+    return bool(computes) and (min(computes) < max(v for _, v in versions) or min(computes) < name_below)
 
 
 #: Statements compiled for one server flavour, shared by every cell of the run: each cell has an engine of
