@@ -131,11 +131,13 @@ def deployment(mariadb, nova_user, request):
 PERF_CELLS_OK = (
     "'nova-compute_disabled'=0;;;0;4 'nova-compute_down'=0;0;2;0;4 'nova-compute_late'=0;0;;0;4 "
     "'nova-compute_max_age'=10.0s;;;0 "
-    "'nova-compute_total'=4;;;0 'nova-conductor_disabled'=0;;;0;3 'nova-conductor_down'=0;0;0;0;3 "
+    "'nova-compute_total'=4;;;0 'nova-compute_version_max'=74 'nova-compute_version_min'=74 "
+    "'nova-conductor_disabled'=0;;;0;3 'nova-conductor_down'=0;0;0;0;3 "
     "'nova-conductor_late'=0;0;;0;3 'nova-conductor_max_age'=8.0s;;;0 'nova-conductor_total'=3;;;0 "
+    "'nova-conductor_version_max'=74 'nova-conductor_version_min'=74 "
     "'nova-scheduler_disabled'=0;;;0;1 "
     "'nova-scheduler_down'=0;0;0;0;1 'nova-scheduler_late'=0;0;;0;1 'nova-scheduler_max_age'=4.0s;;;0 "
-    "'nova-scheduler_total'=1;;;0 "
+    "'nova-scheduler_total'=1;;;0 'nova-scheduler_version_max'=74 'nova-scheduler_version_min'=74 "
 )
 
 
@@ -160,7 +162,9 @@ def test_every_cell_is_read_including_cell0_and_template_urls(deployment):
         "up: nova-scheduler@ctl1 cell=cell0 zone=internal status=enabled state=up heartbeat=4s ago "
         "(last_seen_up 2026-11-26 11:59:56) forced_down=no disabled_reason=-",
     ]
-    assert run.lines[9] == f"| {PERF_CELLS_OK}cells_total=3;;;0 cells_unreachable=0;;;0;3 clock_skew=0s;-25:25"
+    assert run.lines[9] == (
+        f"| {PERF_CELLS_OK}cells_total=3;;;0 cells_unreachable=0;;;0;3 clock_skew=0s;-25:25 services_too_old=0;0;;0"
+    )
     assert (run.code, run.stderr) == (0, "")
 
 

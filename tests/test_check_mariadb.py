@@ -12,8 +12,10 @@ from tests.conftest import CLOCK, NOW, run_check
 PERF_CONTROLLERS = (
     "'nova-conductor_disabled'=0;;;0;2 'nova-conductor_down'=0;0;0;0;2 "
     "'nova-conductor_late'=0;0;;0;2 'nova-conductor_max_age'=4.0s;;;0 'nova-conductor_total'=2;;;0 "
+    "'nova-conductor_version_max'=74 'nova-conductor_version_min'=74 "
     "'nova-scheduler_disabled'=0;;;0;2 'nova-scheduler_down'=0;0;0;0;2 "
-    "'nova-scheduler_late'=0;0;;0;2 'nova-scheduler_max_age'=6.0s;;;0 'nova-scheduler_total'=2;;;0"
+    "'nova-scheduler_late'=0;0;;0;2 'nova-scheduler_max_age'=6.0s;;;0 'nova-scheduler_total'=2;;;0 "
+    "'nova-scheduler_version_max'=74 'nova-scheduler_version_min'=74"
 )
 
 
@@ -39,7 +41,8 @@ def test_all_up_is_ok(cell_db):
         "NOVA_SERVICES OK - 7 of 7 services up: nova-conductor 2/2, nova-scheduler 2/2, nova-compute 3/3 | "
         "'nova-compute_disabled'=0;;;0;3 'nova-compute_down'=0;0;1.5;0;3 "
         "'nova-compute_late'=0;0;;0;3 'nova-compute_max_age'=9.0s;;;0 'nova-compute_total'=3;;;0 "
-        f"{PERF_CONTROLLERS} cells_total=1;;;0 cells_unreachable=0;;;0;1 clock_skew=0s;-25:25\n"
+        "'nova-compute_version_max'=74 'nova-compute_version_min'=74 "
+        f"{PERF_CONTROLLERS} cells_total=1;;;0 cells_unreachable=0;;;0;1 clock_skew=0s;-25:25 services_too_old=0;0;;0\n"
     )
     assert (run.code, run.stderr) == (0, "")
 

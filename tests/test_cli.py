@@ -215,10 +215,13 @@ def test_undetermined_age_is_left_out_and_long_names_survive_in_long_output(sqli
     run = run_check("--db-url", url, CLOCK, "-v")
     assert run.lines[-1] == (
         "| 'nova-compute_disabled'=0;;;0;1 'nova-compute_down'=1;0;0.5;0;1 'nova-compute_late'=0;0;;0;1 "
+        # the only compute is forced down: Nova's minimum leaves it out, so no version items for it
         "'nova-compute_max_age'=5.0s;;;0 'nova-compute_total'=1;;;0 'nova-consoleauth_disabled'=1;;;0;1 "
         "'nova-consoleauth_down'=0;0;;0;1 'nova-consoleauth_late'=0;0;;0;1 'nova-consoleauth_total'=1;;;0 "
+        "'nova-consoleauth_version_max'=74 'nova-consoleauth_version_min'=74 "
         "'nova-scheduler_disabled'=0;;;0;1 'nova-scheduler_down'=1;0;0;0;1 'nova-scheduler_late'=0;0;;0;1 "
-        "'nova-scheduler_max_age'=300.0s;;;0 'nova-scheduler_total'=1;;;0 cells_total=1;;;0 cells_unreachable=0;;;0;1"
+        "'nova-scheduler_max_age'=300.0s;;;0 'nova-scheduler_total'=1;;;0 'nova-scheduler_version_max'=74 "
+        "'nova-scheduler_version_min'=74 cells_total=1;;;0 cells_unreachable=0;;;0;1 services_too_old=0;0;;0"
     )
     assert run.lines[0] == (
         "NOVA_SERVICES CRITICAL - nova-scheduler 1/1 down: ctl1 (5m00s); "

@@ -424,9 +424,11 @@ CELL_UUIDS = {n: f"{n}{n}{n}{n}{n}{n}{n}{n}-0000-4000-8000-00000000000{n}" for n
 PARTIAL_PERF = (
     "| 'nova-compute_disabled'=0;;;0;3 'nova-compute_down'=0;0;1.5;0;3 'nova-compute_late'=0;0;;0;3 "
     "'nova-compute_max_age'=7.0s;;;0 "
-    "'nova-compute_total'=3;;;0 'nova-conductor_disabled'=0;;;0;2 'nova-conductor_down'=0;0;0;0;2 "
-    "'nova-conductor_late'=0;0;;0;2 'nova-conductor_max_age'=4.0s;;;0 'nova-conductor_total'=2;;;0 cells_total=3;;;0 "
-    "cells_unreachable=1;;;0;3 clock_skew=0s;-25:25"
+    "'nova-compute_total'=3;;;0 'nova-compute_version_max'=74 'nova-compute_version_min'=74 "
+    "'nova-conductor_disabled'=0;;;0;2 'nova-conductor_down'=0;0;0;0;2 "
+    "'nova-conductor_late'=0;0;;0;2 'nova-conductor_max_age'=4.0s;;;0 'nova-conductor_total'=2;;;0 "
+    "'nova-conductor_version_max'=74 'nova-conductor_version_min'=74 cells_total=3;;;0 "
+    "cells_unreachable=1;;;0;3 clock_skew=0s;-25:25 services_too_old=0;0;;0"
 )
 
 

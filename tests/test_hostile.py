@@ -64,14 +64,19 @@ def test_hostile_rows_keep_the_output_intact(cell_db):
     assert run.lines[-1] == (
         "| 'nova-___ccc06953_disabled'=0;;;0;1 'nova-___ccc06953_down'=0;0;0.5;0;1 'nova-___ccc06953_late'=0;0;;0;1 "
         "'nova-___ccc06953_max_age'=7.0s;;;0 "
-        "'nova-___ccc06953_total'=1;;;0 'nova-compute_disabled'=1;;;0;3 'nova-compute_down'=2;0;1.5;0;3 "
+        "'nova-___ccc06953_total'=1;;;0 'nova-___ccc06953_version_max'=74 'nova-___ccc06953_version_min'=74 "
+        "'nova-compute_disabled'=1;;;0;3 'nova-compute_down'=2;0;1.5;0;3 "
         "'nova-compute_late'=0;0;;0;3 'nova-compute_max_age'=95.0s;;;0 'nova-compute_total'=3;;;0 "
+        "'nova-compute_version_max'=74 'nova-compute_version_min'=74 "
         "'nova-compute_x_1__y___705e234d_disabled'=0;;;0;1 "
         "'nova-compute_x_1__y___705e234d_down'=0;0;0.5;0;1 'nova-compute_x_1__y___705e234d_late'=0;0;;0;1 "
         "'nova-compute_x_1__y___705e234d_max_age'=4.0s;;;0 "
-        "'nova-compute_x_1__y___705e234d_total'=1;;;0 'nova-scheduler_disabled'=1;;;0;2 'nova-scheduler_down'=0;0;0;0;2 "
-        "'nova-scheduler_late'=0;0;;0;2 'nova-scheduler_max_age'=8.0s;;;0 'nova-scheduler_total'=2;;;0 cells_total=1;;;0 "
-        "cells_unreachable=0;;;0;1 clock_skew=0s;-25:25"
+        "'nova-compute_x_1__y___705e234d_total'=1;;;0 'nova-compute_x_1__y___705e234d_version_max'=74 "
+        "'nova-compute_x_1__y___705e234d_version_min'=74 'nova-scheduler_disabled'=1;;;0;2 "
+        "'nova-scheduler_down'=0;0;0;0;2 "
+        "'nova-scheduler_late'=0;0;;0;2 'nova-scheduler_max_age'=8.0s;;;0 'nova-scheduler_total'=2;;;0 "
+        "'nova-scheduler_version_max'=74 'nova-scheduler_version_min'=74 cells_total=1;;;0 "
+        "cells_unreachable=0;;;0;1 clock_skew=0s;-25:25 services_too_old=0;0;;0"
     )
     assert (run.code, run.stderr) == (2, "")
 
@@ -119,7 +124,8 @@ def test_an_unreadable_timestamp_is_one_service_down_not_a_blind_cell(tmp_path):
         "heartbeat=unreadable (last_seen_up 'yesterday¦x=1\\x0aNOVA_SERVICES OK') forced_down=no disabled_reason=-",
         "| 'nova-compute_disabled'=0;;;0;2 'nova-compute_down'=1;0;1;0;2 'nova-compute_late'=0;0;;0;2 "
         "'nova-compute_max_age'=6.0s;;;0 "
-        "'nova-compute_total'=2;;;0 cells_total=1;;;0 cells_unreachable=0;;;0;1",
+        "'nova-compute_total'=2;;;0 'nova-compute_version_max'=74 'nova-compute_version_min'=74 cells_total=1;;;0 "
+        "cells_unreachable=0;;;0;1",
     ]
     assert run.stdout.count("|") == 1
     assert (run.code, run.stderr) == (1, "")
@@ -390,9 +396,20 @@ def test_random_rows_always_give_parseable_output_and_nova_counts(tmp_path_facto
             who = f"{safe(row.binary, 255)}@{safe(row.host_text, 255)}"
         assert f": {who} cell=cell " in line, (line, row)
     prefixes = metric_prefixes(expected)
+    # Nova's minimum looks at the rows not forced down: their binaries carry version items.
+    versioned = {r.binary for r in considered if not r.forced_down}
     assert set(parsed.perfdata) == {
         f"{prefixes[b]}_{suffix}" for b in expected for suffix in ("down", "total", "disabled", "late")
-    } | {f"{prefixes[b]}_max_age" for b, e in expected.items() if e.max_age is not None} | {"cells_total", "cells_unreachable"}
+    } | {f"{prefixes[b]}_max_age" for b, e in expected.items() if e.max_age is not None} | {
+        "cells_total",
+        "cells_unreachable",
+    } | {f"{prefixes[b]}_{end}" for b in versioned for end in ("version_min", "version_max")} | (
+        {"services_too_old"} if versioned & {"nova-conductor", "nova-scheduler"} else set()
+    )
+    for binary in versioned:  # every row the demo writes is at Nova 34's version: one version, nothing too old
+        assert parsed.perfdata[f"{prefixes[binary]}_version_min"] == parsed.perfdata[f"{prefixes[binary]}_version_max"] == "74"
+    if "services_too_old" in parsed.perfdata:
+        assert parsed.perfdata["services_too_old"] == "0;0;;0"
     for binary, e in expected.items():
         p = prefixes[binary]
         assert parsed.perfdata[f"{p}_total"] == f"{e.total};;;0"

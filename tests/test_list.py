@@ -85,15 +85,17 @@ def test_the_same_filters_as_the_check(cloud):
     run = run_check("--api-db-url", cloud, CLOCK, "--list", "--cell", "cell1", "--binary", "nova-compute", "--zone", "az1")
     assert (run.code, run.stderr) == (0, "")
     assert run.lines == [
-        "Binary        Host  Zone  Status   State  Updated_At           Cell   Age    Forced down  Disabled reason",
-        "nova-compute  cmp1  az1   enabled  down   2026-11-26 11:54:48  cell1  5m12s  no           -",
-        "nova-compute  cmp2  az1   enabled  down   2026-11-26 11:59:56  cell1  4s     yes          -",
+        "Binary        Host  Zone  Status   State  Updated_At           Cell   Age    Forced down  Version        "
+        "Disabled reason",
+        "nova-compute  cmp1  az1   enabled  down   2026-11-26 11:54:48  cell1  5m12s  no           74 (Hibiscus)  -",
+        "nova-compute  cmp2  az1   enabled  down   2026-11-26 11:59:56  cell1  4s     yes          74 (Hibiscus)  -",
     ]
     excluded = run_check("--api-db-url", cloud, CLOCK, "--list", "--cell", "cell2", "--exclude", "@cmp[45]$", "--host", "cmp1")
     assert (excluded.code, excluded.stderr) == (0, "")
     assert excluded.lines == [
-        "Binary        Host  Zone  Status   State  Updated_At           Cell   Age  Forced down  Disabled reason",
-        "nova-compute  cmp1  az1   enabled  up     2026-11-26 11:59:58  cell2  2s   no           -",
+        "Binary        Host  Zone  Status   State  Updated_At           Cell   Age  Forced down  Version        "
+        "Disabled reason",
+        "nova-compute  cmp1  az1   enabled  up     2026-11-26 11:59:58  cell2  2s   no           74 (Hibiscus)  -",
     ]
 
 
@@ -151,7 +153,7 @@ def test_exit_codes(cloud, tmp_path):
         3,
         [
             HEADER.split("  Zone")[0].split()[0]
-            + "  Host  Zone  Status  State  Updated_At  Cell  Age  Forced down  Disabled reason"
+            + "  Host  Zone  Status  State  Updated_At  Cell  Age  Forced down  Version  Disabled reason"
         ],
         f"check_nova_services: database missing unreachable: no SQLite database file {tmp_path}/missing.sqlite\n",
     )

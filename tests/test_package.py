@@ -127,10 +127,12 @@ def test_wheel_demo_and_check(wheel_venv, tmp_path):
         "cmp029 (AUTO: Connection to libvirt lost: 1), cmp034 (never reported, created 10m00s ago); 2 disabled | "
         "'nova-compute_disabled'=2;;;0;36 'nova-compute_down'=4;0;18;0;36 'nova-compute_late'=0;0;;0;36 "
         "'nova-compute_max_age'=600.0s;;;0 "  # cmp034: created 10 min ago, never reported
-        "'nova-compute_total'=36;;;0 'nova-conductor_disabled'=0;;;0;2 'nova-conductor_down'=0;0;0;0;2 "
+        "'nova-compute_total'=36;;;0 'nova-compute_version_max'=74 'nova-compute_version_min'=74 "
+        "'nova-conductor_disabled'=0;;;0;2 'nova-conductor_down'=0;0;0;0;2 "
         "'nova-conductor_late'=0;0;;0;2 'nova-conductor_max_age'=4.0s;;;0 'nova-conductor_total'=2;;;0 "
+        "'nova-conductor_version_max'=74 'nova-conductor_version_min'=74 "
         "'nova-scheduler_disabled'=0;;;0;2 "
         "'nova-scheduler_down'=0;0;0;0;2 'nova-scheduler_late'=0;0;;0;2 'nova-scheduler_max_age'=6.0s;;;0 "
-        "'nova-scheduler_total'=2;;;0 "
-        "cells_total=1;;;0 cells_unreachable=0;;;0;1"
+        "'nova-scheduler_total'=2;;;0 'nova-scheduler_version_max'=74 'nova-scheduler_version_min'=74 "
+        "cells_total=1;;;0 cells_unreachable=0;;;0;1 services_too_old=0;0;;0"
     ]
