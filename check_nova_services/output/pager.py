@@ -1,10 +1,10 @@
-"""The words of the pager line and of the long output, from the run's Reading. Pure: no I/O, no nagiosplugin.
+"""The first line's facts, from the run's Reading. Pure: no I/O, no nagiosplugin.
 
 The first line is a fixed order of facts, each with its own words and its count, so that none is
-lost in a big outage: (1) what cannot be known (unreachable cells), (2) down services, whole cells
-first, then by binary with the control plane first, (3) late heartbeats, (4) notes (disabled,
-excluded, zones unknown, -w/-c names that match no service). Within its budget every fact keeps
-at least its count; names are shortened ("…", "+N more") before a fact is dropped.
+lost in a big outage: (1) what cannot be known (unreachable cells, stale nodes), (2) down services,
+whole cells first, then by binary with the control plane first, (3) late heartbeats, then computes too
+old for the control plane, (4) notes (disabled, excluded, zones unknown, mixed versions, -w/-c names that
+match no service). fit.py shares the budget out; words.py names services, cells and counts.
 """
 
 from __future__ import annotations
