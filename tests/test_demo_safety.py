@@ -216,3 +216,24 @@ def test_a_place_the_demo_cannot_write_is_one_line_not_a_traceback(tmp_path):
     run = demo("--db-url", missing)
     assert (run.code, run.stdout) == (1, "")
     assert run.stderr == f"check_nova_services_demo: cannot write {missing}: unable to open database file\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--db-url", "postgresql://nova@db/nova"],
+            "--db-url: postgresql is not supported; Nova's databases are read from MySQL/MariaDB (mysql+pymysql://) "
+            "or SQLite (sqlite:///)",
+        ),
+        (["--db-url", "nova.sqlite"], "--db-url is not a database URL (expected e.g. mysql+pymysql://user@host/nova)"),
+        (["--computes", "-3"], "argument --computes: invalid whole number from 0 to 100000 value: '-3'"),
+        (["--cells", "many"], "argument --cells: invalid whole number from 0 to 200 value: 'many'"),
+    ],
+)
+def test_bad_input_is_one_line_and_nothing_is_written(tmp_path, monkeypatch, args, message):
+    """The writer's own input, with the plugin's discipline: one clear line on stderr, exit 2, no file."""
+    monkeypatch.chdir(tmp_path)
+    run = demo(*args)
+    assert (run.code, run.stdout, run.stderr) == (2, "", f"check_nova_services_demo: {message}\n")
+    assert list(tmp_path.iterdir()) == []

@@ -4,27 +4,51 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from check_nova_services.demo.writer import DEFAULT_URL, Refused, demo_rows, write_cell, write_deployment
 from check_nova_services.rule.heartbeat import DEFAULT_REPORT_INTERVAL
+from check_nova_services.shared.errors import ConfigError
 from check_nova_services.shared.timestamps import utc_now
 from check_nova_services.sources.db_errors import describe_error
+from check_nova_services.sources.urls import parse_db_url
+
+#: Beyond these a demo is a typo, not a demo.
+MAX_COMPUTES = 100_000
+MAX_CELLS = 200
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad input is one line on stderr and exit 2, nothing written: the plugin's discipline, for the writer."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _count(limit: int):
+    def parse(text: str) -> int:
+        if not text.strip().isdigit() or int(text) > limit:
+            raise ValueError(text)
+        return int(text)
+
+    parse.__name__ = f"whole number from 0 to {limit}"
+    return parse
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="check_nova_services_demo",
         description="Write a demo Nova cell database (services table) with heartbeats relative to now, "
         "or with --cells a whole multi-cell deployment: API database, cell0 and the cells.",
     )
     parser.add_argument("--db-url", default=DEFAULT_URL, help=f"where to write it (default {DEFAULT_URL})")
-    parser.add_argument("--computes", type=int, default=36, help="number of nova-compute hosts (default 36)")
+    parser.add_argument("--computes", type=_count(MAX_COMPUTES), default=36, help="number of nova-compute hosts (default 36)")
     parser.add_argument(
         "--cells",
-        type=int,
+        type=_count(MAX_CELLS),
         default=0,
         help="write an API database and this many cells besides cell0, next to --db-url "
         "(nova-demo-api.sqlite, nova-demo-cell0.sqlite, ...; on a server: nova_api, nova_cell0, ...)",
@@ -51,7 +75,10 @@ def main(argv: list[str] | None = None) -> None:
         "an optional reason, e.g. 30:stop:nova-compute@cmp001, 90:disable:cmp002:RAM swap",
     )
     args = parser.parse_args(argv)
-    url = make_url(args.db_url)
+    try:  # the plugin's own reading: a backend it cannot check, or no URL at all, is refused before anything
+        url = parse_db_url(args.db_url, "--db-url")
+    except ConfigError as exc:
+        parser.error(str(exc))
     if args.live:
         from check_nova_services.demo.live import run
 
