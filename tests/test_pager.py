@@ -6,6 +6,7 @@ Summary; the database paths that produce the same Reading are tested against rea
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -13,8 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from check_nova_services.output.fit import SUMMARY_BUDGET, Fact, fit
+from check_nova_services.output.pager import first_line
+from check_nova_services.plugin.check import build_check
+from check_nova_services.readings import Deployment, combine
+from check_nova_services.rule.policy import Policy
 from check_nova_services.rule.selection import Selection
-from tests.harness.factories import check, computes, controllers, row
+from check_nova_services.rule.thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING, ThresholdTable
+from check_nova_services.settings import Judgement
+from tests.harness.factories import POLICY, check, computes, controllers, reading_of, row
 
 REFUSED = "Can't connect to MySQL server on '127.0.0.1' ([Errno 111] Connection refused) (error 2003)"
 TIMEOUT = "no answer within the 10s timeout"
@@ -275,3 +282,32 @@ def test_the_perfdata_of_a_run_item_by_item():
         "cells_total": "1;;;0",
         "cells_unreachable": "0;;;0;1",
     }
+
+
+def test_the_clock_named_is_the_one_furthest_from_this_hosts_whichever_way():
+    """combine keeps the cell whose database clock is furthest off, by magnitude: 40 s behind beats 30 s ahead."""
+    base = reading_of({"cell1": [row("cmp1")], "cell2": [row("cmp2")], "cell3": [row("cmp3")]})
+    skews = {"cell1": 30.0, "cell2": -40.0, "cell3": 5.0}
+    answered = [dataclasses.replace(r, skew=skews[r.cell.name]) for r in base.answered]
+    reading = combine(Deployment(list(base.cells)), answered)
+    assert reading.skew == (base.cells[1], -40.0)
+    assert first_line(reading, skew_warning=25.0) == (
+        "3 of 3 services up: nova-compute 3/3; clock skew: cell2's database 40s behind this host"
+    )
+
+
+def test_the_heartbeat_named_from_the_future_is_the_furthest_in_every_cell():
+    policy = Policy(down_time=60, age_warning=35, ahead_after=10)
+    run = check({"cell1": [row("near", age=-15.0)], "cell2": [row("far", age=-30.0)]}, policy=policy)
+    assert run.status == ("2 of 2 services up: nova-compute 2/2; 2 heartbeats from the future: nova-compute@far (+30s) +1 more")
+
+
+def test_a_judgement_by_default_has_no_excluded_count_and_warns_of_what_it_warns():
+    reading = reading_of({"cell1": [*controllers("ctl1"), row("cmp1", age=300.0), row("cmp2")]})
+    judgement = Judgement(
+        ThresholdTable([], DEFAULT_WARNING, "--warning"), ThresholdTable([], DEFAULT_CRITICAL, "--critical"), POLICY
+    )
+    plugin = build_check(judgement, lambda: reading)
+    plugin()
+    assert (plugin.exitcode, plugin.summary_str) == (1, "nova-compute 1/2 down: cmp1 (5m00s)")
+    assert not [item for item in plugin.perfdata if item.startswith("services_excluded")]
