@@ -311,3 +311,14 @@ def test_a_judgement_by_default_has_no_excluded_count_and_warns_of_what_it_warns
     plugin()
     assert (plugin.exitcode, plugin.summary_str) == (1, "nova-compute 1/2 down: cmp1 (5m00s)")
     assert not [item for item in plugin.perfdata if item.startswith("services_excluded")]
+
+
+def test_the_leftover_note_gives_ten_ids_of_that_binary_only_and_counts_the_rest():
+    leftovers = [row(f"old{i:02d}", "nova-consoleauth", age=800 * 86400.0) for i in range(11)]
+    conductor = row("ctl1", "nova-conductor", age=300.0)  # down too, and ranked before any leftover
+    run = check({"cell1": [conductor, row("ctl1", "nova-scheduler"), *leftovers]}, verbosity=1)
+    ids = " ".join(str(r.id) for r in leftovers[:10])
+    assert [line for line in run.long if line.startswith("note: nova-consoleauth")] == [
+        "note: nova-consoleauth was removed from Nova in Train: its 11 down rows are leftovers; delete with openstack "
+        f"compute service delete {ids} (+1 more)"
+    ]
