@@ -136,3 +136,13 @@ def test_wheel_demo_and_check(wheel_venv, tmp_path):
         "'nova-scheduler_total'=2;;;0 'nova-scheduler_version_max'=74 'nova-scheduler_version_min'=74 "
         "cells_total=1;;;0 cells_unreachable=0;;;0;1 services_too_old=0;0;;0"
     ]
+
+
+def test_the_wheel_installs_the_monitoring_definitions_as_data(wheel_venv):
+    """Every file of icinga/ lands in <venv>/share/check_nova_services/icinga/, as it is in the checkout."""
+    shared = wheel_venv / "share" / "check_nova_services" / "icinga"
+    source = REPO / "icinga"
+    expected = sorted(str(p.relative_to(source)) for p in source.rglob("*") if p.is_file())
+    installed = sorted(str(p.relative_to(shared)) for p in shared.rglob("*") if p.is_file())
+    assert installed == expected
+    assert all((shared / name).read_bytes() == (source / name).read_bytes() for name in expected)
