@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import (
+    Connection,
     DateTime,
     LargeBinary,
     and_,
@@ -28,8 +29,6 @@ from check_nova_services.rule.policy import BINARY_RANK, OLDEST_COMPUTES, OTHER_
 from check_nova_services.rule.selection import ServiceFilter
 from check_nova_services.rule.versions import COMPUTE
 from check_nova_services.shared.deadline import Deadline
-from check_nova_services.shared.errors import ReadError
-from check_nova_services.sources.db_errors import describe_error
 from check_nova_services.sources.services_table import (
     READABLE,
     as_datetime,
@@ -41,7 +40,7 @@ from check_nova_services.sources.services_table import (
     wanted,
 )
 from check_nova_services.sources.sessions import Link, is_sqlite
-from check_nova_services.sources.snapshot import begin_snapshot, end_snapshot, node_state
+from check_nova_services.sources.snapshot import read_in_snapshot
 
 
 @dataclass(frozen=True)
@@ -78,35 +77,28 @@ def read_counts_on(link: Link, url: URL, query: TallyQuery) -> CellCounts:
     The rule in SQL is heartbeat.judge's interval form (:func:`heartbeat.within`): bounds are computed
     here to the microsecond and bound as parameters, so no date arithmetic happens in the database.
     """
-    link.use(url)
-    conn = link.conn
-    try:
-        begin_snapshot(conn, url)
-        try:
-            node = node_state(conn, url)
-            if node is not None and node.doubt() is not None:
-                return CellCounts({}, [], query.now, node=node)
-            columns = set(conn.execute(select(literal_column("*")).select_from(services).limit(0)).keys())
-            clock = server_clock(conn, url) if query.now is None or not is_sqlite(url) else None
-            now = query.now if query.now is not None else clock.now if clock else None
-            assert now is not None
-            rule = _RuleSql(columns, now, query)
-            shape = (frozenset(columns), now, query)
-            groups = _execute(conn, ("aggregate", *shape), rule.aggregate).all()
-            problems = [row._mapping for row in _execute(conn, ("problems", *shape), rule.problems)]
-            ahead = None
-            if query.ahead_after is not None and any(row[list(rule.atoms).index("ahead") + 1] for row in groups):
-                ahead = conn.execute(rule.furthest_ahead()).first()
-            oldest_rows = []
-            if rule.versioned and _worth_naming(groups, list(rule.atoms), query.name_below):
-                oldest_rows = [row._mapping for row in conn.execute(rule.oldest_computes())]
-            link.answered = True
-        finally:
-            end_snapshot(conn, url)
-    except ReadError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - the driver raises more than DBAPI errors (option files, TLS files)
-        raise ReadError(describe_error(exc, url)) from None
+
+    def read(conn: Connection):
+        columns = set(conn.execute(select(literal_column("*")).select_from(services).limit(0)).keys())
+        clock = server_clock(conn, url) if query.now is None or not is_sqlite(url) else None
+        now = query.now if query.now is not None else clock.now if clock else None
+        assert now is not None
+        rule = _RuleSql(columns, now, query)
+        shape = (frozenset(columns), now, query)
+        groups = _execute(conn, ("aggregate", *shape), rule.aggregate).all()
+        problems = [row._mapping for row in _execute(conn, ("problems", *shape), rule.problems)]
+        ahead = None
+        if query.ahead_after is not None and any(row[list(rule.atoms).index("ahead") + 1] for row in groups):
+            ahead = conn.execute(rule.furthest_ahead()).first()
+        oldest_rows = []
+        if rule.versioned and _worth_naming(groups, list(rule.atoms), query.name_below):
+            oldest_rows = [row._mapping for row in conn.execute(rule.oldest_computes())]
+        return clock, now, rule, groups, problems, ahead, oldest_rows
+
+    node, result = read_in_snapshot(link, url, read)
+    if result is None:
+        return CellCounts({}, [], query.now, node=node)
+    clock, now, rule, groups, problems, ahead, oldest_rows = result
     tallies: dict[str, BinaryTally] = {}
     names = list(rule.atoms)
     newest: list[dt.datetime] = []

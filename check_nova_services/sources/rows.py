@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    Connection,
     literal_column,
     select,
 )
@@ -13,11 +14,9 @@ from check_nova_services.rule.heartbeat import ServiceRow
 from check_nova_services.rule.nodes import NodeState
 from check_nova_services.rule.selection import ServiceFilter
 from check_nova_services.shared.deadline import Deadline
-from check_nova_services.shared.errors import ReadError
-from check_nova_services.sources.db_errors import describe_error
 from check_nova_services.sources.services_table import ServerClock, checked_row, server_clock, services, wanted
 from check_nova_services.sources.sessions import Link, is_sqlite
-from check_nova_services.sources.snapshot import begin_snapshot, end_snapshot, node_state
+from check_nova_services.sources.snapshot import read_in_snapshot
 
 
 def read_services(
@@ -43,21 +42,13 @@ def read_services_on(
     Icehouse, and the rule tells old from new by the columns that come back.
     """
     stmt: Select = select(literal_column("services.*")).select_from(services).where(*wanted(where))
-    link.use(url)
-    conn = link.conn
-    try:
-        begin_snapshot(conn, url)
-        try:
-            node = node_state(conn, url)
-            if node is not None and node.doubt() is not None:
-                return [], None, node
-            clock = server_clock(conn, url) if with_db_clock or not is_sqlite(url) else None
-            mappings = [row._mapping for row in conn.execute(stmt)]
-            link.answered = True
-        finally:
-            end_snapshot(conn, url)
-    except ReadError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - the driver raises more than DBAPI errors (option files, TLS files)
-        raise ReadError(describe_error(exc, url)) from None
+
+    def read(conn: Connection) -> tuple[list, ServerClock | None]:
+        clock = server_clock(conn, url) if with_db_clock or not is_sqlite(url) else None
+        return [row._mapping for row in conn.execute(stmt)], clock
+
+    node, result = read_in_snapshot(link, url, read)
+    if result is None:
+        return [], None, node
+    mappings, clock = result
     return [checked_row(m) for m in mappings], clock, node

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import TypeVar
 
 from sqlalchemy import (
     Connection,
@@ -11,10 +13,12 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 from check_nova_services.rule.nodes import STATUS_NAMES, VARIABLE_NAMES, NodeState
+from check_nova_services.shared.errors import ReadError
 from check_nova_services.sources.db_errors import describe_error
-from check_nova_services.sources.sessions import is_sqlite
+from check_nova_services.sources.sessions import Link, is_sqlite
 
 log = logging.getLogger("nagiosplugin.check_nova_services")
+T = TypeVar("T")
 
 
 def begin_snapshot(conn: Connection, url: URL) -> None:
@@ -62,3 +66,25 @@ def node_state(conn: Connection, url: URL) -> NodeState | None:
         log.debug("node state of %s not read: %s", url.database, describe_error(exc, url))
         return NodeState()
     return NodeState.of(status, variables)
+
+
+def read_in_snapshot(link: Link, url: URL, read: Callable[[Connection], T]) -> tuple[NodeState | None, T | None]:
+    """``read`` in one read-only snapshot of the cell at ``url``, with the node's state read first: nothing is
+    read from a node that casts doubt on its data (then the result is None). Any failure is one ReadError."""
+    link.use(url)
+    conn = link.conn
+    try:
+        begin_snapshot(conn, url)
+        try:
+            node = node_state(conn, url)
+            if node is not None and node.doubt() is not None:
+                return node, None
+            result = read(conn)
+            link.answered = True
+            return node, result
+        finally:
+            end_snapshot(conn, url)
+    except ReadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the driver raises more than DBAPI errors (option files, TLS files)
+        raise ReadError(describe_error(exc, url)) from None
