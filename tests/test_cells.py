@@ -409,20 +409,28 @@ def test_cells_and_cell_sources_keep_their_urls_out_of_their_repr():
 
 
 def test_a_cell_whose_url_cannot_be_read_does_not_hide_the_cells_after_it(tmp_path):
-    """Catches discover's ``continue`` -> ``break`` after a cell URL that cannot be read."""
+    """Catches discover's ``continue`` -> ``break`` after a cell URL that cannot be read, and after a template
+    that has no [database]/connection to be formatted from."""
     api = f"sqlite:///{tmp_path}/api.sqlite"
     write_api_database(
         api,
         [
             ("11111111-1111-4111-8111-111111111111", "cell1", "not a url"),
-            ("22222222-2222-4222-8222-222222222222", "cell2", f"sqlite:///{tmp_path}/cell2.sqlite"),
+            ("22222222-2222-4222-8222-222222222222", "cell2", "{scheme}://{username}:{password}@{hostname}/nova_cell2"),
+            ("33333333-3333-4333-8333-333333333333", "cell3", f"sqlite:///{tmp_path}/cell3.sqlite"),
         ],
     )
     cells = discover(make_url(api), None, Deadline.after(5)).cells
     assert [(c.name, c.problem) for c in cells] == [
         ("cell1", "cell cell1's database_connection is not a database URL (expected e.g. mysql+pymysql://user@host/nova)"),
-        ("cell2", None),
+        (
+            "cell2",
+            "cell cell2's database_connection is a template ({...} fields), formatted from [database]/connection: "
+            "give that in the config file, or --db-url",
+        ),
+        ("cell3", None),
     ]
+    assert str(cells[2].url) == f"sqlite:///{tmp_path}/cell3.sqlite"
 
 
 def test_a_missing_cell_is_named_with_the_cells_there_are(tmp_path):

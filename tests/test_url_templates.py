@@ -103,18 +103,3 @@ def test_a_multi_host_template_splits_each_host_at_its_first_at_sign():
     assert format_db_url("{username2}:{password2}@{hostname2}:{port2}", base) == "u2:p2@x@h2:3307"
     # ... and at its first ':' (_netloc_parts' split(":", 1)): the rest is the port
     assert format_db_url("{hostname1}|{port1}", "mysql+pymysql://u1@h1:3307:9,u2@h2/nova") == "h1|3307:9"
-
-
-def test_a_template_without_a_base_does_not_hide_the_cells_after_it(tmp_path):
-    """The template cell gets its reason, and the plain cell after it is still read."""
-    api = f"sqlite:///{tmp_path}/api.sqlite"
-    write_api_database(
-        api,
-        [
-            ("11111111-1111-4111-8111-111111111111", "cell1", "{scheme}://{username}:{password}@{hostname}/nova_cell1"),
-            ("22222222-2222-4222-8222-222222222222", "cell2", f"sqlite:///{tmp_path}/cell2.sqlite"),
-        ],
-    )
-    first, second = discover(make_url(api), None, Deadline.after(5)).cells
-    assert (first.name, first.url, first.problem is not None) == ("cell1", None, True)
-    assert (second.name, second.problem, str(second.url)) == ("cell2", None, f"sqlite:///{tmp_path}/cell2.sqlite")
