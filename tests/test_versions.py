@@ -133,6 +133,17 @@ def test_an_upgrade_in_progress_within_the_window_is_a_note_not_an_alarm():
     )
 
 
+def test_a_view_without_a_conductor_or_scheduler_says_the_floor_is_unknown():
+    """--binary nova-compute (or --host) leaves the control plane out: no verdict, and no claim that all is well."""
+    run = check({"cell1": [row("cmp1", version=57), row("cmp2", version=74)]})
+    assert (run.code, run.status) == (
+        0,
+        "2 of 2 services up: nova-compute 2/2; versions 57 to 74, floor unknown (no conductor or scheduler read; "
+        "--compute-version-floor)",
+    )
+    assert "services_too_old" not in run.perfdata
+
+
 def test_forced_down_and_version_0_computes_are_left_out_as_nova_leaves_them_out():
     cells = {
         "cell1": [*control(), row("fenced", version=57, forced_down=True), row("cmp1", version=74)],

@@ -187,7 +187,10 @@ def _notes(reading: Reading, unmatched_thresholds: Iterable[str]) -> list[Fact]:
         item = f"{who(s)} (+{duration(-(s.verdict.age or 0.0))})"
         notes.append(Fact(f"{count_of(ahead, 'heartbeat')} from the future", [item], ahead))
     mixed = mixed_versions(reading)
-    if mixed is not None and not reading.too_old:
+    if mixed is not None and reading.floor is None:  # e.g. --binary nova-compute: no control plane to judge by
+        unknown = "floor unknown (no conductor or scheduler read; --compute-version-floor)"
+        notes.append(Fact(f"versions {mixed[0]} to {mixed[1]}, {unknown}"))
+    elif mixed is not None and not reading.too_old:
         notes.append(Fact(f"versions {mixed[0]} to {mixed[1]}: an upgrade in progress"))
     disabled = reading.sum("disabled")
     if disabled:
