@@ -77,19 +77,3 @@ def duration(seconds: float) -> str:
         return f"{hours}h{minutes:02d}m"
     days, hours = divmod(hours, 24)
     return f"{days}d{hours:02d}h"
-
-
-def shorten_list(items: list[str], budget: int, total: int | None = None) -> str:
-    """Join items with ', ' within ``budget`` characters, ending with '+N more' when cut.
-
-    ``total`` counts what ``items`` stands for when only the first of them were handed over."""
-    count = len(items) if total is None else max(total, len(items))
-    shown: list[str] = []
-    for index, item in enumerate(items):
-        rest = count - index - 1
-        candidate = ", ".join([*shown, item]) + (f" +{rest} more" if rest else "")
-        if shown and len(candidate) > budget:
-            break
-        shown.append(item)
-    hidden = count - len(shown)
-    return ", ".join(shown) + (f" +{hidden} more" if hidden else "")
