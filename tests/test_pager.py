@@ -111,6 +111,19 @@ def test_a_whole_binary_down_is_one_phrase():
     assert check(twenty_thousand).line == "NOVA_SERVICES CRITICAL - nova-compute: all 20000 down"
 
 
+def test_a_whole_binary_down_stays_one_phrase_beside_a_whole_cell():
+    """Issue 23's multi-cell demo: cell0 (its two conductors and schedulers) all down, and the conductor of
+    every other cell down too. Every conductor is down: `nova-conductor: all 5 down`, not `5/5 down: ...`."""
+    cells = {"cell0": [row(h, b, age=600) for h in ("ctl1", "ctl2") for b in ("nova-conductor", "nova-scheduler")]}
+    for i in (1, 2, 3):
+        cells[f"cell{i}"] = [row(f"cell{i}-conductor", "nova-conductor", age=600)] + computes(f"c{i}-", 4)
+    run = check(cells)
+    assert run.code == 2
+    assert run.line == (
+        "NOVA_SERVICES CRITICAL - cell0: all 4 services down, newest heartbeat 10m00s ago; nova-conductor: all 5 down"
+    )
+
+
 def test_a_whole_cell_down_is_one_phrase_not_62_hosts():
     cells = {
         "cell1": controllers("c1ctl", age=200) + computes("c1-", 60, age=200),

@@ -108,7 +108,7 @@ def _down(reading: Reading) -> list[Fact]:
             head = f"{name} removed in {REMOVED_BINARIES[binary]}: {count_of(outside, 'leftover row')}"
             leftovers.append(Fact(f"{head} (openstack compute service delete)", items, outside, short_head=head))
             continue
-        if tally.down == tally.total and tally.total >= 2 and not whole:
+        if tally.down == tally.total and tally.total >= 2:
             facts.append(Fact(f"{name}: all {tally.total} down", count=tally.down, binary=True))
             continue
         items = [f"{_host(s, ambiguous)} ({why(s)})" for s in by_binary.get(binary, [])]
