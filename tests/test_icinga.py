@@ -6,6 +6,7 @@ import datetime as dt
 import re
 import secrets
 import shutil
+import subprocess
 import threading
 
 import pytest
@@ -88,6 +89,55 @@ def test_shipped_configuration_validates(icinga):
         # The pager gets CRITICAL (and the recovery), never WARNING/UNKNOWN; those mail if they last.
         assert (paging["states"], paging["types"]) == (["OK", "Critical"], ["Problem", "Recovery", "Acknowledgement", "Custom"])
         assert (mail["states"], mail["types"]) == (["OK", "Warning", "Unknown"], ["Problem", "Recovery"])
+        # ...and, through the page script's -e, the easing of a paged CRITICAL (tests/test_icinga_live.py).
+        eased = icinga.find("Notification", f"{host}!nova-services!page-eased")
+        assert (eased["command"], eased["users"], eased["interval"]) == ("nova_services-page", ["nova-oncall"], 0)
+        assert (eased["states"], eased["types"], eased["vars"]) == (
+            ["Warning", "Unknown"],
+            ["Problem"],
+            {"nova_services_page_eased_only": True},
+        )
+
+
+#: The page script's -e: the check before this one (state, type), this one's state -> the subject paged, or None.
+EASED_CASES = [
+    ("CRITICAL", "HARD", "WARNING", "[PROBLEM] nova-services on ctl1 is WARNING (was CRITICAL)"),
+    ("CRITICAL", "HARD", "UNKNOWN", "[PROBLEM] nova-services on ctl1 is UNKNOWN (was CRITICAL)"),
+    ("OK", "HARD", "WARNING", None),  # a WARNING from OK: nobody was paged
+    ("WARNING", "SOFT", "WARNING", None),  # the third WARNING of three, HARD now: nobody was paged
+    ("CRITICAL", "SOFT", "WARNING", None),  # a CRITICAL that never became HARD was never paged
+    ("UNKNOWN", "HARD", "WARNING", None),
+    ("WARNING", "HARD", "UNKNOWN", None),
+]
+
+
+@pytest.mark.parametrize(("last", "last_type", "state", "subject"), EASED_CASES)
+def test_the_page_script_pages_only_the_easing_of_a_paged_critical_with_e(tmp_path, last, last_type, state, subject):
+    pages = tmp_path / "pages.log"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "NOTIFICATION_TYPE": "PROBLEM",
+        "HOST_NAME": "ctl1",
+        "SERVICE_NAME": "nova-services",
+        "SERVICE_STATE": state,
+        "LAST_STATE": last,
+        "LAST_STATE_TYPE": last_type,
+        "SERVICE_OUTPUT": "NOVA_SERVICES WARNING - nova-compute 1/3 down: cmp1 (2m00s)\n",
+        "DATE_TIME": "2026-12-04 05:00:00 +0000",
+    }
+    run = subprocess.run(
+        ["sh", str(ICINGA_DIR / "nova-services-page.sh"), "-e", "-f", str(pages)], env=env, capture_output=True, text=True
+    )
+    assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
+    expected = "" if subject is None else f"2026-12-04 05:00:00 +0000 {subject}\n{env['SERVICE_OUTPUT'].strip()}\n\n"
+    assert (pages.read_text() if pages.exists() else "") == expected
+    # Without -e every problem is paged; the subject says the HARD problem state it follows.
+    run = subprocess.run(
+        ["sh", str(ICINGA_DIR / "nova-services-page.sh"), "-f", str(pages)], env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 0
+    was = f" (was {last})" if last_type == "HARD" and last not in ("OK", state) else ""
+    assert pages.read_text().endswith(f" [PROBLEM] nova-services on ctl1 is {state}{was}\n{env['SERVICE_OUTPUT'].strip()}\n\n")
 
 
 @pytest.mark.parametrize(

@@ -5,13 +5,15 @@ story: WARNING, four computes down) and, on its own clock, stops the heartbeat o
 revives it, then revives the story's broken computes.  The real ``icinga2 daemon`` runs the shipped
 CheckCommand (icinga/nova_services.conf) on that database every second with Nova's rule shortened
 (service_down_time 4 s, report_interval 1 s), and pages through the shipped NotificationCommand
-(icinga/nova_services_page.conf, icinga/nova-services-page.sh) into a file, with the state and type
-filter of the shipped example's "page" Notification (icinga/examples/controller.conf).
+(icinga/nova_services_page.conf, icinga/nova-services-page.sh) into a file, with the filters of the
+shipped example's "page" and "page-eased" Notifications (icinga/examples/controller.conf) and the
+example's three checks to a HARD state.
 
-What the filter does, and this test asserts: states = [ OK, Critical ], types include Problem and
-Recovery.  WARNING (the story) pages no one; CRITICAL pages once (no reminder within interval = 15m);
-CRITICAL back to WARNING is a Problem notification of state Warning, filtered out: nothing is paged,
-the on-call learns of the improvement only at the RECOVERY, which Icinga sends when the state is OK.
+The paging policy (icinga/README.md, "On-call"), which this test asserts: WARNING (the story) pages no
+one ("page" filters it out, the script drops it for "page-eased"); a CRITICAL that follows a HARD
+WARNING is HARD at its first check (Icinga's rule) and pages once at once (no reminder within
+interval = 15m); CRITICAL easing back to WARNING pages the on-call through "page-eased"; OK sends the
+recovery to whoever was paged.
 """
 
 from __future__ import annotations
@@ -109,14 +111,16 @@ def seconds(age: str) -> int:
     return sum(int(n) * units[u] for n, u in re.findall(r"(\d+)([dhms])", age))
 
 
-def shipped_page_filter() -> dict[str, str]:
-    """types, states and interval of the shipped example's ``apply Notification "page"``, as written."""
+def shipped_page_filter(name: str = "page") -> dict:
+    """types, states, interval and vars of the shipped example's ``apply Notification NAME``, as written."""
     text = (ICINGA_DIR / "examples" / "controller.conf").read_text()
-    block = re.search(r'apply Notification "page" to Service \{(.*?)\n\}', text, re.S)
-    assert block, 'no Notification "page" in icinga/examples/controller.conf'
+    block = re.search(rf'apply Notification "{name}" to Service \{{(.*?)\n\}}', text, re.S)
+    assert block, f'no Notification "{name}" in icinga/examples/controller.conf'
     found = {key: re.search(rf"^\s*{key} = (.*)$", block.group(1), re.M) for key in ("types", "states", "interval")}
     assert all(found.values()), found
-    return {key: match.group(1).strip() for key, match in found.items()}
+    settings = {key: match.group(1).strip() for key, match in found.items()}
+    settings["vars"] = re.findall(r"^\s*vars\.(\w+ = .*)$", block.group(1), re.M)
+    return settings
 
 
 @pytest.fixture
@@ -128,12 +132,19 @@ def icinga(tmp_path):
 
 
 def test_icinga_pages_once_when_the_live_demo_stops_a_conductor_and_recovers_on_ok(icinga, mariadb, tmp_path):
-    page_filter = shipped_page_filter()
-    # The filter this test's expectations rest on (see the module docstring).
+    page_filter, eased_filter = shipped_page_filter("page"), shipped_page_filter("page-eased")
+    # The filters this test's expectations rest on (see the module docstring).
     assert page_filter == {
         "types": "[ Problem, Recovery, Acknowledgement, Custom ]",
         "states": "[ OK, Critical ]",
         "interval": "15m",
+        "vars": [],
+    }
+    assert eased_filter == {
+        "types": "[ Problem ]",
+        "states": "[ Warning, Unknown ]",
+        "interval": "0",
+        "vars": ["nova_services_page_eased_only = true"],
     }
     database = "icinga_live_demo"
     url = mariadb.create_database(database).render_as_string(hide_password=False)
@@ -161,7 +172,7 @@ object Service "nova-services" {{
 	check_command = "nova_services"
 	check_interval = 1s
 	retry_interval = 1s
-	max_check_attempts = 1
+	max_check_attempts = 3
 	vars.nova_services_db_url = "{url}"
 	vars.nova_services_service_down_time = {DOWN_TIME}
 	vars.nova_services_report_interval = {REPORT_INTERVAL}
@@ -178,6 +189,18 @@ object Notification "page" {{
 	types = {page_filter["types"]}
 	states = {page_filter["states"]}
 	interval = {page_filter["interval"]}
+	vars.nova_services_page_file = "{pages}"
+}}
+
+object Notification "page-eased" {{
+	host_name = "ctl1"
+	service_name = "nova-services"
+	command = "nova_services-page"
+	users = [ "oncall" ]
+	types = {eased_filter["types"]}
+	states = {eased_filter["states"]}
+	interval = {eased_filter["interval"]}
+	vars.nova_services_page_eased_only = true
 	vars.nova_services_page_file = "{pages}"
 }}
 """
@@ -198,7 +221,7 @@ object Notification "page" {{
         def page_count() -> int:
             return pages.read_text().count("\n\n") if pages.exists() else 0
 
-        # The story: WARNING, three checks in a row (the live demo keeps it true), nobody paged.
+        # The story: WARNING, three checks in a row (the live demo keeps it true): HARD, nobody paged.
         story = [result(1)]
         while len(story) < 3:
             story.append(result(1, after=story[-1]["execution_end"]))
@@ -218,13 +241,16 @@ object Notification "page" {{
         conductor, _ = first_line_reads(CRITICAL, cr["output"])
         assert DOWN_TIME <= seconds(conductor) < DOWN_TIME + 8
         assert cr["exit_status"] == 2
+        # From a HARD WARNING, the first CRITICAL check is HARD: no three checks to confirm it (Icinga's rule).
+        attrs = icinga.service("ctl1", "nova-services")
+        assert (attrs["state_type"], attrs["last_hard_state_change"]) == (1, attrs["last_state_change"])
         assert perfdata(cr["performance_data"])["nova-conductor_down"] == "1;0;0;0;2"
         wait_for("the page", lambda: page_count() == 1, 20)
         cr = result(2, after=icinga.service("ctl1", "nova-services")["last_check_result"]["execution_end"])
         text = pages.read_text()  # another CRITICAL result after the page: still one page
         problem = (
             PAGE_DATE
-            + re.escape(" [PROBLEM] nova-services on ctl1 is CRITICAL\n")
+            + re.escape(" [PROBLEM] nova-services on ctl1 is CRITICAL (was WARNING)\n")
             + "\n".join(pattern(line, cell=database) for line in [CRITICAL, *CRITICAL_LINES])
             + "\n\n"
         )
@@ -232,14 +258,23 @@ object Notification "page" {{
         notification = icinga.api("/v1/objects/notifications/ctl1!nova-services!page")["results"][0]["attrs"]
         assert notification["notification_number"] == 1
 
-        # It comes back: the story's WARNING again. CRITICAL -> WARNING is a Problem of state Warning,
-        # which the states filter leaves out: nothing is paged (the recovery comes with OK, below).
+        # It comes back: the story's WARNING again. CRITICAL -> WARNING eases the page: the on-call hears of it
+        # once, through page-eased, with the plugin's output.
         player.wait_for(f"event at {REVIVE}s: nova-conductor@ctl1 revived: enabled, forced_down false, heartbeating again")
         cr = result(1, after=cr["execution_end"])
         first_line_reads(STORY, cr["output"])
-        cr = result(1, after=cr["execution_end"])
+        wait_for("the eased page", lambda: page_count() == 2, 20)
+        cr = result(1, after=icinga.service("ctl1", "nova-services")["last_check_result"]["execution_end"])
         first_line_reads(STORY, cr["output"])
-        assert pages.read_text() == text
+        eased = pages.read_text()[len(text) :]
+        eased_page = (
+            PAGE_DATE
+            + re.escape(" [PROBLEM] nova-services on ctl1 is WARNING (was CRITICAL)\n")
+            + "\n".join(pattern(line, cell=database) for line in [STORY, *CRITICAL_LINES[1:]])
+            + "\n\n"
+        )
+        assert re.fullmatch(eased_page, eased), eased
+        text += eased
 
         # The computes are repaired too: OK, and the recovery reaches whoever was paged.
         repair_logged = [
@@ -249,16 +284,18 @@ object Notification "page" {{
         player.wait_for(repair_logged[-1], timeout=REPAIR + 10)
         cr = result(0, after=cr["execution_end"])
         assert (cr["output"], cr["exit_status"]) == (ALL_UP + "\n", 0)
-        wait_for("the recovery", lambda: page_count() == 2, 20)
+        wait_for("the recovery", lambda: page_count() == 3, 20)
         recovery = pages.read_text()[len(text) :]
         assert re.fullmatch(PAGE_DATE + re.escape(f" [RECOVERY] nova-services on ctl1 is OK\n{ALL_UP}\n\n"), recovery), recovery
 
-        # Icinga's own account: four state changes had their filters checked (WARNING, CRITICAL,
-        # WARNING, OK), two notifications were sent: the WARNINGs were filtered out, not lost.
+        # Icinga's own account: four HARD state changes had their filters checked (WARNING, CRITICAL,
+        # WARNING, OK). "page" sent the CRITICAL and the recovery; "page-eased" both WARNINGs, and the page
+        # script dropped the first (it followed no CRITICAL: the story's start, nothing in the file).
         log = icinga.log.read_text(errors="replace")
-        checked = re.findall(r"Checkable 'ctl1!nova-services' has 1 notification\(s\)\. Checking filters for type '(\w+)'", log)
-        sent = re.findall(r"Sending '(\w+)' notification 'ctl1!nova-services!page' for user 'oncall'", log)
-        assert (checked, sent) == (["Problem", "Problem", "Problem", "Recovery"], ["Problem", "Recovery"])
+        checked = re.findall(r"Checkable 'ctl1!nova-services' has 2 notification\(s\)\. Checking filters for type '(\w+)'", log)
+        sent = re.findall(r"Sending '(\w+)' notification 'ctl1!nova-services!([\w-]+)' for user 'oncall'", log)
+        assert checked == ["Problem", "Problem", "Problem", "Recovery"]
+        assert sent == [("Problem", "page-eased"), ("Problem", "page"), ("Problem", "page-eased"), ("Recovery", "page")]
 
         # SIGTERM: the live demo stops cleanly, and logged exactly what it did.
         player.wait_for("heartbeat: 40 services")
