@@ -222,25 +222,24 @@ def test_connections_are_bounded_in_all_and_per_server():
     assert max(peaks[f"db{s}.example.org"] for s in range(6)) <= 2
 
 
-def test_one_cells_missing_database_is_that_cells_reason_alone(mariadb):
-    """One connection reads both cells (--per-server 1): cell2's database is gone, cell1 is read as usual."""
-    cell = mariadb.create_database("fan_present")
+@pytest.mark.parametrize("missing_first", [False, True], ids=["missing-second", "missing-first"])
+def test_one_cells_missing_database_is_that_cells_reason_alone(mariadb, missing_first):
+    """One connection reads both cells (--per-server 1): one cell's database is gone, the other is read as usual.
+    Found by review: with the missing database first, the shared connection logged in to it (URL.set ignores
+    None) and every cell of the server read 'Unknown database'."""
+    cell = mariadb.create_database(f"fan_present_{int(missing_first)}")
     write_cell(cell, [service("cmp1", "nova-compute", NOW, age=4.0)])
     missing = mariadb.url("fan_missing").render_as_string(hide_password=False)
-    api = mariadb.create_database("fan_api_missing")
-    write_api_database(
-        api,
-        [
-            ("11111111-1111-4111-8111-111111111111", "cell1", cell.render_as_string(hide_password=False)),
-            ("22222222-2222-4222-8222-222222222222", "cell2", missing),
-        ],
-    )
+    api = mariadb.create_database(f"fan_api_missing_{int(missing_first)}")
+    mappings = [("cell1", cell.render_as_string(hide_password=False)), ("cell2", missing)]
+    if missing_first:
+        mappings.reverse()
+    uuids = ["11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"]
+    write_api_database(api, [(uuid, name, url) for uuid, (name, url) in zip(uuids, mappings)])
     run = run_check("--api-db-url", api.render_as_string(hide_password=False), CLOCK, "--per-server", "1")
     assert (run.code, run.stderr) == (3, "")
-    assert run.status == (
-        "NOVA_SERVICES UNKNOWN - cell cell2 (22222222-2222-4222-8222-222222222222) unreachable: Unknown database "
-        "'fan_missing' (error 1049)"
-    )
+    uuid = uuids[0] if missing_first else uuids[1]
+    assert run.status == f"NOVA_SERVICES UNKNOWN - cell cell2 ({uuid}) unreachable: Unknown database 'fan_missing' (error 1049)"
     assert run.perfdata["nova-compute_total"] == "1;;;0"
 
 

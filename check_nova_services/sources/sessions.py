@@ -205,7 +205,8 @@ class Link:
         # A shared connection logs in to no database: one cell's missing database or grant (1049, 1044) must not
         # read as the refusal of every cell of the server; each cell's database is chosen by use().
         shared = not is_sqlite(url) and bool(url.database) and "read_default_file" not in url.query
-        self.engine = make_engine(url.set(database=None) if shared else url, deadline)
+        # (URL.set ignores None: an empty name is what leaves the database out of the login.)
+        self.engine = make_engine(url.set(database="") if shared else url, deadline)
         try:
             self.conn: Connection = self.engine.connect()
         except Exception as exc:  # noqa: BLE001 - the driver raises more than DBAPI errors (option files, TLS files)
