@@ -4,6 +4,7 @@ its password never shows, wherever it comes from."""
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import stat
 import urllib.parse
@@ -22,7 +23,7 @@ from check_nova_services.shared.redaction import redact
 from check_nova_services.sources.db_errors import describe_error
 from check_nova_services.sources.sessions import make_engine
 from tests.conftest import CLOCK, NOW, clean_env, run_check
-from tests.harness.faults import parse_plugin_output, wait_no_connections
+from tests.harness.faults import parse_plugin_output, run_in_process, wait_no_connections
 
 PASSWORD = "Pr1v/Secret@x;y'z"  # '/', '@', ';' and a quote: percent-encoded in URLs, quoted in option files
 ROWS = [
@@ -248,30 +249,96 @@ def test_a_whole_run_sends_only_reads(single):
     assert verbs <= {"SELECT", "SET", "SHOW", "START", "ROLLBACK"}, statements
 
 
-class AsMySQL:
-    """A real MariaDB connection that calls itself MySQL 8: the session then asks for MySQL's
-    max_execution_time, which MariaDB refuses (1193), as a proxy refuses a SET it cannot parse."""
+class AsProxySQL:
+    """A real MariaDB connection that calls itself MySQL 8.0.11, as ProxySQL does in front of Kolla's MariaDB
+    (its own mysql-server_version). ``mangle`` rewrites a statement on its way, as a proxy that cannot parse
+    one would: the real server then refuses it."""
 
-    def __init__(self, conn):
-        self.conn = conn
+    def __init__(self, conn, server: str = "8.0.11", mangle: tuple[str, str] = ("", "")):
+        self.conn, self.server, self.mangle = conn, server, mangle
 
     def get_server_info(self) -> str:
-        return "8.0.36"
+        return self.server
 
     def cursor(self):
-        return self.conn.cursor()
+        real, (old, new) = self.conn.cursor(), self.mangle
+
+        class Cursor:
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                real.close()
+
+            def execute(self, statement):
+                return real.execute(statement.replace(old, new) if old else statement)
+
+        return Cursor()
+
+
+def session_values(conn) -> tuple:
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT @@session.tx_read_only, @@session.max_statement_time, @@session.lock_wait_timeout, "
+            "@@global.lock_wait_timeout"
+        )
+        return cursor.fetchone()
 
 
 def test_a_refused_session_statement_is_survived_and_the_others_apply(mariadb):
     from check_nova_services.sources.sessions import session_setup
 
     with mariadb.connect() as conn:
-        refused = session_setup(AsMySQL(conn), 2.5)
-        with conn.cursor() as cursor:
-            cursor.execute("SELECT @@session.tx_read_only, @@session.lock_wait_timeout")
-            settings = cursor.fetchone()
-    assert refused == ["'SET SESSION max_execution_time = 2500' refused (1193): the read goes on without it"]
-    assert settings == (1, 3)
+        mangled = AsProxySQL(conn, server=conn.get_server_info(), mangle=("lock_wait_timeout", "lock_wait_timeout_x"))
+        refused = session_setup(mangled, 2.5)
+        settings = session_values(conn)
+    assert refused == ["'SET SESSION lock_wait_timeout = 3' refused (1193): the read goes on without it"]
+    read_only, statement_time, lock_wait, server_default = settings
+    assert (read_only, statement_time, lock_wait) == (1, 2.0, server_default)  # the lock wait left as it was
+
+
+def test_a_server_that_says_mysql_gets_no_session_time_limit_for_proxysql_to_replay(mariadb):
+    """ProxySQL replays a session max_execution_time to its MariaDB backend, which refuses it in place of the
+    next statement: a server that does not say MariaDB gets none (its limit rides in each SELECT)."""
+    from check_nova_services.sources.sessions import session_setup
+
+    with mariadb.connect() as conn:
+        refused = session_setup(AsProxySQL(conn), 2.5)
+        settings = session_values(conn)
+    assert refused == []
+    assert settings[:3] == (1, 0.0, 3)
+
+
+def test_behind_a_proxy_that_says_mysql_each_select_carries_the_limit(single, monkeypatch):
+    """The whole run with the handshake's version as ProxySQL gives it: the same verdict, no session
+    max_execution_time, and MySQL's MAX_EXECUTION_TIME hint in every SELECT (MariaDB reads it as a comment)."""
+    import pymysql.connections
+
+    monkeypatch.setattr(pymysql.connections.Connection, "get_server_info", lambda self: "8.0.11")
+    single.execute("SET GLOBAL log_output = 'TABLE'", "TRUNCATE mysql.general_log", "SET GLOBAL general_log = ON")
+    try:
+        run = run_in_process("--db-url", mysql_url(single.admin.port, "priv_cell", "priv_single"), CLOCK, "-t", "5")
+    finally:
+        single.execute("SET GLOBAL general_log = OFF")
+    statements = [
+        row[0].decode() if isinstance(row[0], bytes) else row[0]
+        for row in single.execute(
+            "SELECT argument FROM mysql.general_log WHERE command_type = 'Query' AND thread_id IN "
+            "(SELECT thread_id FROM mysql.general_log WHERE command_type = 'Connect' AND argument LIKE 'priv_single@%')"
+        )
+    ]
+    single.execute("TRUNCATE mysql.general_log")
+    assert (run.code, run.stdout.split(" | ")[0], run.stderr) == (1, STATUS, "")
+    sets = [s for s in statements if s.startswith("SET SESSION")]
+    assert sets == ["SET SESSION TRANSACTION READ ONLY", "SET SESSION lock_wait_timeout = 4"]
+    # Past SQLAlchemy's dialect setup (SELECT VERSION(), DATABASE(), @@variables), every SELECT carries the hint:
+    # -t 5 leaves about 4.5 s when connecting, 80 % of it in milliseconds.
+    setup = {"SELECT VERSION()", "SELECT DATABASE()", "SELECT @@tx_isolation", "SELECT @@sql_mode"}
+    selects = [s for s in statements if s.upper().startswith("SELECT") and s not in setup and "@@lower_case" not in s]
+    assert any("FROM services" in s for s in selects)
+    limits = {re.match(r"SELECT /\*\+ MAX_EXECUTION_TIME\((\d+)\) \*/ ", s) for s in selects}
+    assert None not in limits, selects
+    assert all(3000 <= int(match.group(1)) <= 4000 for match in limits), selects
 
 
 # --- the password: from a file, the environment or a MySQL option file; never in any output -------------

@@ -54,12 +54,20 @@ def make_engine(url: URL, deadline: Deadline) -> Engine:
         raise ReadError(describe_error(exc, url)) from None
     if url.get_backend_name() == "mysql":
         statement_limit = round(0.8 * seconds, 3)
+        hint = f"SELECT /*+ MAX_EXECUTION_TIME({max(1, int(statement_limit * 1000))}) */"
 
         def on_connect(dbapi_connection, _record) -> None:
             for failure in session_setup(dbapi_connection, statement_limit):
                 log.debug("session setup on %s: %s", url.host or url.query.get("unix_socket") or "?", failure)
 
+        def limit_each_select(_conn, cursor, statement: str, parameters, _context, _executemany):
+            """MySQL's limit rides in each SELECT, not in the session (see session_setup)."""
+            if statement[:7].upper() == "SELECT " and not says_mariadb(cursor.connection):
+                statement = hint + statement[6:]
+            return statement, parameters
+
         event.listen(engine, "connect", on_connect)
+        event.listen(engine, "before_cursor_execute", limit_each_select, retval=True)
         event.listen(engine, "do_connect", _pymysql_sharing_tls_defaults)
     return engine
 
@@ -105,23 +113,28 @@ def _shared_tls_connection_class():
     return connection_class
 
 
+def says_mariadb(dbapi_connection) -> bool:
+    """The server's version in the handshake names MariaDB: the server itself, not a proxy (ProxySQL gives its
+    own mysql-server_version, SQLAlchemy's SELECT VERSION() may reach the backend)."""
+    return "mariadb" in str(getattr(dbapi_connection, "get_server_info", lambda: "")() or "").lower()
+
+
 def session_setup(dbapi_connection, statement_limit: float) -> list[str]:
     """Every transaction of the session is READ ONLY (the check never writes), and no statement outlives
-    the check: MariaDB's max_statement_time, MySQL's max_execution_time, lock_wait_timeout.
+    the check: MariaDB's max_statement_time, lock_wait_timeout.
 
-    One statement each, and a refusal is no failure: a proxy (ProxySQL) or an old server may reject one,
-    and the read must still happen, bounded by the client's timeouts. Returns what was refused."""
-    server = str(getattr(dbapi_connection, "get_server_info", lambda: "")() or "")
-    if "mariadb" in server.lower():
+    A server that does not say MariaDB gets no session time limit: MySQL's is the MAX_EXECUTION_TIME hint
+    in each SELECT (make_engine), because ProxySQL says MySQL (its own version, 8.0.11) in front of
+    Kolla's MariaDB, and replays a session max_execution_time to the backend, which refuses it (1193) in
+    place of the next statement: every read would fail. MariaDB ignores the hint.
+
+    One statement each, and a refusal is no failure: a proxy or an old server may reject one, and the
+    read must still happen, bounded by the client's timeouts. Returns what was refused."""
+    statements = ["SET SESSION TRANSACTION READ ONLY"]
+    if says_mariadb(dbapi_connection):
         # Whole seconds: ProxySQL tracks an integer max_statement_time, and pins the session on a decimal one.
-        limit = f"SET SESSION max_statement_time = {max(1, int(statement_limit))}"
-    else:
-        limit = f"SET SESSION max_execution_time = {max(1, int(statement_limit * 1000))}"
-    statements = [
-        "SET SESSION TRANSACTION READ ONLY",
-        limit,
-        f"SET SESSION lock_wait_timeout = {max(1, math.ceil(statement_limit))}",
-    ]
+        statements.append(f"SET SESSION max_statement_time = {max(1, int(statement_limit))}")
+    statements.append(f"SET SESSION lock_wait_timeout = {max(1, math.ceil(statement_limit))}")
     refused = []
     with dbapi_connection.cursor() as cursor:
         for statement in statements:
