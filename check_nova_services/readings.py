@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Union
 
 from check_nova_services.rule.heartbeat import ServiceRow
 from check_nova_services.rule.nodes import NodeState
-from check_nova_services.rule.policy import Assessed, BinaryTally
+from check_nova_services.rule.policy import REMOVED_BINARIES, Assessed, BinaryTally, removed_binaries
 from check_nova_services.rule.versions import COMPUTE, CONTROL_PLANE, Floor, below, floor_for, minimum_across_cells
 
 if TYPE_CHECKING:  # a URL is only carried here, never used: SQLAlchemy is not loaded for it
@@ -138,6 +138,8 @@ class Reading:
     too_old: int = 0
     #: The ones to name, oldest first (each cell hands over its lowest few).
     too_old_named: tuple[Assessed, ...] = ()
+    #: Binaries Nova removed by the release the control plane runs -> that release: their rows are leftovers.
+    removed: dict[str, str] = field(default_factory=lambda: dict(REMOVED_BINARIES))
 
     @property
     def total(self) -> int:
@@ -164,7 +166,8 @@ def combine(
     skews = [(r.cell, r.skew) for r in answered if r.skew is not None]
     ahead = [r.furthest_ahead for r in answered if r.furthest_ahead is not None]
     control = [t.max_version for b, t in tallies.items() if b in CONTROL_PLANE and t.max_version is not None]
-    floor = version_floor or floor_for(max(control) if control else None)
+    newest_control = max(control) if control else None
+    floor = version_floor or floor_for(newest_control)
     too_old, named = _too_old(answered, tallies.get(COMPUTE), floor)
     return Reading(
         cells=tuple(deployment.cells),
@@ -181,6 +184,7 @@ def combine(
         floor=floor,
         too_old=too_old,
         too_old_named=named,
+        removed=removed_binaries(newest_control),
     )
 
 

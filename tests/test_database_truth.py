@@ -150,6 +150,41 @@ def test_leftovers_come_after_the_live_binaries():
     )
 
 
+def test_a_removed_binary_is_a_live_one_on_a_cloud_older_than_its_removal():
+    """Found by review: on a Stein cloud (its conductors and schedulers at 37) nova-consoleauth still runs
+    (Train removed it): down, it is an outage judged by the thresholds, not a leftover to delete. nova-cert,
+    removed in Pike, is a leftover there too."""
+    stein = [row(h, b, version=37) for h in ("ctl1", "ctl2") for b in ("nova-conductor", "nova-scheduler")]
+    cells = {"cell1": stein + [row("ctl1", "nova-consoleauth", age=300, version=37), row("old", "nova-cert", age=9e6)]}
+    run = check(cells)
+    assert (run.code, run.line) == (
+        2,
+        "NOVA_SERVICES CRITICAL - nova-consoleauth 1/1 down: ctl1 (5m00s); nova-cert removed in Pike: 1 leftover row "
+        "(openstack compute service delete): old (104d04h)",
+    )
+    assert run.perfdata["nova-consoleauth_down"] == "1;0;0.5;0;1"  # the thresholds: CRITICAL above half
+    # One version on: Train's first (38), the same row is a leftover.
+    train = [row(h, b, version=38) for h in ("ctl1", "ctl2") for b in ("nova-conductor", "nova-scheduler")]
+    run = check({"cell1": train + [row("ctl1", "nova-consoleauth", age=300, version=37)]})
+    assert (run.code, run.line) == (
+        1,
+        "NOVA_SERVICES WARNING - nova-consoleauth removed in Train: 1 leftover row (openstack compute service delete): "
+        "ctl1 (5m00s)",
+    )
+
+
+def test_a_leftover_rows_old_version_is_no_upgrade_in_progress():
+    """Found by review: the version a leftover row last wrote (35, years ago) read as 'versions 35 to 74: an upgrade
+    in progress'. Live binaries of mixed versions still say it."""
+    leftover = "nova-consoleauth removed in Train: 1 leftover row (openstack compute service delete): ctl1 (104d04h)"
+    cells = {"cell1": [row("ctl1", b, version=74) for b in ("nova-conductor", "nova-scheduler")]}
+    cells["cell1"] += [row("cmp1", version=74), row("ctl1", "nova-consoleauth", age=9e6, version=35)]
+    run = check(cells)
+    assert (run.code, run.line) == (1, f"NOVA_SERVICES WARNING - {leftover}")
+    cells["cell1"][2] = row("cmp1", version=72)
+    assert check(cells).line == f"NOVA_SERVICES WARNING - {leftover}; versions 72 to 74: an upgrade in progress"
+
+
 def test_a_threshold_typo_is_named_in_a_narrowed_view_too():
     cells = {"cell1": controllers("ctl1") + computes("cmp", 3)}
     narrowed = Selection(hosts=("cmp00001",))

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from check_nova_services.output.words import ahead_or_behind, cell_name, count_of, describe, who
 from check_nova_services.readings import Reading
-from check_nova_services.rule.policy import PROBLEM_RANK, REMOVED_BINARIES, binary_rank
+from check_nova_services.rule.policy import PROBLEM_RANK, binary_rank
 from check_nova_services.rule.versions import release_of
 from check_nova_services.shared.text import duration, safe
 
@@ -78,7 +78,7 @@ def long_output(
 def _leftover_notes(reading: Reading) -> list[str]:
     """What to do with the rows of a binary Nova removed: the command, with the ids the API takes (uuid since 2.53)."""
     notes = []
-    for binary, release in REMOVED_BINARIES.items():
+    for binary, release in reading.removed.items():
         tally = reading.tallies.get(binary)
         if tally is None or not tally.down:
             continue

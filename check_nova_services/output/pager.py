@@ -25,7 +25,7 @@ from check_nova_services.output.words import (
     why,
 )
 from check_nova_services.readings import CellReading, Reading
-from check_nova_services.rule.policy import KNOWN_BINARIES, REMOVED_BINARIES, Assessed, Standing, binary_rank
+from check_nova_services.rule.policy import KNOWN_BINARIES, Assessed, Standing, binary_rank
 from check_nova_services.rule.versions import COMPUTE, release_of
 from check_nova_services.shared.text import duration, safe
 
@@ -103,9 +103,9 @@ def _down(reading: Reading) -> list[Fact]:
         if outside <= 0:
             continue  # nothing down, or all of it said by a whole-cell phrase
         name = safe(binary, 40) if binary else "?"
-        if binary in REMOVED_BINARIES:  # after the live binaries: a chore, not an outage
+        if binary in reading.removed:  # after the live binaries: a chore, not an outage
             items = [f"{_host(s, ambiguous)} ({why(s)})" for s in by_binary.get(binary, [])]
-            head = f"{name} removed in {REMOVED_BINARIES[binary]}: {count_of(outside, 'leftover row')}"
+            head = f"{name} removed in {reading.removed[binary]}: {count_of(outside, 'leftover row')}"
             leftovers.append(Fact(f"{head} (openstack compute service delete)", items, outside, short_head=head))
             continue
         if tally.down == tally.total and tally.total >= 2:
@@ -204,9 +204,10 @@ def _notes(reading: Reading, unmatched_thresholds: Iterable[str]) -> list[Fact]:
 
 def mixed_versions(reading: Reading) -> tuple[int, int] | None:
     """The lowest and highest service version read, when they differ (Nova's minimum, so 0 rows count only
-    where Nova counts them)."""
-    lows = [t.min_version for t in reading.tallies.values() if t.min_version]
-    highs = [t.max_version for t in reading.tallies.values() if t.max_version]
+    where Nova counts them). A removed binary's leftover rows keep the version they last wrote: not counted."""
+    tallies = [t for binary, t in reading.tallies.items() if binary not in reading.removed]
+    lows = [t.min_version for t in tallies if t.min_version]
+    highs = [t.max_version for t in tallies if t.max_version]
     if not lows or not highs or min(lows) == max(highs):
         return None
     return min(lows), max(highs)

@@ -49,7 +49,7 @@ PROBLEM_RANK = {
 
 #: Binaries Nova removed that wrote services rows, and the release that removed them (Nova's release notes).
 #: A row of one is a leftover nobody deleted: down forever, it needs ``openstack compute service delete``,
-#: not a page. (On a cloud older than that release, the service may still run: it is still watched, at WARNING.)
+#: not a page -- on a cloud that runs that release or a later one (removed_binaries).
 REMOVED_BINARIES = {
     "nova-cert": "Pike",
     "nova-cells": "Train",
@@ -57,6 +57,20 @@ REMOVED_BINARIES = {
     "nova-console": "Ussuri",
     "nova-network": "Ussuri",
 }
+#: The first service version of each of those releases: one above the release before it (SERVICE_VERSION of
+#: nova 15.1.5 Ocata 16, 19.0.0 Stein 37, 20.0.0 Train 40).
+_FIRST_VERSION = {"Pike": 17, "Train": 38, "Ussuri": 41}
+
+
+def removed_binaries(newest_control_plane: int | None) -> dict[str, str]:
+    """The binaries whose rows are leftovers on a cloud whose newest conductor or scheduler runs this version:
+    those removed in its release or before. Unknown (no control plane read, e.g. --binary): all of them."""
+    return {
+        binary: release
+        for binary, release in REMOVED_BINARIES.items()
+        if newest_control_plane is None or newest_control_plane >= _FIRST_VERSION[release]
+    }
+
 
 #: Every binary that writes services rows today (the API's rows are read and hidden, as Nova's API hides them).
 NOVA_BINARIES = frozenset({"nova-compute", "nova-conductor", "nova-scheduler", "nova-osapi_compute", "nova-metadata"})
