@@ -432,9 +432,10 @@ def need_director() -> None:
 
 
 @pytest.fixture(scope="module")
-def director(mariadb, tmp_path_factory):
+def director(request, tmp_path_factory):
     """Director with its schema, the basket restored once."""
     need_director()
+    mariadb = request.getfixturevalue("mariadb")  # started only when Director is there
     database = f"director_{secrets.token_hex(4)}"
     mariadb.create_database(database)
     try:
