@@ -184,10 +184,8 @@ def discover(
         text = format_db_url(mapping.database_connection, base)
         if base is None and _TEMPLATE_FIELD.search(text):
             # Nova formats it from its own [database]/connection: without one, it is no URL at all.
-            problem = (
-                f"cell {name}'s database_connection is a template ({{...}} fields), formatted from [database]/connection: "
-                "give that in the config file, or --db-url"
-            )
+            # (The line names the cell already: the reason does not repeat it.)
+            problem = "its database_connection is a template ({...} fields) formatted from [database]/connection: set that"
             cells.append(Cell(name, mapping.uuid, None, mapping.disabled, problem=problem))
             continue
         try:
