@@ -237,7 +237,7 @@ def test_service_template_defaults():
         "max_check_attempts": "3",
         "object_name": "nova-services",
         "object_type": "template",
-        "retry_interval": "30",
+        "retry_interval": "20",
         "vars": {
             "nova_services_cell_credentials": "api",
             "nova_services_config_file": ["/etc/icinga2/nova-services.conf"],
@@ -582,7 +582,7 @@ def test_rendered_configuration_validates_and_is_the_checkcommand(director, tmp_
     assert (svc["check_command"], svc["check_interval"], svc["retry_interval"], svc["max_check_attempts"]) == (
         "nova_services",
         60,
-        30,
+        20,
         3,
     )
     assert svc["check_timeout"] is None  # the command's 30 s, above the plugin's 10 s
