@@ -1,18 +1,27 @@
-"""Perfdata that Icinga 2's metric writers keep: stable labels of one name each, proven through a real GraphiteWriter.
+"""Perfdata that Icinga 2's metric writers keep: stable labels of one name each, proven through a real GraphiteWriter;
+and the graphs of icinga/graphite/ and icinga/grafana/ drawn from the paths it writes.
 
-The fast tests pin the label rule (text.label and resource._labels). The slow one runs the real
-``icinga2`` daemon with a GraphiteWriter pointed at a Graphite plaintext listener of its own on
-127.0.0.1, and checks that every item the plugin prints arrives with its value, warn, crit, min
-and max (where they are numbers), on a path of its own, and that Icinga logs no invalid perfdata.
+The fast tests pin the label rule (text.label and resource._labels), and check the Graphite module's template and
+the Grafana dashboard: they parse, every curve and target finds its paths among those a writer would write for a
+service printing every kind of item, and every kind of item the plugin can print is graphed. The slow ones run the
+real ``icinga2`` daemon once, with two GraphiteWriters pointed at Graphite plaintext listeners of their own on
+127.0.0.1: one with this test's service_name_template, whose lines show that every item the plugin prints arrives
+with its value, warn, crit, min and max (where they are numbers), on a path of its own, and that Icinga logs no
+invalid perfdata; one with Icinga 2's default templates, the paths the Graphite module and the dashboard assume, on
+which every graph is drawn (tests/harness/graphing.py finds what the module and Grafana would draw).
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import re
 import socketserver
+import sys
 import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pytest
 
@@ -20,8 +29,32 @@ from check_nova_services.demo.writer import demo_rows, service, write_cell
 from check_nova_services.plugin.resource import _labels
 from check_nova_services.shared.text import LABEL_LIMIT, label
 from tests.conftest import CLOCK, NOW, run_check
-from tests.harness.daemons import ICINGA2, ICINGA_DIR, Icinga2, include_lines, need, wait_for, write_plugin
+from tests.harness.daemons import ICINGA2, ICINGA_DIR, REPO, Icinga2, include_lines, need, wait_for, write_plugin
 from tests.harness.faults import parse_plugin_output
+from tests.harness.graphing import (
+    SECTION,
+    MacroTemplate,
+    MonitoredService,
+    charts,
+    default_template_paths,
+    escape_metric_step,
+    expand,
+    fetch_column,
+    find,
+    functions_of,
+    interpolate,
+    kind_of,
+    load_templates,
+    metric_kinds,
+    parse_target,
+    path_patterns,
+    read_ini,
+    series,
+    unquote,
+    variable_values,
+    variables_used,
+    writer_escape,
+)
 
 ONE_NAME = re.compile(r"[A-Za-z0-9_-]+")
 METRIC_SUFFIXES = ("_down", "_late", "_max_age", "_total", "_disabled")
@@ -205,43 +238,76 @@ def icinga_array(items: list[str]) -> str:
     return "[ " + ", ".join(f'"{item}"' for item in items) + " ]"
 
 
-@pytest.mark.slow
-def test_every_item_arrives_in_graphite_with_its_thresholds(tmp_path):
+#: The demo cloud on MariaDB (which has a server clock: clock_skew), with one service excluded
+#: (services_excluded) and the default thresholds: every item the plugin can print, the run the
+#: graphs are checked against.
+GRAPHS_EXCLUDE = "@cmp036"
+
+
+@dataclass
+class IcingaRun:
+    """One run of the real icinga2 with two GraphiteWriters, each into a listener of its own."""
+
+    #: scenario -> the perfdata the plugin printed here for it, label -> text
+    printed: dict[str, dict[str, str]]
+    #: scenario -> the perfdata Icinga 2 stored from its own run of the check
+    stored: dict[str, list[str]]
+    #: lines of the writer with this test's service_name_template (no check command in the path)
+    lines: list[str]
+    #: lines of the writer with Icinga 2's default templates, which the Graphite module and the dashboard assume
+    default_lines: list[str]
+    log: list[str]
+
+
+def without_measured(items: dict) -> dict:
+    """Items or paths but the clock skew: measured against the real clock anew in each run (the graphs' run, on MariaDB)."""
+    return {key: value for key, value in items.items() if "clock_skew" not in key}
+
+
+PREFIX = "icinga2.ctl1.services.{}.perfdata"
+DEFAULT_PREFIX = "icinga2.ctl1.services.{}.{}.perfdata"
+
+
+@pytest.fixture(scope="module")
+def icinga_run(tmp_path_factory, request) -> IcingaRun:
     need(ICINGA2)
+    tmp_path = tmp_path_factory.mktemp("graphite")
+    mariadb = request.getfixturevalue("mariadb")
+    graphs_url = mariadb.create_database("graphite_graphs")
+    write_cell(graphs_url, demo_rows(NOW))
     scenarios = {
         # the demo cloud, with a per-binary range of each kind Icinga's writers cannot send
-        "demo": (demo_rows(NOW), ["nova-compute=@1"], ["nova-compute=2:10"]),
-        "unwatched": (UNWATCHED_ROWS, [], []),
-        "hostile": (HOSTILE_ROWS, [], []),
-        "hostile-fewer": (FEWER_ROWS, [], []),
+        "demo": (f"sqlite:///{tmp_path / 'demo'}.sqlite", demo_rows(NOW), ["nova-compute=@1"], ["nova-compute=2:10"], []),
+        "unwatched": (f"sqlite:///{tmp_path / 'unwatched'}.sqlite", UNWATCHED_ROWS, [], [], []),
+        "hostile": (f"sqlite:///{tmp_path / 'hostile'}.sqlite", HOSTILE_ROWS, [], [], []),
+        "hostile-fewer": (f"sqlite:///{tmp_path / 'hostile-fewer'}.sqlite", FEWER_ROWS, [], [], []),
+        "graphs": (graphs_url.render_as_string(hide_password=False), None, [], [], [GRAPHS_EXCLUDE]),
     }
     printed: dict[str, dict[str, str]] = {}
     services = []
-    for name, (rows, warning, critical) in scenarios.items():
-        url = f"sqlite:///{tmp_path / name}.sqlite"
-        write_cell(url, rows)
-        thresholds = [f"--warning={w}" for w in warning] + [f"--critical={c}" for c in critical]
-        run = run_check("--db-url", url, CLOCK, *thresholds)
+    for name, (url, rows, warning, critical, exclude) in scenarios.items():
+        if rows is not None:
+            write_cell(url, rows)
+        options = [f"--warning={w}" for w in warning] + [f"--critical={c}" for c in critical]
+        options += [f"--exclude={e}" for e in exclude]
+        run = run_check("--db-url", url, CLOCK, *options)
         printed[name] = parse_plugin_output(run.stdout, run.code).perfdata
         assert run.stderr == ""
         variables = [f'vars.nova_services_db_url = "{url}"']
         variables += [
             f"vars.nova_services_{level} = {icinga_array(ranges)}" for level, ranges in thresholds_of(warning, critical)
         ]
+        if exclude:
+            variables.append(f"vars.nova_services_exclude = {icinga_array(exclude)}")
         services.append(f'object Service "{name}" {{\n\timport "nova"\n' + "".join(f"\t{v}\n" for v in variables) + "}\n")
-    # The scenarios are what they claim to be.
-    assert "nova-consoleauth_total" in printed["unwatched"] and "nova-consoleauth_max_age" not in printed["unwatched"]
-    assert printed["demo"]["nova-compute_down"] == "4;@1;2:10;0;36"
-    hostile_binaries = {row["binary"] for row in HOSTILE_ROWS}
-    assert len([name for name in printed["hostile"] if name.endswith("_total")]) == len(hostile_binaries) + 1  # cells_total
 
     icinga = Icinga2(tmp_path / "icinga2")
-    graphite = GraphiteListener()
+    graphite, default_graphite = GraphiteListener(), GraphiteListener()
     write_plugin(icinga.plugin_dir)
     control = icinga.plugin_dir / "control"
     control.write_text(CONTROL_PLUGIN)
     control.chmod(0o755)
-    prefixes = {name: f"icinga2.ctl1.services.{name}.perfdata" for name in [*scenarios, "control"]}
+    stored = {}
     try:
         icinga.start(
             include_lines([ICINGA_DIR / "nova_services.conf"])
@@ -251,6 +317,14 @@ object GraphiteWriter "graphite" {{
 	port = {graphite.port}
 	enable_send_thresholds = true
 	service_name_template = "icinga2.$host.name$.services.$service.name$"
+}}
+
+// Icinga 2's default host_name_template and service_name_template, as the Graphite module's
+// installation guide configures it (thresholds on).
+object GraphiteWriter "graphite-default-templates" {{
+	host = "127.0.0.1"
+	port = {default_graphite.port}
+	enable_send_thresholds = true
 }}
 
 object Host "ctl1" {{
@@ -280,39 +354,61 @@ object Service "control" {{
 """
             + "".join(services)
         )
+        names = [*scenarios, "control"]
 
         def three_checks_each():
-            lines = graphite.lines
-            counts = {
-                name: sum(line.startswith(f"{prefix}.cells_total.value ") for line in lines)
-                for name, prefix in prefixes.items()
-                if name != "control"
-            }
-            counts["control"] = sum(line.startswith(f"{prefixes['control']}.ranged.value ") for line in lines)
-            return all(count >= 3 for count in counts.values())
+            lines, default_lines = graphite.lines, default_graphite.lines
+            counts = []
+            for name in names:
+                item = "ranged" if name == "control" else "cells_total"
+                command = "control" if name == "control" else "nova_services"
+                counts.append(sum(line.startswith(f"{PREFIX.format(name)}.{item}.value ") for line in lines))
+                counts.append(
+                    sum(line.startswith(f"{DEFAULT_PREFIX.format(name, command)}.{item}.value ") for line in default_lines)
+                )
+            return all(count >= 3 for count in counts)
 
-        wait_for("three checks of every service in Graphite", three_checks_each, 120)
-        # Icinga ran the same check: what it parsed is what the plugin printed here.
+        wait_for("three checks of every service in both Graphites", three_checks_each, 120)
         for name in scenarios:
-            performance_data = icinga.service("ctl1", name)["last_check_result"]["performance_data"]
-            assert dict(item.split("=", 1) for item in performance_data) == printed[name], name
+            stored[name] = icinga.service("ctl1", name)["last_check_result"]["performance_data"]
     except BaseException:
         print(icinga.log_tail(80))
         raise
     finally:
         icinga.stop()
         graphite.stop()
+        default_graphite.stop()
+    log = icinga.log.read_text(errors="replace").splitlines()
+    return IcingaRun(printed, stored, graphite.lines, default_graphite.lines, log)
 
-    lines = graphite.lines
-    for name in scenarios:
+
+@pytest.mark.slow
+def test_every_item_arrives_in_graphite_with_its_thresholds(icinga_run):
+    printed, lines = icinga_run.printed, icinga_run.lines
+    prefixes = {name: PREFIX.format(name) for name in [*printed, "control"]}
+    # The scenarios are what they claim to be.
+    assert "nova-consoleauth_total" in printed["unwatched"] and "nova-consoleauth_max_age" not in printed["unwatched"]
+    assert printed["demo"]["nova-compute_down"] == "4;@1;2:10;0;36"
+    hostile_binaries = {row["binary"] for row in HOSTILE_ROWS}
+    assert len([name for name in printed["hostile"] if name.endswith("_total")]) == len(hostile_binaries) + 1  # cells_total
+    # Icinga ran the same check: what it parsed is what the plugin printed here.
+    for name, perfdata in icinga_run.stored.items():
+        parsed = dict(item.split("=", 1) for item in perfdata)
+        assert parsed.keys() == printed[name].keys(), name
+        assert without_measured(parsed) == without_measured(printed[name]), name
+
+    for name in printed:
         received = metrics_of(lines, prefixes[name])
-        # One value per path over all the checks (the clock is fixed): no two items on one path...
+        # Every item of the plugin arrives and nothing else does...
+        assert received.keys() == expected_metrics(prefixes[name], printed[name]).keys(), name
+        # ...with one value per path over all the checks (the clock is fixed): no two items on one path, and
+        # exactly its numbers.
+        received = without_measured(received)
         assert {path: len(values) for path, values in received.items() if len(values) != 1} == {}, name
-        # ...every item of the plugin arrives, with exactly its numbers, and nothing else does.
         got = {path: float(values.pop()) for path, values in received.items()}
-        assert got == expected_metrics(prefixes[name], printed[name]), name
+        assert got == without_measured(expected_metrics(prefixes[name], printed[name])), name
         # Each label is one path level.
-        for path in got:
+        for path in received:
             label_part, _, field = path[len(prefixes[name]) + 1 :].rpartition(".")
             assert ONE_NAME.fullmatch(label_part) and field in ("value", "warn", "crit", "min", "max"), path
 
@@ -340,6 +436,355 @@ object Service "control" {{
         "ranged.min": {"0"},
         "ranged.max": {"10"},
     }
-    log = icinga.log.read_text(errors="replace").splitlines()
-    invalid = [line for line in log if "invalid perfdata" in line.lower()]
+    invalid = [line for line in icinga_run.log if "invalid perfdata" in line.lower()]
     assert invalid and all("'ctl1!control'" in line and "broken=U;1;2" in line for line in invalid), invalid
+
+
+@pytest.mark.slow
+def test_the_default_templates_write_the_same_items_under_the_check_command(icinga_run):
+    """The writer the Graphite module and the dashboard assume: icinga2.<host>.services.<service>.<command>.perfdata."""
+    default_lines = icinga_run.default_lines
+    for name, perfdata in icinga_run.printed.items():
+        prefix = DEFAULT_PREFIX.format(name, "nova_services")
+        received = metrics_of(default_lines, prefix)
+        expected = expected_metrics(prefix, perfdata)
+        assert received.keys() == expected.keys(), name
+        received, expected = without_measured(received), without_measured(expected)
+        assert {path: float(values.pop()) for path, values in received.items() if len(values) == 1} == expected, name
+    assert {
+        path.split(".perfdata.")[1]: values
+        for path, values in metrics_of(default_lines, DEFAULT_PREFIX.format("control", "control")).items()
+    } == {"ranged.value": {"5"}, "ranged.min": {"0"}, "ranged.max": {"10"}}
+    # Only service perfdata: the host is not checked actively, and the writers send no metadata.
+    assert {line.split(".")[2] for line in default_lines} == {"services"}
+
+
+# --------------------------------------------------------------------------- graphs: the Graphite module, Grafana
+
+GRAPHITE_TEMPLATE = ICINGA_DIR / "graphite" / "nova_services.ini"
+DASHBOARD = ICINGA_DIR / "grafana" / "nova_services-graphite.json"
+RESOURCE = REPO / "check_nova_services" / "plugin" / "resource.py"
+#: Every perfdata label of the plugin, a binary's label as <binary>: the contract the graphs must cover.
+KINDS = {
+    "<binary>_down",
+    "<binary>_late",
+    "<binary>_max_age",
+    "<binary>_total",
+    "<binary>_disabled",
+    "<binary>_version_min",
+    "<binary>_version_max",
+    "cells_total",
+    "cells_unreachable",
+    "services_excluded",
+    "services_too_old",
+    "clock_skew",
+}
+#: Labels drawn by no graph, on purpose (none: every label is graphed).
+NOT_GRAPHED: set[str] = set()
+#: Each graph template of the .ini: whether it is drawn once per binary, and its curves.
+GRAPHS = {
+    "nova_services-services": (True, ["down.value", "disabled.value", "total.value", "down.warn", "down.crit"]),
+    "nova_services-heartbeat": (True, ["max_age.value"]),
+    "nova_services-late": (True, ["late.value"]),
+    "nova_services-versions": (True, ["version_min.value", "version_max.value"]),
+    "nova_services-cells": (False, ["unreachable.value", "total.value"]),
+    "nova_services-clock": (False, ["clock_skew.value"]),
+    "nova_services-too-old": (False, ["too_old.value"]),
+    "nova_services-excluded": (False, ["excluded.value"]),
+}
+#: Graphite render parameters the templates may set (https://graphite.readthedocs.io/en/latest/render_api.html).
+URL_PARAMS = {"areaAlpha", "areaMode", "lineWidth", "min", "max", "title", "vtitle", "yUnitSystem"}
+SERVICE = MonitoredService("ctl1", "nova-services", "nova_services")
+#: A binary named 'cells' is labelled with a digest (the check's own metrics start with cells_).
+CELLS_LABEL = _labels(["cells"])["cells"]
+
+
+def synthetic_paths(binaries: list[str], service: MonitoredService = SERVICE) -> set[str]:
+    """What the default writer writes for one service printing every kind of label, thresholds included."""
+    prefix = DEFAULT_PREFIX.format(writer_escape(service.name), service.check_command).replace(
+        "ctl1", writer_escape(service.host)
+    )
+    labels = {kind.replace("<binary>", binary) for kind in KINDS for binary in binaries}
+    return {f"{prefix}.{item}.{field}" for item in labels for field in ("value", "warn", "crit", "min", "max")}
+
+
+def label_of(path: str) -> str:
+    return path.split(".perfdata.")[1].rsplit(".", 1)[0]
+
+
+def binaries_of(perfdata: Iterable[str]) -> set[str]:
+    return {name[: -len("_down")] for name in perfdata if name.endswith("_down")}
+
+
+def check_templates(service: MonitoredService, paths: set[str], binaries: set[str]) -> set[str]:
+    """Every graph of the .ini as the module draws it for ``service`` from ``paths``: each curve finds paths,
+    each per-binary graph is drawn once for each binary, the rest once, every chart with all its curves, titles
+    and functions without a macro left; returns the labels drawn."""
+    templates = load_templates(GRAPHITE_TEMPLATE)
+    assert set(templates) == set(GRAPHS)
+    drawn: set[str] = set()
+    for name, template in templates.items():
+        per_binary, curves = GRAPHS[name]
+        assert list(template.curves) == curves, name
+        for curve in template.curves.values():
+            assert fetch_column(template.full_curve(curve), service, paths), (name, curve.name)
+        found = charts(template, service, paths)
+        if per_binary:
+            assert sorted(chart.variables()["binary"] for chart in found) == sorted(binaries), name
+        else:
+            assert len(found) == 1, (name, found)
+        for chart in found:
+            assert list(chart.metrics) == curves, (name, chart.metrics)
+            assert all(metric in paths for metric in chart.metrics.values())
+            params = chart.url_params()
+            assert "$" not in "".join(params.values()), params
+            if per_binary:
+                assert chart.variables()["binary"] in params["title"]
+            targets = chart.targets()
+            assert [metric in target for metric, target in zip(chart.metrics.values(), targets)] == [True] * len(targets)
+            assert all("$" not in target for target in targets), targets
+            drawn |= {label_of(metric) for metric in chart.metrics.values()}
+    # No value falls through to the module's default template (one plain graph per label).
+    assert [label_of(path) for path in default_template_paths(templates.values(), service, paths)] == sorted(NOT_GRAPHED)
+    return drawn
+
+
+def dashboard() -> dict:
+    return json.loads(DASHBOARD.read_text(encoding="utf-8"))
+
+
+def check_dashboard(service: MonitoredService, paths: set[str], binaries: set[str]) -> dict[str, set[str]]:
+    """Every target of the dashboard, its variables set as Grafana would for ``service``: each finds paths.
+    Returns panel title -> the names of the series it draws."""
+    board = dashboard()
+    variables = {v["name"]: v for v in board["templating"]["list"]}
+    values = {"ds": ["graphite"]}
+    assert writer_escape(service.host) in variable_values(variables["host"], values, paths)
+    values["host"] = [writer_escape(service.host)]
+    assert writer_escape(service.name) in variable_values(variables["service"], values, paths)
+    values["service"] = [writer_escape(service.name)]
+    assert sorted(variable_values(variables["binary"], values, paths)) == sorted(binaries)
+    values["binary"] = sorted(binaries)  # All
+    drawn: dict[str, set[str]] = {}
+    for panel in board["panels"]:
+        repeats = [[value] for value in values[panel["repeat"]]] if panel.get("repeat") else [None]
+        for repeat in repeats:
+            chosen = {**values, panel["repeat"]: repeat} if repeat else values
+            title = interpolate(panel["title"], chosen)
+            for target in panel["targets"]:
+                found = series(parse_target(interpolate(target["target"], chosen)), paths)
+                assert found, (title, target["refId"])
+                drawn.setdefault(title, set()).update(name for _, name in found)
+                drawn.setdefault("<paths>", set()).update(path for path, _ in found)
+    return drawn
+
+
+def expected_series(binaries: set[str]) -> dict[str, set[str]]:
+    out = {f"{b}: services down of all": {"down", "disabled", "late", "all", "critical"} for b in binaries}
+    out["Oldest heartbeat per binary"] = set(binaries)
+    out["Service versions per binary"] = {f"{b} min" for b in binaries} | {f"{b} max" for b in binaries}
+    out["Cells unreachable of all"] = {"unreachable", "all"}
+    out["Database clock skew"] = {"skew"}
+    out["Computes too old, services excluded"] = {"too old", "excluded"}
+    return out
+
+
+def test_the_graphs_know_every_label_the_plugin_can_print():
+    """KINDS is the plugin's: read from the Metric(...) calls of its resource, so a new item fails here until graphed."""
+    assert metric_kinds(RESOURCE) == KINDS
+    assert NOT_GRAPHED <= KINDS
+
+
+def test_the_graphite_template_is_an_ini_the_module_loads():
+    parser = read_ini(GRAPHITE_TEMPLATE)
+    names = {SECTION.match(section).group(1) for section in parser.sections()}  # type: ignore[union-attr]
+    assert names == set(GRAPHS)
+    for name in names:
+        assert [s.rpartition(".")[2] for s in parser.sections() if s.startswith(name + ".")] == [
+            "graph",
+            "metrics_filters",
+            "urlparams",
+            "functions",
+        ]
+        assert dict(parser[f"{name}.graph"]) == {"check_command": '"nova_services"'}
+        assert list(parser[f"{name}.functions"]) == list(parser[f"{name}.metrics_filters"]) == GRAPHS[name][1]
+        assert set(parser[f"{name}.urlparams"]) <= URL_PARAMS, name
+        for key, value in [*parser[f"{name}.metrics_filters"].items(), *parser[f"{name}.functions"].items()]:
+            assert unquote(value) and value.count('"') == 2, (name, key)
+        for key, value in parser[f"{name}.urlparams"].items():
+            assert unquote(value) and value.count('"') == 2, (name, key)
+    for section in parser.sections():
+        for key, value in parser[section].items():
+            # The module reads 'a:b' in any part of a value as a macro with a wildcard, and PHP's INI parser
+            # substitutes ${...} and unescapes backslashes in double quotes.
+            assert ":" not in value and "${" not in value and "\\" not in value, (section, key)
+
+
+def test_every_metric_filter_names_one_label_of_the_service_and_every_function_its_metric():
+    templates = load_templates(GRAPHITE_TEMPLATE)
+    filters = re.compile(r"\$service_name_template\$\.perfdata\.((?:\$binary\$)?[a-z_]+)\.(value|warn|crit|min|max)")
+    for template in templates.values():
+        assert template.check_commands == ["nova_services"]
+        per_binary = GRAPHS[template.name][0]
+        for curve in template.curves.values():
+            match = filters.fullmatch(curve.metrics_filter.original)
+            assert match, curve.metrics_filter.original
+            assert match.group(1).replace("$binary$", "<binary>") in KINDS
+            assert match.group(1).startswith("$binary$") == per_binary
+            assert curve.name.endswith("." + match.group(2))
+            assert curve.function.macros() == ["metric"], curve.function.original
+        if per_binary:
+            assert all("$binary$" in value.original for value in [template.urlparams["title"]])
+
+
+@pytest.mark.parametrize(
+    "binaries",
+    [
+        ["nova-compute", "nova-conductor", "nova-scheduler"],
+        # a binary named 'cells' is labelled with a digest, and cells_total is not a binary's total
+        ["nova-compute", CELLS_LABEL, label("nova.compute"), "nova_compute", "x_down"],
+    ],
+)
+def test_the_graphite_template_draws_every_label_of_a_written_service(binaries):
+    paths = synthetic_paths(binaries)
+    drawn = check_templates(SERVICE, paths, set(binaries))
+    assert drawn | NOT_GRAPHED == {label_of(path) for path in paths}
+
+
+def test_a_service_checked_through_nrpe_finds_its_graphs_under_nrpe():
+    """The module takes the template from vars.check_command and the path from the real command (nrpe)."""
+    nrpe = MonitoredService("ctl1.example.org", "nova services", "nrpe")
+    paths = synthetic_paths(["nova-compute"], nrpe)
+    assert next(iter(paths)).startswith("icinga2.ctl1_example_org.services.nova_services.nrpe.perfdata.")
+    check_templates(nrpe, paths, {"nova-compute"})
+    check_dashboard(nrpe, paths, {"nova-compute"})
+
+
+def test_the_port_of_the_module_reads_templates_as_the_module_does():
+    """The behaviours of MacroTemplate.php and Graphite's globs that the checks above rely on."""
+    template = MacroTemplate("$service_name_template$.perfdata.$binary$_down.value")
+    assert template.macros() == ["service_name_template", "binary"]
+    full = MacroTemplate(template.resolve({"service_name_template": "icinga2.$host.name$.services.$service.name$", "": "$$"}))
+    assert full.resolve({"host.name": "ctl1", "service.name": "s"}, "*") == "icinga2.ctl1.services.s.perfdata.*_down.value"
+    assert full.reverse_resolve("icinga2.ctl1.services.s.perfdata.nova_down_down.value") == {
+        "host.name": "ctl1",
+        "service.name": "s",
+        "binary": "nova_down",  # greedy, as PCRE's (.*)
+    }
+    assert full.reverse_resolve("icinga2.ctl1.services.s.perfdata.nova_total.value") is None
+    assert MacroTemplate("$x:{a,b}$_down").resolve({}, "*") == "{a,b}_down"
+    assert MacroTemplate("alias($metric$, 'Used: bytes')").parts == ["alias(", "metric", ", 'Used"]  # a colon mangles
+    with pytest.raises(ValueError, match="odd number"):
+        MacroTemplate("$metric")
+    assert escape_metric_step("ctl1.example.org nova") == "ctl1_example_org_nova"
+    paths = ["a.b", "a.b.c", "a.x_d", "a.y_d", "a.z_d"]
+    assert expand("a.*", paths) == ["a.b", "a.x_d", "a.y_d", "a.z_d"]
+    assert expand("a.{x,y}_d", paths) == ["a.x_d", "a.y_d"]
+    assert expand("a.[xz]_?", paths) == ["a.x_d", "a.z_d"]
+    assert find("a.*", paths) == ["b", "x_d", "y_d", "z_d"]
+
+
+def test_the_first_curve_of_a_per_binary_graph_decides_its_binaries():
+    """Why _down comes first: led by _total, the module would draw a graph for a binary 'cells' (cells_total)."""
+    template = load_templates(GRAPHITE_TEMPLATE)["nova_services-services"]
+    paths = synthetic_paths(["nova-compute"])
+    assert [chart.variables()["binary"] for chart in charts(template, SERVICE, paths)] == ["nova-compute"]
+    template.curves = {"total.value": template.curves["total.value"], **template.curves}
+    assert sorted(chart.variables()["binary"] for chart in charts(template, SERVICE, paths)) == ["cells", "nova-compute"]
+
+
+def test_a_metric_filter_that_names_no_written_label_is_caught(tmp_path, monkeypatch):
+    broken = tmp_path / "nova_services.ini"
+    broken.write_text(GRAPHITE_TEMPLATE.read_text().replace("$binary$_max_age.value", "$binary$_max_age_.value"))
+    monkeypatch.setattr(sys.modules[__name__], "GRAPHITE_TEMPLATE", broken)
+    with pytest.raises(AssertionError, match="nova_services-heartbeat"):
+        check_templates(SERVICE, synthetic_paths(["nova-compute"]), {"nova-compute"})
+
+
+def test_the_dashboard_is_grafana_json_of_graphite_targets():
+    board = dashboard()
+    assert board["uid"] and board["title"] and isinstance(board["schemaVersion"], int)
+    variables = board["templating"]["list"]
+    assert [v["name"] for v in variables] == ["ds", "host", "service", "binary"]
+    assert variables[0]["type"] == "datasource" and variables[0]["query"] == "graphite"
+    ids = [panel["id"] for panel in board["panels"]]
+    assert len(ids) == len(set(ids)) and all(isinstance(i, int) for i in ids)
+    defined = {v["name"] for v in variables}
+    for panel in board["panels"]:
+        grid = panel["gridPos"]
+        assert grid["x"] + grid["w"] <= 24 and grid["w"] > 0 and grid["h"] > 0, panel["title"]
+        assert panel["datasource"] == {"type": "graphite", "uid": "${ds}"}
+        assert panel.get("repeat") in (None, "binary")
+        refs = [target["refId"] for target in panel["targets"]]
+        assert len(refs) == len(set(refs)), panel["title"]
+        for target in panel["targets"]:
+            assert target["datasource"] == panel["datasource"]
+            assert variables_used(target["target"]) <= defined, target["target"]
+            tree = parse_target(target["target"])
+            assert functions_of(tree) <= {"alias", "aliasSub"}
+            assert [p.startswith("icinga2.${host}.services.${service}.*.perfdata.") for p in path_patterns(tree)] == [True]
+    for variable in variables[1:]:
+        assert variable["datasource"] == {"type": "graphite", "uid": "${ds}"}
+        assert variables_used(variable["query"]) <= defined - {variable["name"]}
+    # Panels do not overlap.
+    cells = [
+        (x, y)
+        for panel in board["panels"]
+        for x in range(panel["gridPos"]["x"], panel["gridPos"]["x"] + panel["gridPos"]["w"])
+        for y in range(panel["gridPos"]["y"], panel["gridPos"]["y"] + panel["gridPos"]["h"])
+    ]
+    assert len(cells) == len(set(cells))
+
+
+@pytest.mark.parametrize(
+    "binaries",
+    [["nova-compute", "nova-conductor", "nova-scheduler"], ["nova-compute", CELLS_LABEL, label("nova.compute"), "x_down"]],
+)
+def test_the_dashboard_draws_every_label_of_a_written_service(binaries):
+    paths = synthetic_paths(binaries)
+    drawn = check_dashboard(SERVICE, paths, set(binaries))
+    assert {label_of(path) for path in drawn.pop("<paths>")} | NOT_GRAPHED == {
+        label_of(path) for path in paths if path.endswith(".value")
+    }
+    assert drawn == expected_series(set(binaries))
+
+
+@pytest.mark.slow
+def test_the_graphite_template_draws_every_graph_from_what_icinga_wrote(icinga_run):
+    paths = set(metrics_of(icinga_run.default_lines, "icinga2"))
+    printed = icinga_run.printed["graphs"]
+    # The graphs' run prints every kind of item the plugin has.
+    binaries = binaries_of(printed)
+    assert binaries == {"nova-compute", "nova-conductor", "nova-scheduler"}
+    assert {kind_of(name, binaries) for name in printed} == KINDS
+    drawn = check_templates(MonitoredService("ctl1", "graphs", "nova_services"), paths, binaries)
+    assert drawn | NOT_GRAPHED == set(printed)
+    # Hostile names: one graph per binary label, none for 'cells' (whose total is cells_total).
+    hostile = icinga_run.printed["hostile"]
+    found = charts(
+        load_templates(GRAPHITE_TEMPLATE)["nova_services-services"], MonitoredService("ctl1", "hostile", "nova_services"), paths
+    )
+    assert sorted(chart.variables()["binary"] for chart in found) == sorted(binaries_of(hostile))
+    assert {CELLS_LABEL, label("nova.compute")} <= binaries_of(hostile) and "cells" not in binaries_of(hostile)
+
+
+@pytest.mark.slow
+def test_the_dashboard_draws_every_graph_from_what_icinga_wrote(icinga_run):
+    paths = set(metrics_of(icinga_run.default_lines, "icinga2"))
+    printed = icinga_run.printed["graphs"]
+    binaries = binaries_of(printed)
+    drawn = check_dashboard(MonitoredService("ctl1", "graphs", "nova_services"), paths, binaries)
+    assert {label_of(path) for path in drawn.pop("<paths>")} | NOT_GRAPHED == set(printed)
+    assert drawn == expected_series(binaries)
+    # Hostile names: the binary variable offers every binary label, none for 'cells'; All draws each binary's max_age.
+    hostile = icinga_run.printed["hostile"]
+    variables = {v["name"]: v for v in dashboard()["templating"]["list"]}
+    chosen = {"host": ["ctl1"], "service": ["hostile"]}
+    assert sorted(variable_values(variables["binary"], chosen, paths)) == sorted(binaries_of(hostile))
+    heartbeat = next(panel for panel in dashboard()["panels"] if panel["title"] == "Oldest heartbeat per binary")
+    drawn_hostile = series(
+        parse_target(interpolate(heartbeat["targets"][0]["target"], {**chosen, "binary": sorted(binaries_of(hostile))})), paths
+    )
+    assert sorted(name for _, name in drawn_hostile) == sorted(
+        name[: -len("_max_age")] for name in hostile if name.endswith("_max_age")
+    )
