@@ -4,7 +4,7 @@ The test of icinga/graphite/nova_services.ini and icinga/grafana/nova_services-g
 metric filters and queries against real paths. Nothing here renders: it finds the series each graph draws.
 
 - The Graphite module (icingaweb2-module-graphite, library/Graphite/Util/MacroTemplate.php and
-  Graphing/{Templates,Template,MetricsQuery}.php), ported line by line where it decides what is drawn:
+  Graphing/{Templates,Template,MetricsQuery}.php), its decisions on what is drawn re-implemented here:
   a metric filter's $service_name_template$ becomes the GraphiteWriter's default template, the object's
   own macros ($host.name$, $service.name$, $service.check_command$) its names with the module's
   escaping, every other macro a ``*`` (or its wildcard); Graphite expands that glob; each path found is
