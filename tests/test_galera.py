@@ -16,6 +16,10 @@ ROWS = [service("ctl1", "nova-conductor", NOW, age=3.0)] + [
 ]
 UP = "NOVA_SERVICES OK - 22 of 22 services up: nova-conductor 1/1, nova-compute 21/21"
 
+#: A cluster forms, syncs and partitions in real time: run once, in the whole suite (rule/nodes.py, which
+#: decides what a node's state means, is tested in process on every Python).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def cluster():

@@ -208,6 +208,7 @@ def services(url: str) -> dict[str, dict]:
 # --- the story holds ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # real time: it waits out service down times, whatever the Python (run once, in the whole suite)
 def test_live_demo_holds_warning_across_two_down_times_while_the_static_demo_goes_critical(place, live):
     static, url = place("static"), place("live")
     assert demo("--db-url", static).code == 0
@@ -268,6 +269,7 @@ def test_a_stale_demo_of_its_own_is_reused_and_comes_back_as_written(place, live
 # --- events ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # real time: it waits out service down times, whatever the Python (run once, in the whole suite)
 def test_a_stopped_conductor_turns_it_critical_and_its_revival_back(place, live):
     url = place("events")
     player = live(url, "--event", "1:stop:nova-conductor@ctl1", "--event", "10:revive:nova-conductor@ctl1")
@@ -316,6 +318,7 @@ def sqlite_rows(path) -> dict[str, tuple]:
     return {f"{b}@{h}": tuple(rest) for b, h, *rest in found}
 
 
+@pytest.mark.slow  # real time: it waits out service down times, whatever the Python (run once, in the whole suite)
 def test_every_event_writes_what_nova_writes(tmp_path, live):
     """Nova's report_interval and service_down_time: no heartbeat between the first (0 s) and 10 s."""
     path = tmp_path / "events.sqlite"
