@@ -151,18 +151,18 @@ def test_leftovers_come_after_the_live_binaries():
 
 
 def test_a_removed_binary_is_a_live_one_on_a_cloud_older_than_its_removal():
-    """Found by review: on a Stein cloud (its conductors and schedulers at 37) nova-consoleauth still runs
-    (Train removed it): down, it is an outage judged by the thresholds, not a leftover to delete. nova-cert,
-    removed in Pike, is a leftover there too."""
+    """Found by review: on a Stein cloud (its conductors and schedulers at 37) nova-consoleauth may still run
+    (Train removed it): down, it is no leftover to delete, and still a WARNING, as on any cloud (deprecated
+    since Rocky). nova-cert, removed in Pike, is a leftover there."""
     stein = [row(h, b, version=37) for h in ("ctl1", "ctl2") for b in ("nova-conductor", "nova-scheduler")]
     cells = {"cell1": stein + [row("ctl1", "nova-consoleauth", age=300, version=37), row("old", "nova-cert", age=9e6)]}
     run = check(cells)
     assert (run.code, run.line) == (
-        2,
-        "NOVA_SERVICES CRITICAL - nova-consoleauth 1/1 down: ctl1 (5m00s); nova-cert removed in Pike: 1 leftover row "
+        1,
+        "NOVA_SERVICES WARNING - nova-consoleauth 1/1 down: ctl1 (5m00s); nova-cert removed in Pike: 1 leftover row "
         "(openstack compute service delete): old (104d04h)",
     )
-    assert run.perfdata["nova-consoleauth_down"] == "1;0;0.5;0;1"  # the thresholds: CRITICAL above half
+    assert run.perfdata["nova-consoleauth_down"] == "1;0;;0;1"  # the leftovers' WARNING, not the thresholds
     # One version on: Train's first (38), the same row is a leftover.
     train = [row(h, b, version=38) for h in ("ctl1", "ctl2") for b in ("nova-conductor", "nova-scheduler")]
     run = check({"cell1": train + [row("ctl1", "nova-consoleauth", age=300, version=37)]})

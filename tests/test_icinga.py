@@ -533,7 +533,10 @@ object Notification "page" {{
         page_re = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}"
         text = pages.read_text()
         assert re.fullmatch(
-            page_re + r" \[PROBLEM\] nova-services on ctl1 is CRITICAL \(was WARNING\)\n" + re.escape("\n".join(critical_output)) + "\n\n",
+            page_re
+            + r" \[PROBLEM\] nova-services on ctl1 is CRITICAL \(was WARNING\)\n"
+            + re.escape("\n".join(critical_output))
+            + "\n\n",
             text,
         ), text
         notification = icinga.api("/v1/objects/notifications/ctl1!nova-services!page")["results"][0]["attrs"]

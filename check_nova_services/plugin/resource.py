@@ -8,7 +8,7 @@ import nagiosplugin
 
 from check_nova_services import CHECK_NAME
 from check_nova_services.readings import Reading
-from check_nova_services.rule.policy import BinaryTally
+from check_nova_services.rule.policy import REMOVED_BINARIES, BinaryTally
 from check_nova_services.shared.errors import ReadError
 from check_nova_services.shared.text import label
 
@@ -34,8 +34,9 @@ class NovaServices(nagiosplugin.Resource):
         self.reading, self.labels = reading, _labels(reading.tallies)
         for binary, tally in reading.tallies.items():
             prefix = self.labels[binary]
-            # A removed binary's rows are leftovers: their own context (WARNING), not the thresholds.
-            context = "leftover" if binary in reading.removed else "down"
+            # A removed binary's rows: their own context (WARNING), not the thresholds; also on a cloud older than
+            # the removal, where the binary was deprecated long before (the line then gives no delete advice).
+            context = "leftover" if binary in REMOVED_BINARIES else "down"
             yield nagiosplugin.Metric(f"{prefix}_down", tally.down, min=0, max=tally.total, context=context)
             if tally.max_age is not None:  # undetermined: left out, as graphing backends drop "U"
                 yield nagiosplugin.Metric(f"{prefix}_max_age", round(tally.max_age, 3), uom="s", min=0, context="count")

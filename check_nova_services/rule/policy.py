@@ -49,7 +49,8 @@ PROBLEM_RANK = {
 
 #: Binaries Nova removed that wrote services rows, and the release that removed them (Nova's release notes).
 #: A row of one is a leftover nobody deleted: down forever, it needs ``openstack compute service delete``,
-#: not a page -- on a cloud that runs that release or a later one (removed_binaries).
+#: not a page -- on a cloud that runs that release or a later one (removed_binaries). Down, such a row is a
+#: WARNING, never the thresholds' CRITICAL: on an older cloud the binary was deprecated long before.
 REMOVED_BINARIES = {
     "nova-cert": "Pike",
     "nova-cells": "Train",
