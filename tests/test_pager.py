@@ -124,6 +124,21 @@ def test_a_whole_binary_down_stays_one_phrase_beside_a_whole_cell():
     )
 
 
+def test_merged_binaries_count_only_what_no_whole_cell_said():
+    """Found by review: when the counts overflow and the last binaries merge, a whole binary down counts only its
+    services outside the whole cell's phrase (3 computes of 8; 5 are cell2's), as every other binary does."""
+    cells = {"cell0": controllers("ctl1")}
+    cells["cell2"] = [row(f"c2-{n}", age=600) for n in range(5)] + [row("c2-cond", "nova-conductor", age=600)]
+    cells["cell1"] = [row(f"c1-{n}", age=600) for n in range(3)] + [row("c1-cond", "nova-conductor")]
+    for i in range(3):
+        binary = f"nova-custom-binary-with-a-long-name-{i:02d}"
+        cells["cell1"] += [row(f"h{i}a", binary, age=600), row(f"h{i}b", binary)]
+    assert check(cells).line == (
+        "NOVA_SERVICES CRITICAL - cell2: all 6 services down; nova-custom-binary-with-a-long-name-00 1/2 down: h0a "
+        "(10m00s); nova-custom-binary-with-a-long-name-01 1/2 down; 4 down in 2 more binaries"
+    )
+
+
 def test_a_whole_cell_down_is_one_phrase_not_62_hosts():
     cells = {
         "cell1": controllers("c1ctl", age=200) + computes("c1-", 60, age=200),

@@ -109,7 +109,7 @@ def _down(reading: Reading) -> list[Fact]:
             leftovers.append(Fact(f"{head} (openstack compute service delete)", items, outside, short_head=head))
             continue
         if tally.down == tally.total and tally.total >= 2:
-            facts.append(Fact(f"{name}: all {tally.total} down", count=tally.down, binary=True))
+            facts.append(Fact(f"{name}: all {tally.total} down", count=outside, binary=True))
             continue
         items = [f"{_host(s, ambiguous)} ({why(s)})" for s in by_binary.get(binary, [])]
         facts.append(Fact(f"{name} {tally.down}/{tally.total} down", items, outside, binary=True))
