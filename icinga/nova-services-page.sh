@@ -1,12 +1,15 @@
 #!/bin/sh
 # nova-services-page.sh - hand an Icinga 2 notification about check_nova_services to the on-call.
 #
-# Usage: nova-services-page.sh [-f FILE] [-m ADDRESS] [-e]
+# Usage: nova-services-page.sh [-f FILE] [-m ADDRESS] [-o DIR]
 #   -f FILE     append the page to FILE (a spool your pager gateway reads, or an audit trail)
 #   -m ADDRESS  send the page with mail(1) to ADDRESS (an e-mail-to-pager gateway, a team list)
-#   -e          page a problem only when it eases a HARD CRITICAL (the check before this one was
-#               CRITICAL, HARD): the on-call who was paged learns that CRITICAL became WARNING or
-#               UNKNOWN; any other problem is dropped (exit 0, nothing sent)
+#   -o DIR      page only what concerns an open page, kept as a file per service in DIR (made if
+#               missing): a CRITICAL opens it and is paged (reminders too); while it is open, a
+#               change to WARNING or UNKNOWN is paged (not their reminders), and so are an
+#               acknowledgement and the recovery, which closes it. Anything else (a WARNING or
+#               UNKNOWN that followed no paged CRITICAL, its acknowledgement and recovery) is
+#               dropped: exit 0, nothing sent. Custom notifications are always sent.
 # At least one of -f and -m is needed. Installed as /etc/icinga2/scripts/nova-services-page.sh
 # (ConfigDir/scripts), called by the NotificationCommand "nova_services-page", which passes
 # the notification in the environment:
@@ -24,13 +27,13 @@ set -u
 
 file=""
 address=""
-eased_only=""
-while getopts "f:m:e" opt; do
+open_dir=""
+while getopts "f:m:o:" opt; do
 	case "$opt" in
 	f) file="$OPTARG" ;;
 	m) address="$OPTARG" ;;
-	e) eased_only=1 ;;
-	*) echo "usage: $0 [-f FILE] [-m ADDRESS] [-e]" >&2; exit 3 ;;
+	o) open_dir="$OPTARG" ;;
+	*) echo "usage: $0 [-f FILE] [-m ADDRESS] [-o DIR]" >&2; exit 3 ;;
 	esac
 done
 if [ -z "$file" ] && [ -z "$address" ]; then
@@ -46,8 +49,27 @@ was=""
 if [ "$type" = PROBLEM ] && [ "${LAST_STATE_TYPE:-}" = HARD ] && [ -n "$last" ] && [ "$last" != OK ] && [ "$last" != "$state" ]; then
 	was=" (was $last)"
 fi
-if [ -n "$eased_only" ] && { [ "$type" != PROBLEM ] || [ "$last" != CRITICAL ] || [ "$was" = "" ]; }; then
-	exit 0 # not the easing of a paged CRITICAL: nothing to tell the on-call
+if [ -n "$open_dir" ]; then
+	# One file per service: its name is the host and service, with no '/' in it.
+	open="$open_dir/$(printf '%s!%s' "${HOST_NAME:-?}" "${SERVICE_NAME:-nova-services}" | tr '/' '_')"
+	case "$type" in
+	PROBLEM)
+		if [ "$state" = CRITICAL ]; then
+			if ! { mkdir -p "$open_dir" && : >"$open"; }; then
+				echo "nova-services-page: cannot mark the page open in $open_dir" >&2
+			fi
+		elif [ ! -e "$open" ] || [ "$last" = "$state" ]; then
+			exit 0 # no paged CRITICAL before it, or a reminder of a change already paged
+		fi
+		;;
+	RECOVERY)
+		[ -e "$open" ] || exit 0 # the on-call was never paged for this problem
+		rm -f "$open"
+		;;
+	ACKNOWLEDGEMENT)
+		[ -e "$open" ] || exit 0
+		;;
+	esac
 fi
 subject="[$type] ${SERVICE_NAME:-nova-services} on ${HOST_NAME:-?} is $state$was"
 # $(...) drops the trailing newline Icinga keeps when perfdata had a line of its own.

@@ -86,58 +86,71 @@ def test_shipped_configuration_validates(icinga):
         assert (paging["command"], paging["users"], paging["interval"]) == ("nova_services-page", ["nova-oncall"], 900)
         mail = icinga.find("Notification", f"{host}!nova-services!mail")
         assert (mail["users"], mail["times"], mail["interval"]) == (["nova-team"], {"begin": 900}, 0)
-        # The pager gets CRITICAL (and the recovery), never WARNING/UNKNOWN; those mail if they last.
-        assert (paging["states"], paging["types"]) == (["OK", "Critical"], ["Problem", "Recovery", "Acknowledgement", "Custom"])
-        assert (mail["states"], mail["types"]) == (["OK", "Warning", "Unknown"], ["Problem", "Recovery"])
-        # ...and, through the page script's -e, the easing of a paged CRITICAL (tests/test_icinga_live.py).
-        eased = icinga.find("Notification", f"{host}!nova-services!page-eased")
-        assert (eased["command"], eased["users"], eased["interval"]) == ("nova_services-page", ["nova-oncall"], 0)
-        assert (eased["states"], eased["types"], eased["vars"]) == (
-            ["Warning", "Unknown"],
-            ["Problem"],
-            {"nova_services_page_eased_only": True},
+        # Every state reaches the page script, which pages what concerns an open CRITICAL page (above); WARNING and
+        # UNKNOWN mail the team if they last.
+        assert (paging["states"], paging["types"]) == (
+            ["OK", "Warning", "Critical", "Unknown"],
+            ["Problem", "Recovery", "Acknowledgement", "Custom"],
         )
+        assert paging["vars"] == {"nova_services_page_open_dir": "/var/lib/icinga2/nova-services-pages"}
+        assert (mail["states"], mail["types"]) == (["OK", "Warning", "Unknown"], ["Problem", "Recovery"])
 
 
-#: The page script's -e: the check before this one (state, type), this one's state -> the subject paged, or None.
-EASED_CASES = [
-    ("CRITICAL", "HARD", "WARNING", "[PROBLEM] nova-services on ctl1 is WARNING (was CRITICAL)"),
-    ("CRITICAL", "HARD", "UNKNOWN", "[PROBLEM] nova-services on ctl1 is UNKNOWN (was CRITICAL)"),
-    ("OK", "HARD", "WARNING", None),  # a WARNING from OK: nobody was paged
-    ("WARNING", "SOFT", "WARNING", None),  # the third WARNING of three, HARD now: nobody was paged
-    ("CRITICAL", "SOFT", "WARNING", None),  # a CRITICAL that never became HARD was never paged
-    ("UNKNOWN", "HARD", "WARNING", None),
-    ("WARNING", "HARD", "UNKNOWN", None),
+#: Notifications of one incident as Icinga hands them to the page script: (host, type, state, the state and type of
+#: the check before) -> the subject paged with -o (None: the script drops it), and whether ctl1's page is open after.
+OPEN_PAGE_STORY = [
+    ("ctl1", "PROBLEM", "WARNING", "WARNING", "SOFT", None, False),  # a WARNING from OK: nobody is paged
+    ("ctl1", "PROBLEM", "WARNING", "WARNING", "HARD", None, False),  # its reminder
+    ("ctl1", "ACKNOWLEDGEMENT", "WARNING", "WARNING", "HARD", None, False),  # acknowledged by the team, not paged
+    ("ctl1", "PROBLEM", "CRITICAL", "WARNING", "HARD", "[PROBLEM] nova-services on ctl1 is CRITICAL (was WARNING)", True),
+    ("ctl2", "PROBLEM", "WARNING", "CRITICAL", "SOFT", None, True),  # another service: no page of its own is open
+    ("ctl1", "PROBLEM", "CRITICAL", "CRITICAL", "HARD", "[PROBLEM] nova-services on ctl1 is CRITICAL", True),  # reminder
+    ("ctl1", "PROBLEM", "WARNING", "CRITICAL", "HARD", "[PROBLEM] nova-services on ctl1 is WARNING (was CRITICAL)", True),
+    ("ctl1", "PROBLEM", "WARNING", "WARNING", "HARD", None, True),  # the eased page's reminder
+    ("ctl1", "PROBLEM", "UNKNOWN", "WARNING", "HARD", "[PROBLEM] nova-services on ctl1 is UNKNOWN (was WARNING)", True),
+    ("ctl1", "ACKNOWLEDGEMENT", "UNKNOWN", "UNKNOWN", "HARD", "[ACKNOWLEDGEMENT] nova-services on ctl1 is UNKNOWN", True),
+    ("ctl1", "RECOVERY", "OK", "UNKNOWN", "HARD", "[RECOVERY] nova-services on ctl1 is OK", False),  # closes the page
+    ("ctl1", "PROBLEM", "WARNING", "WARNING", "SOFT", None, False),  # a new WARNING from OK
+    ("ctl1", "RECOVERY", "OK", "WARNING", "HARD", None, False),  # its recovery: the on-call never heard of it
+    ("ctl1", "CUSTOM", "OK", "OK", "HARD", "[CUSTOM] nova-services on ctl1 is OK", False),
 ]
 
 
-@pytest.mark.parametrize(("last", "last_type", "state", "subject"), EASED_CASES)
-def test_the_page_script_pages_only_the_easing_of_a_paged_critical_with_e(tmp_path, last, last_type, state, subject):
-    pages = tmp_path / "pages.log"
+def page_script(pages, *options: str, host: str, type_: str, state: str, last: str, last_type: str):
     env = {
         "PATH": "/usr/bin:/bin",
-        "NOTIFICATION_TYPE": "PROBLEM",
-        "HOST_NAME": "ctl1",
+        "NOTIFICATION_TYPE": type_,
+        "HOST_NAME": host,
         "SERVICE_NAME": "nova-services",
         "SERVICE_STATE": state,
         "LAST_STATE": last,
         "LAST_STATE_TYPE": last_type,
-        "SERVICE_OUTPUT": "NOVA_SERVICES WARNING - nova-compute 1/3 down: cmp1 (2m00s)\n",
+        "SERVICE_OUTPUT": f"NOVA_SERVICES {state} - the plugin's words\n",
         "DATE_TIME": "2026-12-04 05:00:00 +0000",
     }
-    run = subprocess.run(
-        ["sh", str(ICINGA_DIR / "nova-services-page.sh"), "-e", "-f", str(pages)], env=env, capture_output=True, text=True
-    )
-    assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
-    expected = "" if subject is None else f"2026-12-04 05:00:00 +0000 {subject}\n{env['SERVICE_OUTPUT'].strip()}\n\n"
-    assert (pages.read_text() if pages.exists() else "") == expected
-    # Without -e every problem is paged; the subject says the HARD problem state it follows.
-    run = subprocess.run(
-        ["sh", str(ICINGA_DIR / "nova-services-page.sh"), "-f", str(pages)], env=env, capture_output=True, text=True
-    )
-    assert run.returncode == 0
-    was = f" (was {last})" if last_type == "HARD" and last not in ("OK", state) else ""
-    assert pages.read_text().endswith(f" [PROBLEM] nova-services on ctl1 is {state}{was}\n{env['SERVICE_OUTPUT'].strip()}\n\n")
+    command = ["sh", str(ICINGA_DIR / "nova-services-page.sh"), "-f", str(pages), *options]
+    return subprocess.run(command, env=env, capture_output=True, text=True)
+
+
+def test_the_page_script_with_an_open_pages_directory_pages_what_concerns_a_paged_critical(tmp_path):
+    pages, open_dir = tmp_path / "pages.log", tmp_path / "open"
+    expected = ""
+    for host, type_, state, last, last_type, subject, open_after in OPEN_PAGE_STORY:
+        run = page_script(pages, "-o", str(open_dir), host=host, type_=type_, state=state, last=last, last_type=last_type)
+        assert (run.returncode, run.stdout, run.stderr) == (0, "", ""), (host, type_, state)
+        if subject is not None:
+            expected += f"2026-12-04 05:00:00 +0000 {subject}\nNOVA_SERVICES {state} - the plugin's words\n\n"
+        assert (pages.read_text() if pages.exists() else "") == expected, (host, type_, state, last)
+        opened = sorted(path.name for path in open_dir.iterdir()) if open_dir.exists() else []
+        assert opened == (["ctl1!nova-services"] if open_after else []), (host, type_, state, last)
+
+
+def test_the_page_script_without_an_open_pages_directory_pages_everything_it_is_given(tmp_path):
+    pages = tmp_path / "pages.log"
+    for _, type_, state, last, last_type, _, _ in OPEN_PAGE_STORY:
+        run = page_script(pages, host="ctl1", type_=type_, state=state, last=last, last_type=last_type)
+        assert (run.returncode, run.stderr) == (0, "")
+    assert pages.read_text().count("\n\n") == len(OPEN_PAGE_STORY)
 
 
 @pytest.mark.parametrize(

@@ -5,15 +5,14 @@ story: WARNING, four computes down) and, on its own clock, stops the heartbeat o
 revives it, then revives the story's broken computes.  The real ``icinga2 daemon`` runs the shipped
 CheckCommand (icinga/nova_services.conf) on that database every second with Nova's rule shortened
 (service_down_time 4 s, report_interval 1 s), and pages through the shipped NotificationCommand
-(icinga/nova_services_page.conf, icinga/nova-services-page.sh) into a file, with the filters of the
-shipped example's "page" and "page-eased" Notifications (icinga/examples/controller.conf) and the
-example's three checks to a HARD state.
+(icinga/nova_services_page.conf, icinga/nova-services-page.sh) into a file, with the filter and the
+open-pages directory of the shipped example's "page" Notification (icinga/examples/controller.conf) and
+the example's three checks to a HARD state.
 
 The paging policy (icinga/README.md, "On-call"), which this test asserts: WARNING (the story) pages no
-one ("page" filters it out, the script drops it for "page-eased"); a CRITICAL that follows a HARD
-WARNING is HARD at its first check (Icinga's rule) and pages once at once (no reminder within
-interval = 15m); CRITICAL easing back to WARNING pages the on-call through "page-eased"; OK sends the
-recovery to whoever was paged.
+one (the script drops it: no page is open); a CRITICAL that follows a HARD WARNING is HARD at its
+first check (Icinga's rule) and pages once at once (no reminder within interval = 15m); CRITICAL
+easing back to WARNING is paged, the page being open; OK sends the recovery and closes it.
 """
 
 from __future__ import annotations
@@ -132,20 +131,15 @@ def icinga(tmp_path):
 
 
 def test_icinga_pages_once_when_the_live_demo_stops_a_conductor_and_recovers_on_ok(icinga, mariadb, tmp_path):
-    page_filter, eased_filter = shipped_page_filter("page"), shipped_page_filter("page-eased")
-    # The filters this test's expectations rest on (see the module docstring).
+    page_filter = shipped_page_filter("page")
+    # The filter this test's expectations rest on (see the module docstring).
     assert page_filter == {
         "types": "[ Problem, Recovery, Acknowledgement, Custom ]",
-        "states": "[ OK, Critical ]",
+        "states": "[ OK, Warning, Critical, Unknown ]",
         "interval": "15m",
-        "vars": [],
+        "vars": ['nova_services_page_open_dir = "/var/lib/icinga2/nova-services-pages"'],
     }
-    assert eased_filter == {
-        "types": "[ Problem ]",
-        "states": "[ Warning, Unknown ]",
-        "interval": "0",
-        "vars": ["nova_services_page_eased_only = true"],
-    }
+    open_dir = tmp_path / "open-pages"
     database = "icinga_live_demo"
     url = mariadb.create_database(database).render_as_string(hide_password=False)
 
@@ -190,18 +184,7 @@ object Notification "page" {{
 	states = {page_filter["states"]}
 	interval = {page_filter["interval"]}
 	vars.nova_services_page_file = "{pages}"
-}}
-
-object Notification "page-eased" {{
-	host_name = "ctl1"
-	service_name = "nova-services"
-	command = "nova_services-page"
-	users = [ "oncall" ]
-	types = {eased_filter["types"]}
-	states = {eased_filter["states"]}
-	interval = {eased_filter["interval"]}
-	vars.nova_services_page_eased_only = true
-	vars.nova_services_page_file = "{pages}"
+	vars.nova_services_page_open_dir = "{open_dir}"
 }}
 """
         )
@@ -256,10 +239,12 @@ object Notification "page-eased" {{
         )
         assert re.fullmatch(problem, text), text
         notification = icinga.api("/v1/objects/notifications/ctl1!nova-services!page")["results"][0]["attrs"]
-        assert notification["notification_number"] == 1
+        assert notification["notification_number"] == 2  # the story's WARNING (handed over, dropped), the CRITICAL
 
-        # It comes back: the story's WARNING again. CRITICAL -> WARNING eases the page: the on-call hears of it
-        # once, through page-eased, with the plugin's output.
+        assert [path.name for path in open_dir.iterdir()] == ["ctl1!nova-services"]
+
+        # It comes back: the story's WARNING again. CRITICAL -> WARNING eases the open page: the on-call hears of it
+        # once, with the plugin's output.
         player.wait_for(f"event at {REVIVE}s: nova-conductor@ctl1 revived: enabled, forced_down false, heartbeating again")
         cr = result(1, after=cr["execution_end"])
         first_line_reads(STORY, cr["output"])
@@ -288,14 +273,14 @@ object Notification "page-eased" {{
         recovery = pages.read_text()[len(text) :]
         assert re.fullmatch(PAGE_DATE + re.escape(f" [RECOVERY] nova-services on ctl1 is OK\n{ALL_UP}\n\n"), recovery), recovery
 
-        # Icinga's own account: four HARD state changes had their filters checked (WARNING, CRITICAL,
-        # WARNING, OK). "page" sent the CRITICAL and the recovery; "page-eased" both WARNINGs, and the page
-        # script dropped the first (it followed no CRITICAL: the story's start, nothing in the file).
+        assert list(open_dir.iterdir()) == []  # the recovery closed the page
+
+        # Icinga's own account: four HARD state changes (WARNING, CRITICAL, WARNING, OK), each handed to the page
+        # script, which dropped the first (it followed no paged CRITICAL: the story's start, nothing in the file).
         log = icinga.log.read_text(errors="replace")
-        checked = re.findall(r"Checkable 'ctl1!nova-services' has 2 notification\(s\)\. Checking filters for type '(\w+)'", log)
-        sent = re.findall(r"Sending '(\w+)' notification 'ctl1!nova-services!([\w-]+)' for user 'oncall'", log)
-        assert checked == ["Problem", "Problem", "Problem", "Recovery"]
-        assert sent == [("Problem", "page-eased"), ("Problem", "page"), ("Problem", "page-eased"), ("Recovery", "page")]
+        checked = re.findall(r"Checkable 'ctl1!nova-services' has 1 notification\(s\)\. Checking filters for type '(\w+)'", log)
+        sent = re.findall(r"Sending '(\w+)' notification 'ctl1!nova-services!page' for user 'oncall'", log)
+        assert (checked, sent) == (["Problem", "Problem", "Problem", "Recovery"], ["Problem", "Problem", "Problem", "Recovery"])
 
         # SIGTERM: the live demo stops cleanly, and logged exactly what it did.
         player.wait_for("heartbeat: 40 services")
