@@ -126,7 +126,8 @@ def session_setup(dbapi_connection, statement_limit: float) -> list[str]:
     A server that does not say MariaDB gets no session time limit: MySQL's is the MAX_EXECUTION_TIME hint
     in each SELECT (make_engine), because ProxySQL says MySQL (its own version, 8.0.11) in front of
     Kolla's MariaDB, and replays a session max_execution_time to the backend, which refuses it (1193) in
-    place of the next statement: every read would fail. MariaDB ignores the hint.
+    place of the next statement: every read would fail. MariaDB before 12.0 ignores the hint, so behind
+    ProxySQL its reads have no statement limit, only lock_wait_timeout (the client's timeouts still bound the check).
 
     One statement each, and a refusal is no failure: a proxy or an old server may reject one, and the
     read must still happen, bounded by the client's timeouts. Returns what was refused."""
