@@ -425,7 +425,7 @@ def test_a_cell_whose_url_cannot_be_read_does_not_hide_the_cells_after_it(tmp_pa
         ("cell1", "cell cell1's database_connection is not a database URL (expected e.g. mysql+pymysql://user@host/nova)"),
         (
             "cell2",
-            "its database_connection is a template ({...} fields) formatted from [database]/connection: set that",
+            "its database_connection is a template ({...} fields) formatted from [database]/connection or --db-url",
         ),
         ("cell3", None),
     ]

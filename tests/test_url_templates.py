@@ -66,7 +66,7 @@ def test_a_template_without_database_connection_says_what_it_needs(tmp_path):
     write_api_database(api, [(uuid, "cell1", "{scheme}://{username}:{password}@{hostname}:{port}/nova_cell1")])
     run = run_check("--api-db-url", api, "-v")
     assert (run.code, run.stderr) == (3, "")
-    reason = "its database_connection is a template ({...} fields) formatted from [database]/connection: set that"
+    reason = "its database_connection is a template ({...} fields) formatted from [database]/connection or --db-url"
     assert run.status == f"NOVA_SERVICES UNKNOWN - cell cell1 ({uuid}) unreachable: {reason}"
     assert run.lines[1] == f"unreachable: cell cell1 ({uuid}): {reason}"
 

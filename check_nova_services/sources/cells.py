@@ -185,7 +185,7 @@ def discover(
         if base is None and _TEMPLATE_FIELD.search(text):
             # Nova formats it from its own [database]/connection: without one, it is no URL at all.
             # (The line names the cell already: the reason does not repeat it.)
-            problem = "its database_connection is a template ({...} fields) formatted from [database]/connection: set that"
+            problem = "its database_connection is a template ({...} fields) formatted from [database]/connection or --db-url"
             cells.append(Cell(name, mapping.uuid, None, mapping.disabled, problem=problem))
             continue
         try:
