@@ -206,28 +206,36 @@ def test_the_plugins_engine_cannot_write_sqlite(tmp_path):
         assert conn.execute("SELECT COUNT(*) FROM services").fetchone() == (3,)
 
 
-def test_a_whole_run_sends_only_reads(single):
-    """The server's general log of one run: every statement is a SELECT, SET, SHOW, START TRANSACTION READ ONLY
-    or ROLLBACK."""
-    single.execute("SET GLOBAL log_output = 'TABLE'", "TRUNCATE mysql.general_log", "SET GLOBAL general_log = ON")
+def logged_run(server, run) -> tuple:
+    """``run()`` with the server's general log on: its result, priv_single's connections, and the statements they
+    sent, in order."""
+    server.execute("SET GLOBAL log_output = 'TABLE'", "TRUNCATE mysql.general_log", "SET GLOBAL general_log = ON")
     try:
-        run = run_check("--db-url", mysql_url(single.admin.port, "priv_cell", "priv_single"), CLOCK, "-t", "5")
+        result = run()
     finally:
-        single.execute("SET GLOBAL general_log = OFF")
+        server.execute("SET GLOBAL general_log = OFF")
     threads = [
         row[0]
-        for row in single.execute(
+        for row in server.execute(
             "SELECT thread_id FROM mysql.general_log WHERE command_type = 'Connect' AND argument LIKE 'priv_single@%'"
         )
     ]
     statements = [
         row[0].decode() if isinstance(row[0], bytes) else row[0]
-        for row in single.execute(
+        for row in server.execute(
             "SELECT argument FROM mysql.general_log WHERE command_type = 'Query' "
             f"AND thread_id IN ({','.join(str(t) for t in threads) or 'NULL'}) ORDER BY event_time"
         )
     ]
-    single.execute("TRUNCATE mysql.general_log")
+    server.execute("TRUNCATE mysql.general_log")
+    return result, threads, statements
+
+
+def test_a_whole_run_sends_only_reads(single):
+    """The server's general log of one run: every statement is a SELECT, SET, SHOW, START TRANSACTION READ ONLY
+    or ROLLBACK."""
+    url = mysql_url(single.admin.port, "priv_cell", "priv_single")
+    run, threads, statements = logged_run(single, lambda: run_check("--db-url", url, CLOCK, "-t", "5"))
     assert run.status == STATUS
     assert len(threads) == 1  # one connection per cell, no pool
     # The session, one statement each (a proxy that refuses one cannot stop the read), then one read-only
@@ -311,23 +319,13 @@ def test_a_server_that_says_mysql_gets_no_session_time_limit_for_proxysql_to_rep
 
 def test_behind_a_proxy_that_says_mysql_each_select_carries_the_limit(single, monkeypatch):
     """The whole run with the handshake's version as ProxySQL gives it: the same verdict, no session
-    max_execution_time, and MySQL's MAX_EXECUTION_TIME hint in every SELECT (MariaDB reads it as a comment)."""
+    max_execution_time, and MySQL's MAX_EXECUTION_TIME hint in every SELECT. MariaDB 10.11 reads the hint as a
+    comment: this shows what is sent, not that it limits anything."""
     import pymysql.connections
 
     monkeypatch.setattr(pymysql.connections.Connection, "get_server_info", lambda self: "8.0.11")
-    single.execute("SET GLOBAL log_output = 'TABLE'", "TRUNCATE mysql.general_log", "SET GLOBAL general_log = ON")
-    try:
-        run = run_in_process("--db-url", mysql_url(single.admin.port, "priv_cell", "priv_single"), CLOCK, "-t", "5")
-    finally:
-        single.execute("SET GLOBAL general_log = OFF")
-    statements = [
-        row[0].decode() if isinstance(row[0], bytes) else row[0]
-        for row in single.execute(
-            "SELECT argument FROM mysql.general_log WHERE command_type = 'Query' AND thread_id IN "
-            "(SELECT thread_id FROM mysql.general_log WHERE command_type = 'Connect' AND argument LIKE 'priv_single@%')"
-        )
-    ]
-    single.execute("TRUNCATE mysql.general_log")
+    url = mysql_url(single.admin.port, "priv_cell", "priv_single")
+    run, _, statements = logged_run(single, lambda: run_in_process("--db-url", url, CLOCK, "-t", "5"))
     assert (run.code, run.stdout.split(" | ")[0], run.stderr) == (1, STATUS, "")
     sets = [s for s in statements if s.startswith("SET SESSION")]
     assert sets == ["SET SESSION TRANSACTION READ ONLY", "SET SESSION lock_wait_timeout = 4"]
