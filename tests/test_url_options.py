@@ -76,6 +76,8 @@ def test_a_missing_tls_file_in_the_option_files_group_is_named(cell_url, tmp_pat
     url, cnf = tripleo_url(cell_url, tmp_path, "bind-address=127.0.0.1", "ssl=1", "ssl-ca=/etc/ipa/missing-ca.crt")
     run = run_check("--db-url", url, CLOCK, "-v")
     assert (run.code, run.stderr) == (3, "")
+    # The first line names the file, the rest of the reason as far as the budget goes (the path is tmp_path's).
+    assert run.status.startswith("NOVA_SERVICES UNKNOWN - database urlopt_cell unreachable: ssl-ca /etc/ipa/missing-ca.crt ")
     assert run.lines[1] == (
         f"unreachable: database urlopt_cell: ssl-ca /etc/ipa/missing-ca.crt (in {cnf} [tripleo]): No such file or directory"
     )
@@ -85,6 +87,10 @@ def test_a_bind_address_that_is_not_this_hosts_is_named(cell_url, tmp_path):
     url, _ = tripleo_url(cell_url, tmp_path, "bind-address=192.0.2.10")  # TEST-NET-1: no host here has it
     run = run_check("--db-url", url, CLOCK, "-v")
     assert (run.code, run.stderr) == (3, "")
+    assert run.status == (
+        "NOVA_SERVICES UNKNOWN - database urlopt_cell unreachable: bind-address 192.0.2.10 is not an address of this "
+        "host: Can't connect to MySQL server on '127.0.0.1' ([Errno 99] Cannot assign requested…"
+    )
     assert run.lines[1] == (
         "unreachable: database urlopt_cell: bind-address 192.0.2.10 is not an address of this host: Can't connect to "
         "MySQL server on '127.0.0.1' ([Errno 99] Cannot assign requested address) (error 2003)"
