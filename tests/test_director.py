@@ -599,12 +599,7 @@ def test_icinga_runs_the_director_check_with_the_password_only_in_the_file(direc
     rows = [service(host, binary, now, age=0.0) for host in ("ctl1", "ctl2") for binary in ("nova-conductor", "nova-scheduler")]
     rows += [service(f"cmp{n}", "nova-compute", now, age=0.0) for n in (1, 2)]
     admin_url = make_url(cell_db(rows))
-    user, password = f"mon_{secrets.token_hex(4)}", secrets.token_urlsafe(12)
-    for where in ("%", "localhost", "127.0.0.1"):
-        mariadb.execute(
-            f"CREATE USER '{user}'@'{where}' IDENTIFIED BY '{password}'",
-            f"GRANT SELECT ON `{admin_url.database}`.services TO '{user}'@'{where}'",
-        )
+    user, password = mariadb.services_reader(admin_url.database)
     url = admin_url.set(username=user, password=password).render_as_string(hide_password=False)
     credentials = tmp_path / "nova-services.conf"
     credentials.write_text(f"[database]\nconnection = {url.replace('$', '$$')}\n")

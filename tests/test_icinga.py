@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import secrets
 import shutil
 import subprocess
 import threading
@@ -353,12 +352,7 @@ def test_icinga_checks_nova_and_pages_once_on_critical(icinga, mariadb, cell_db,
     rows += [service(f"cmp{n}", "nova-compute", now, age=0.0) for n in (1, 2, 3)]
     admin_url = make_url(cell_db(rows))
     database = admin_url.database
-    user, password = f"mon_{secrets.token_hex(4)}", secrets.token_urlsafe(12)
-    for where in ("%", "localhost", "127.0.0.1"):
-        mariadb.execute(
-            f"CREATE USER '{user}'@'{where}' IDENTIFIED BY '{password}'",
-            f"GRANT SELECT ON `{database}`.services TO '{user}'@'{where}'",
-        )
+    user, password = mariadb.services_reader(database)
     # The URL names the user, the password comes separately: both through the environment.
     url = admin_url.set(username=user, password=None).render_as_string(hide_password=False)
     heartbeats = Heartbeats(mariadb, database, {(r["host"], r["binary"]) for r in rows if r["last_seen_up"]})

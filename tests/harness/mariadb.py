@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -126,6 +127,17 @@ class MariaDB:
     def create_database(self, name: str) -> URL:
         self.execute(f"DROP DATABASE IF EXISTS `{name}`", f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
         return self.url(name)
+
+    def services_reader(self, database: str) -> tuple[str, str]:
+        """A new user, of a random name and password, with SELECT on ``database``'s services table and nothing
+        else, from wherever it connects: the monitoring user of a real install."""
+        user, password = f"mon_{secrets.token_hex(4)}", secrets.token_urlsafe(12)
+        for where in ("%", "localhost", "127.0.0.1"):
+            self.execute(
+                f"CREATE USER '{user}'@'{where}' IDENTIFIED BY '{password}'",
+                f"GRANT SELECT ON `{database}`.services TO '{user}'@'{where}'",
+            )
+        return user, password
 
     def url(self, database: str, username: str | None = None, password: str | None = None) -> URL:
         return self.admin.set(
