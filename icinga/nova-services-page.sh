@@ -49,14 +49,17 @@ was=""
 if [ "$type" = PROBLEM ] && [ "${LAST_STATE_TYPE:-}" = HARD ] && [ -n "$last" ] && [ "$last" != OK ] && [ "$last" != "$state" ]; then
 	was=" (was $last)"
 fi
+status=0
 if [ -n "$open_dir" ]; then
 	# One file per service: its name is the host and service, with no '/' in it.
 	open="$open_dir/$(printf '%s!%s' "${HOST_NAME:-?}" "${SERVICE_NAME:-nova-services}" | tr '/' '_')"
 	case "$type" in
 	PROBLEM)
 		if [ "$state" = CRITICAL ]; then
-			if ! { mkdir -p "$open_dir" && : >"$open"; }; then
-				echo "nova-services-page: cannot mark the page open in $open_dir" >&2
+			if ! { mkdir -p "$open_dir" && : >"$open"; } 2>/dev/null; then
+				# Paged all the same; Icinga logs this line with the exit status 2.
+				echo "nova-services-page: cannot mark the page open in $open_dir: its easing and recovery will not be paged" >&2
+				status=2
 			fi
 		elif [ ! -e "$open" ] || [ "$last" = "$state" ]; then
 			exit 0 # no paged CRITICAL before it, or a reminder of a change already paged
@@ -79,7 +82,6 @@ if [ -n "${NOTIFICATION_COMMENT:-}" ]; then
 Comment by ${NOTIFICATION_AUTHOR:-?}: $NOTIFICATION_COMMENT"
 fi
 
-status=0
 if [ -n "$file" ]; then
 	# One printf, one write(2) on an O_APPEND file: concurrent pages do not interleave.
 	if ! printf '%s %s\n%s\n\n' "${DATE_TIME:-$(date '+%Y-%m-%d %H:%M:%S %z')}" "$subject" "$body" >>"$file"; then

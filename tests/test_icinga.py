@@ -144,6 +144,21 @@ def test_the_page_script_with_an_open_pages_directory_pages_what_concerns_a_page
         assert opened == (["ctl1!nova-services"] if open_after else []), (host, type_, state, last)
 
 
+def test_a_critical_whose_page_cannot_be_marked_open_is_paged_and_the_failure_logged(tmp_path):
+    pages, not_a_directory = tmp_path / "pages.log", tmp_path / "file"
+    not_a_directory.write_text("")
+    run = page_script(
+        pages, "-o", str(not_a_directory), host="ctl1", type_="PROBLEM", state="CRITICAL", last="OK", last_type="HARD"
+    )
+    assert (run.returncode, run.stdout) == (2, "")
+    assert run.stderr == (
+        f"nova-services-page: cannot mark the page open in {not_a_directory}: its easing and recovery will not be paged\n"
+    )
+    assert pages.read_text() == (
+        "2026-12-04 05:00:00 +0000 [PROBLEM] nova-services on ctl1 is CRITICAL\nNOVA_SERVICES CRITICAL - the plugin's words\n\n"
+    )
+
+
 def test_the_page_script_without_an_open_pages_directory_pages_everything_it_is_given(tmp_path):
     pages = tmp_path / "pages.log"
     for _, type_, state, last, last_type, _, _ in OPEN_PAGE_STORY:
