@@ -140,6 +140,9 @@ class Reading:
     too_old_named: tuple[Assessed, ...] = ()
     #: Binaries Nova removed by the release the control plane runs -> that release: their rows are leftovers.
     removed: dict[str, str] = field(default_factory=lambda: dict(REMOVED_BINARIES))
+    #: This host's clock against every database server's (seconds, + ahead) when it is the odd one out
+    #: (rule/clocks.py): the cells were then judged by their servers' clocks. None: this host's clock judged.
+    host_clock: float | None = None
 
     @property
     def total(self) -> int:
@@ -150,7 +153,11 @@ class Reading:
 
 
 def combine(
-    deployment: Deployment, readings: list[CellReading], narrowed: bool = False, version_floor: Floor | None = None
+    deployment: Deployment,
+    readings: list[CellReading],
+    narrowed: bool = False,
+    version_floor: Floor | None = None,
+    host_clock: float | None = None,
 ) -> Reading:
     """The cells' readings as one; the minimum versions across cells and the too-old verdict as Nova decides
     them (rule/versions.py), against ``version_floor`` or the floor of the newest control plane."""
@@ -185,6 +192,7 @@ def combine(
         too_old=too_old,
         too_old_named=named,
         removed=removed_binaries(newest_control),
+        host_clock=host_clock,
     )
 
 

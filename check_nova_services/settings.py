@@ -95,6 +95,8 @@ class Settings:
             list_every_service=list_every_service,
             allow_empty=allow_empty,
             limits=self.limits,
+            # Whose clock is wrong is asked even with --skew-warning 0: a false "all down" is never wanted.
+            skew_limit=self.judgement.skew_warning or default_skew_warning(self.report_interval, self.policy.down_time, None),
         )
 
     def debug_lines(self) -> list[str]:
@@ -225,7 +227,7 @@ def default_age_warning(report_interval: int, down_time: int, given: float | Non
     return given or None
 
 
-def default_skew_warning(report_interval: int, down_time: int, given: float | None) -> float | None:
+def default_skew_warning(report_interval: int, down_time: float, given: float | None) -> float | None:
     """Half the margin between a healthy heartbeat's age (report_interval) and the down verdict: with this
     host's clock that far ahead, healthy heartbeats already read late (--age-warning's default sits at the
     same point), twice as far and they read down. ``--skew-warning 0`` turns it off (None)."""

@@ -7,9 +7,11 @@ The check's clock is shifted with faketime (no sleeping for minutes); the databa
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 import subprocess
 import sys
+import uuid as uuidlib
 
 import pytest
 
@@ -18,7 +20,7 @@ from check_nova_services.plugin.check import build_check
 from check_nova_services.rule.thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING, ThresholdTable
 from check_nova_services.settings import Judgement
 from check_nova_services.shared.timestamps import utc_now
-from tests.conftest import CLOCK, NOW, clean_env, run_check
+from tests.conftest import CLOCK, NOW, MariaDB, clean_env, run_check
 from tests.harness.factories import POLICY, reading_of, row
 
 
@@ -40,7 +42,8 @@ def fresh_cell(mariadb):
 
 def split(stdout: str) -> tuple[str, dict[str, str]]:
     status, _, perf = stdout.strip().partition(" | ")
-    return status, dict(item.strip("'").split("=", 1) for item in perf.split())
+    pairs = (item.split("=", 1) for item in perf.split())
+    return status, {name.strip("'"): value for name, value in pairs}
 
 
 @pytest.mark.parametrize(
@@ -83,19 +86,106 @@ def test_skew_warning_zero_turns_it_off(fresh_cell):
     assert perf["clock_skew"] == "-120s"
 
 
-def test_the_skew_is_why_services_look_down_on_the_local_clock(fresh_cell):
-    """With this host's clock 2 minutes behind, every heartbeat looks 2 minutes in the future: Nova's
-    abs() calls them down, and the skew fact says why."""
-    run = shifted("-2m", "--db-url", fresh_cell)
-    status, _ = split(run.stdout)
+@pytest.fixture
+def heartbeating(mariadb, request):
+    """A cell whose services heartbeat now by the real clock, written just before the check runs; and a
+    conductor dead for 5 minutes. Function-scoped: the module's other tests take time, heartbeats age."""
+
+    def make(name: str = "host_clock_cell") -> str:
+        url = mariadb.create_database(name)
+        now = utc_now()
+        rows = [service(f"cmp{n}", "nova-compute", now, age=2.0) for n in (1, 2, 3)]
+        rows += [service("ctl1", "nova-conductor", now, age=1.0), service("ctl2", "nova-conductor", now, age=300.0)]
+        write_cell(url, rows)
+        return url.render_as_string(hide_password=False)
+
+    return make
+
+
+@pytest.mark.parametrize(("offset", "words", "skew"), [("+2m", "2m00s ahead of", "-120s"), ("-2m", "2m00s behind", "120s")])
+def test_this_hosts_wrong_clock_is_said_first_and_the_databases_clock_judges(heartbeating, offset, words, skew):
+    """Issue 28: with this host's clock 2 minutes off and the database's right, every heartbeat read by this
+    host's clock is 2 minutes old (or ahead): all down, a false page. The heartbeats side with the database,
+    so this host is the wrong one: said first, and the services judged by the database's clock. The
+    conductor that is really down stays down."""
+    url = heartbeating()
+    run = shifted(offset, "--db-url", url)
+    status, perf = split(run.stdout)
+    expected = (
+        f"NOVA_SERVICES CRITICAL - this host's clock is {words} every database: judged by theirs; "
+        "nova-conductor 1/2 down: ctl2 "
+    )
+    assert re.fullmatch(re.escape(expected) + r"\(5m0\ds\)", status), status  # 5 minutes by the database's clock
+    assert (run.returncode, run.stderr, perf["clock_skew"], perf["nova-compute_down"]) == (
+        2,
+        "",
+        f"{skew};-25:25",
+        "0;0;1.5;0;3",
+    )
+
+
+def test_this_hosts_wrong_clock_warns_even_with_the_skew_warning_off(mariadb):
+    url = mariadb.create_database("host_clock_all_up")
+    write_cell(url, [service(f"cmp{n}", "nova-compute", utc_now(), age=2.0) for n in (1, 2)])
+    run = shifted("+2m", "--db-url", url.render_as_string(hide_password=False), "--skew-warning", "0", "-v")
+    assert run.stdout.splitlines()[:2] == [
+        "NOVA_SERVICES WARNING - this host's clock is 2m00s ahead of every database: judged by theirs; "
+        "2 of 2 services up: nova-compute 2/2",
+        run.stdout.splitlines()[1],
+    ]
     assert re.fullmatch(
-        re.escape(
-            "NOVA_SERVICES CRITICAL - skew_cell: all 3 services down; clock skew: database skew_cell 2m00s ahead of "
-            "this host; 3 heartbeats from the future: nova-compute@cmp"
+        r"clock: this host's clock is 1[12]\d\.\d{3}s ahead of every database server's, and the newest heartbeats agree "
+        r"with theirs: each cell judged by its server's clock \(as --clock db\); set this host's time right \(NTP\)",
+        run.stdout.splitlines()[1],
+    ), run.stdout
+    assert (run.returncode, run.stderr) == (1, "")
+
+
+def test_a_fixed_clock_is_never_second_guessed(heartbeating):
+    """--clock with an instant replays an incident: the operator chose "now", the check does not move it, even
+    when every heartbeat then reads 2 minutes old and the database's clock disagrees with that instant."""
+    url = heartbeating()
+    instant = (utc_now() + dt.timedelta(minutes=2)).isoformat(timespec="seconds")
+    run = run_check("--db-url", url, "--clock", instant)
+    assert re.fullmatch(
+        r"NOVA_SERVICES CRITICAL - host_clock_cell: all 5 services down, newest heartbeat 2m0\ds ago", run.status
+    )
+    assert run.code == 2
+
+
+@pytest.mark.slow
+def test_one_database_off_while_another_agrees_with_this_host_keeps_this_hosts_clock(mariadb):
+    """Issue 28: only one database server disagrees with this host (a second private server, started under
+    faketime 2 minutes behind): that server's clock is the odd one, this host's judges as before, and the
+    skew names that database. With the check's clock 2 minutes behind too, this host agrees with the late server
+    only: not every database disagrees, so nothing is second-guessed either."""
+    from check_nova_services.demo.writer import write_api_database
+
+    late = MariaDB(clock_offset="-120")
+    try:
+        api = mariadb.create_database("host_clock_api")
+        here = mariadb.create_database("host_clock_cell1")
+        there = late.create_database("host_clock_cell2")
+        now = utc_now()
+        for url, prefix in ((here, "a"), (there, "b")):
+            write_cell(url, [service(f"{prefix}-cmp{n}", "nova-compute", now, age=2.0) for n in (1, 2)])
+        cells = [
+            (str(uuidlib.UUID(int=n)), f"cell{n}", u.render_as_string(hide_password=False)) for n, u in ((1, here), (2, there))
+        ]
+        write_api_database(api, cells)
+        run = run_check("--api-db-url", api.render_as_string(hide_password=False))
+        assert (run.code, run.status, run.stderr) == (
+            1,
+            "NOVA_SERVICES WARNING - 4 of 4 services up: nova-compute 4/4; clock skew: cell2's database 2m00s behind this host",
+            "",
         )
-        + r"\d \(\+11\ds\) \+2 more",
-        status,
-    ), status
+        shifted_run = shifted("-2m", "--api-db-url", api.render_as_string(hide_password=False))
+        # The heartbeats, written by the real clock, lie 2 minutes ahead of this host's: down, as Nova's abs() says.
+        status = shifted_run.stdout.split(" | ")[0]
+        assert (shifted_run.returncode, "this host's clock" in status) == (2, False), status
+        assert "; clock skew: cell1's database 2m00s ahead of this host; 4 heartbeats from the future" in status
+    finally:
+        late.stop()
 
 
 def test_sqlite_has_no_server_clock_to_compare(tmp_path):
@@ -155,3 +245,42 @@ def test_a_clock_skew_warns_beyond_its_limit_either_way_and_never_when_off():
         ["clock_skew=-26s;-25:25"],
     )
     assert skew_check(100.0, None) == (0, "1 of 1 services up: nova-compute 1/1", [], ["clock_skew=100s"])
+
+
+@pytest.mark.parametrize(
+    ("cells", "offset"),
+    [
+        ([(-120.0, 122.0)], 120.0),  # one server, 2 minutes behind this host; its newest heartbeat fresh by it
+        ([(120.0, -118.0), (119.5, -117.0)], -119.5),  # every server ahead: this host behind, by at least 119.5 s
+        ([(-120.0, 122.0), (None, 400.0)], 120.0),  # SQLite has no server clock: it neither votes nor vetoes
+        ([(-120.0, 122.0), (-120.0, None)], 120.0),  # a cell without heartbeats does not veto
+        ([(-120.0, 2.0)], None),  # the heartbeats side with this host: the server's clock is the wrong one
+        ([(-120.0, 122.0), (0.5, 3.0)], None),  # another server agrees with this host
+        ([(-120.0, 122.0), (30.0, -28.0)], None),  # servers off on both sides: nobody can tell
+        ([(-25.0, 27.0)], None),  # within the limit (25 s): measured, not second-guessed
+        ([(-120.0, None)], None),  # no heartbeat anywhere: nothing tells
+        ([(None, 200.0)], None),  # nothing measured
+        ([], None),
+    ],
+)
+def test_whose_clock_is_wrong(cells, offset):
+    from check_nova_services.rule.clocks import host_clock_offset
+
+    assert host_clock_offset(cells, 25.0) == offset
+
+
+def test_this_hosts_wrong_clock_warns_whatever_the_skew_limit():
+    """The host-clock fact comes first, replaces the skew fact it explains, and is WARNING even with the skew
+    warning off; no perfdata of its own (clock_skew has the measure)."""
+    reading = reading_of({"cell1": [row("cmp1", age=5.0)]})
+    reading = dataclasses.replace(reading, skew=(reading.cells[0], -120.0), host_clock=120.0)
+    warning = ThresholdTable([], DEFAULT_WARNING, "--warning")
+    critical = ThresholdTable([], DEFAULT_CRITICAL, "--critical")
+    for limit in (25.0, None):
+        plugin = build_check(Judgement(warning, critical, POLICY, skew_warning=limit), lambda: reading)
+        plugin()
+        assert (plugin.exitcode, plugin.summary_str) == (
+            1,
+            "this host's clock is 2m00s ahead of every database: judged by theirs; 1 of 1 services up: nova-compute 1/1",
+        )
+        assert not [item for item in plugin.perfdata if item.startswith("host_clock")]

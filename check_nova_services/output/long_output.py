@@ -31,7 +31,13 @@ def long_output(
         for r in reading.unreachable[:VERBOSE_LIMIT]
     ]
     notes = [f"note: -w/-c name {safe(binary, 255)}, which no service read has" for binary in unmatched_thresholds]
-    if reading.skew is not None and skew_warning is not None and abs(reading.skew[1]) > skew_warning:
+    if reading.host_clock is not None:
+        lines.append(
+            f"clock: this host's clock is {abs(reading.host_clock):.3f}s {ahead_or_behind(reading.host_clock)} every "
+            "database server's, and the newest heartbeats agree with theirs: each cell judged by its server's clock "
+            "(as --clock db); set this host's time right (NTP)"
+        )
+    elif reading.skew is not None and skew_warning is not None and abs(reading.skew[1]) > skew_warning:
         cell, seconds = reading.skew
         lines.append(
             f"clock skew: the database server of {cell_name(cell)} is {abs(seconds):.3f}s {ahead_or_behind(seconds)} "

@@ -41,12 +41,14 @@ def first_line(
 ) -> str:
     """The status text after "NOVA_SERVICES STATE - ", at most ``budget`` characters."""
     known = [*_down(reading), *_late(reading), *_too_old(reading)]
-    skew = _skew(reading, skew_warning)
-    facts = [*_unreachable(reading, alone=not known and not skew), *known]
+    host_clock = _host_clock(reading)
+    skew = [] if host_clock else _skew(reading, skew_warning)  # the host's own clock is the news, not each server's
+    facts = [*_unreachable(reading, alone=not known and not skew and not host_clock), *known]
     notes = skew + _notes(reading, unmatched_thresholds)
     if not facts:
-        facts = [Fact(_all_up(reading, budget - sum(len(n.head) + len(SEPARATOR) for n in notes)))]
-    return fit(facts + notes, budget)
+        room = budget - sum(len(n.head) + len(SEPARATOR) for n in host_clock + notes)
+        facts = [Fact(_all_up(reading, room))]
+    return fit(host_clock + facts + notes, budget)
 
 
 def _unreachable(reading: Reading, alone: bool) -> list[Fact]:
@@ -166,6 +168,14 @@ def _too_old(reading: Reading) -> list[Fact]:
         named_versions.add(version)
         items.append(f"{_host(s, ambiguous)} ({version}{', ' + release if release else ''})")
     return [Fact(f"{reading.too_old} {COMPUTE} older than {reading.floor.text}", items, reading.too_old)]
+
+
+def _host_clock(reading: Reading) -> list[Fact]:
+    """This host's clock is the wrong one (rule/clocks.py): first, since every other fact was judged around it."""
+    if reading.host_clock is None:
+        return []
+    off = reading.host_clock
+    return [Fact(f"this host's clock is {duration(round(off))} {ahead_or_behind(off)} every database: judged by theirs")]
 
 
 def _skew(reading: Reading, limit: float | None) -> list[Fact]:

@@ -56,6 +56,8 @@ class NovaServices(nagiosplugin.Resource):
         if reading.skew is not None:  # not measured (SQLite, every cell unreachable): left out
             # Whole seconds: heartbeats are stored to the second, and a round trip blurs the measure by milliseconds.
             yield nagiosplugin.Metric("clock_skew", int(round(reading.skew[1])), uom="s", context="skew")
+        if reading.host_clock is not None:  # this host's clock is the wrong one: no perfdata, clock_skew has the measure
+            yield nagiosplugin.Metric("host_clock", round(reading.host_clock), uom="s", context="host_clock")
 
     def binary_of(self, metric_name: str) -> BinaryTally:
         assert self.reading is not None

@@ -6,8 +6,10 @@ No nagiosplugin here: resource.py turns the Reading into Metrics, summary.py int
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
-from check_nova_services.readings import Clock, Deployment, Reading, combine
+from check_nova_services.readings import CellReading, Clock, Deployment, Reading, combine
+from check_nova_services.rule.clocks import host_clock_offset
 from check_nova_services.rule.policy import Policy
 from check_nova_services.rule.selection import Selection
 from check_nova_services.shared.deadline import Deadline
@@ -26,9 +28,14 @@ def survey(
     list_every_service: bool = False,
     allow_empty: bool = False,
     limits: Limits = DEFAULT_LIMITS,
+    skew_limit: float | None = None,
 ) -> Reading:
     """Find the cells, read them all at once, combine. ReadError when the cells cannot even be found,
-    NothingToJudge when nothing matched (unless ``allow_empty``: an empty list is a list)."""
+    NothingToJudge when nothing matched (unless ``allow_empty``: an empty list is a list).
+
+    On this host's clock (``clock`` "local"), when every database server is further than ``skew_limit`` from
+    this host and the heartbeats side with the servers (rule/clocks.py), this host's clock is the one that is
+    wrong: the cells are read again and judged by their servers' clocks, as ``--clock db`` does."""
     deployment = discover(deadline)
     if deployment.zones_problem is not None and selection.zones:
         raise NothingToJudge(f"--zone cannot be applied, availability zones unknown: {deployment.zones_problem}")
@@ -45,8 +52,20 @@ def survey(
     readings = read_cells(
         deployment.cells, lambda cell, link: read_cell(cell, link, plan, deployment.zone_of), deadline, limits
     )
-    reading = combine(deployment, readings, narrowed=selection.narrowed, version_floor=policy.version_floor)
+    host_clock = None if clock != "local" or skew_limit is None else _odd_host_clock(readings, skew_limit)
+    if host_clock is not None:
+        by_servers = replace(plan, clock="db")
+        readings = read_cells(
+            deployment.cells, lambda cell, link: read_cell(cell, link, by_servers, deployment.zone_of), deadline, limits
+        )
+    reading = combine(
+        deployment, readings, narrowed=selection.narrowed, version_floor=policy.version_floor, host_clock=host_clock
+    )
     if not reading.total and not reading.unreachable and not allow_empty:
         hidden = f"; {len(reading.excluded)} excluded" if reading.excluded else ""
         raise NothingToJudge(f"no services matched{selection.text}{hidden}")
     return reading
+
+
+def _odd_host_clock(readings: list[CellReading], limit: float) -> float | None:
+    return host_clock_offset(((r.skew, r.newest_age) for r in readings if r.error is None), limit)

@@ -34,9 +34,12 @@ def _binary(*names: str) -> str:
 class MariaDB:
     """Either a server we start (default) or one named by NOVA_SERVICES_TEST_DB_URL (an admin URL)."""
 
-    def __init__(self, *server_options: str, private: bool = False) -> None:
-        """``server_options`` go to mariadbd (e.g. TLS); ``private`` never uses an external server."""
+    def __init__(self, *server_options: str, private: bool = False, clock_offset: str | None = None) -> None:
+        """``server_options`` go to mariadbd (e.g. TLS); ``private`` never uses an external server; ``clock_offset``
+        (faketime's syntax: -120, +2m) starts a private server whose clock is that far off this host's."""
         self.server_options = server_options
+        self.wrapper = ["faketime", "-f", clock_offset] if clock_offset else []
+        private = private or bool(clock_offset)
         self.process: subprocess.Popen | None = None
         self.tmp: str | None = None
         external = None if private else os.environ.get(ENV_ADMIN_URL)
@@ -76,6 +79,7 @@ class MariaDB:
         self.log = Path(self.tmp, "error.log")
         self.process = subprocess.Popen(
             [
+                *self.wrapper,
                 _binary("mariadbd", "mysqld"),
                 "--no-defaults",
                 f"--datadir={datadir}",
