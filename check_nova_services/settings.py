@@ -13,6 +13,7 @@ from sqlalchemy.engine import URL
 
 from check_nova_services.readings import Clock, Reading
 from check_nova_services.rule.heartbeat import DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME, effective_down_time
+from check_nova_services.rule.patterns import runaway_repetition
 from check_nova_services.rule.policy import Policy
 from check_nova_services.rule.releases import SERVICE_VERSION_ALIASES
 from check_nova_services.rule.selection import Selection
@@ -254,6 +255,12 @@ def _compile_excludes(patterns: list[str]) -> tuple[re.Pattern, ...]:
             compiled.append(re.compile(pattern))
         except re.error as exc:
             raise ConfigError(f"--exclude {pattern!r}: not a regular expression ({exc})") from None
+        runaway = runaway_repetition(pattern)
+        if runaway is not None:  # one match could outlast -t, and nothing can interrupt it
+            raise ConfigError(
+                f"--exclude {safe(pattern, 80)!r}: {runaway} can backtrack for minutes on one host name, past any "
+                "timeout; write it without (e.g. '@cmp-old-[0-9]+$')"
+            )
     return tuple(compiled)
 
 

@@ -391,3 +391,32 @@ def test_a_filter_that_matches_nothing_is_unknown(tmp_path):
     write_cell(url, [service("cmp1", "nova-compute", NOW)])
     run = run_in_process("--db-url", url, CLOCK, "--host", "cmp9")
     assert (run.status, run.code) == ("NOVA_SERVICES UNKNOWN - no services matched (--host cmp9)", 3)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        ("(a+)+$", "a repeat of varying length inside a repeat without bound"),
+        ("@(cmp[0-9]{1,3})*x", "a repeat of varying length inside a repeat without bound"),
+        ("^(cmp|cmpa)+$", "an alternation inside a repeat without bound"),
+    ],
+)
+def test_an_exclude_pattern_that_can_backtrack_for_ever_is_refused_before_any_row(sqlite_cell, pattern, reason):
+    """Issue 29: `re` holds the interpreter while it backtracks, so no timeout can stop a runaway pattern on one
+    unlucky host name (this one takes minutes on `(a+)+$`): refused up front, UNKNOWN, in well under -t."""
+    url = sqlite_cell([service("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", "nova-compute", NOW, age=2.0)])
+    run = run_check("--db-url", url, CLOCK, "-t", "2", "--exclude", pattern, timeout=20)
+    shown = pattern.replace("|", "¦")  # the status line never carries a |
+    assert (run.code, run.stdout, run.stderr) == (
+        3,
+        f"NOVA_SERVICES UNKNOWN - --exclude {shown!r}: {reason} can backtrack for minutes on one host name, past any "
+        "timeout; write it without (e.g. '@cmp-old-[0-9]+$')\n",
+        "",
+    )
+
+
+@pytest.mark.parametrize("pattern", ["@cmp-old-[0-9]+$", "^nova-compute@(cmp1|cmp2)$", ".*old.*", "(ab{2})+", "(x|y)*z"])
+def test_everyday_exclude_patterns_are_not_refused(sqlite_cell, pattern):
+    url = sqlite_cell([service("ctl1", "nova-conductor", NOW, age=2.0)])
+    run = run_check("--db-url", url, CLOCK, "--exclude", pattern)
+    assert (run.code, run.status) == (0, "NOVA_SERVICES OK - 1 of 1 services up: nova-conductor 1/1")

@@ -162,3 +162,32 @@ def test_exit_codes(cloud, tmp_path):
     assert json.loads(unusable.stdout)["errors"][0]["error"].startswith("no cell nosuch in the API database")
     bad = run_check("--api-db-url", cloud, "--list", "--format", "yaml")
     assert (bad.code, bad.stdout) == (3, "NOVA_SERVICES UNKNOWN - argument --format: invalid text or json value: 'yaml'\n")
+
+
+@pytest.mark.parametrize(
+    ("extra", "head", "codes"),
+    [
+        (["--list"], b"Binary       ", (-13,)),
+        (["--list", "--format", "json"], b'{\n  "services', (-13,)),
+        (["-vv"], b"NOVA_SERVICES", (-13, 0)),
+    ],
+)
+def test_a_reader_that_goes_away_ends_the_run_quietly(tmp_path, extra, head, codes):
+    """Issue 29: `--list | head`, `-vv | less` then `q`: no traceback. The list ends as a Unix tool does, by
+    SIGPIPE; the check ends by SIGPIPE too, or with its state when its output was already handed over."""
+    import subprocess
+    import sys
+
+    from tests.conftest import clean_env
+
+    url = f"sqlite:///{tmp_path / 'big.sqlite'}"
+    write_cell(url, [service(f"cmp{n:05d}", "nova-compute", NOW, age=2.0) for n in range(3000)])  # > a pipe's 64 KiB
+    command = [sys.executable, "-m", "check_nova_services", "--db-url", url, CLOCK, *extra]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env())
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.read(100)
+    proc.stdout.close()
+    stderr = proc.stderr.read()
+    code = proc.wait(60)
+    assert (first[: len(head)], stderr) == (head, b"")
+    assert code in codes, code

@@ -67,11 +67,25 @@ def main(argv: list[str] | None = None) -> NoReturn:
             give_up(f"timed out after {exc}: no complete answer from the database(s)", secrets)
     except SystemExit:
         raise
+    except BrokenPipeError:
+        closed_pipe()
     except KeyboardInterrupt:
         give_up("interrupted", secrets)
     except BaseException as exc:  # noqa: BLE001 - a monitoring check must never die with a traceback
         give_up(f"internal error: {type(exc).__name__}: {exc}".splitlines()[0], secrets)
     sys.exit(UNKNOWN)
+
+
+def closed_pipe() -> NoReturn:
+    """The reader went away (``--list | head``, ``-vv | less`` then ``q``): end quietly, as a Unix tool does, by
+    SIGPIPE. Only once the reading is over: with SIGPIPE at its default a dropped database socket would kill too."""
+    import signal
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # what is still buffered goes nowhere, not into a second error at exit
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGPIPE)
+    sys.exit(128 + signal.SIGPIPE)  # where the signal cannot end the process
 
 
 def run_list(args: argparse.Namespace, started: float, secrets: list[str]) -> int:
