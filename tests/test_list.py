@@ -168,7 +168,7 @@ def test_exit_codes(cloud, tmp_path):
     ("extra", "head", "codes"),
     [
         (["--list"], b"Binary       ", (-13,)),
-        (["--list", "--format", "json"], b'{\n  "services', (-13,)),
+        (["--list", "--format", "json"], b'{"services": [', (-13,)),
         (["-vv"], b"NOVA_SERVICES", (-13, 0)),
     ],
 )

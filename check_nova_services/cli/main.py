@@ -90,7 +90,7 @@ def closed_pipe() -> NoReturn:
 
 def run_list(args: argparse.Namespace, started: float, secrets: list[str]) -> int:
     """--list: every matching service as a table or JSON; unreachable cells on stderr or in "errors"."""
-    from check_nova_services.output.listing import as_json, as_table, exit_code, unreachable_lines
+    from check_nova_services.output.listing import exit_code, json_chunks, table_lines, unreachable_lines
     from check_nova_services.settings import build_settings
     from check_nova_services.shared.deadline import Deadline
 
@@ -98,10 +98,10 @@ def run_list(args: argparse.Namespace, started: float, secrets: list[str]) -> in
     secrets.extend(settings.secrets)
     reading = settings.survey(list_every_service=True, allow_empty=True)
     if args.format == "json":
-        print(as_json(reading))
+        sys.stdout.writelines(json_chunks(reading))
     else:
         colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        print(as_table(reading, colour=colour))
+        sys.stdout.writelines(line + "\n" for line in table_lines(reading, colour=colour))
         for line in unreachable_lines(reading):
             print(line, file=sys.stderr)
     return exit_code(reading)

@@ -7,6 +7,7 @@ Pure: the Reading in, text out.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from check_nova_services.readings import Cell, Reading
@@ -32,11 +33,12 @@ LIST_COMPLETE, LIST_PARTIAL, LIST_NONE = 0, 1, 3
 _RED, _GREEN, _RESET = "\033[31m", "\033[32m", "\033[0m"
 
 
-def service_records(reading: Reading) -> list[dict[str, Any]]:
-    """One dict per service, sorted by binary, host, cell: the JSON objects, and the table's source."""
+def service_records(reading: Reading) -> Iterator[dict[str, Any]]:
+    """One dict per service, sorted by binary, host, cell: the JSON objects, and the table's source. Made one
+    at a time, as they are written: a list of 100,000 dicts would hold hundreds of MiB."""
     uuids = {cell.name: cell.uuid for cell in reading.cells}
     listed = sorted(reading.listed, key=lambda s: (s.row.binary or "", s.row.host or "", s.cell_name))
-    return [_record(s, uuids.get(s.cell_name)) for s in listed]
+    return (_record(s, uuids.get(s.cell_name)) for s in listed)
 
 
 def _record(s: Assessed, cell_uuid: str | None) -> dict[str, Any]:
@@ -62,24 +64,30 @@ def _record(s: Assessed, cell_uuid: str | None) -> dict[str, Any]:
     }
 
 
-def as_json(reading: Reading) -> str:
-    """``{"services": [...], "errors": [...]}``: stable keys, one object per service, one per unreachable cell."""
+def json_chunks(reading: Reading) -> Iterator[str]:
+    """``{"services": [...], "errors": [...]}`` in pieces to write as they come: stable keys, one service object a
+    line (json's C encoder; an indented document goes through its pure-Python one, ten times slower), one error
+    object per unreachable cell. Together one valid JSON document."""
+    yield '{"services": ['
+    for index, record in enumerate(service_records(reading)):
+        yield ",\n  " if index else "\n  "
+        yield json.dumps(record, ensure_ascii=False)
     errors = [{"cell": r.cell.name, "cell_uuid": r.cell.uuid, "error": r.error} for r in reading.unreachable]
-    return json.dumps({"services": service_records(reading), "errors": errors}, indent=2, ensure_ascii=False)
+    yield '\n], "errors": ' + json.dumps(errors, ensure_ascii=False) + "}\n"
 
 
-def as_table(reading: Reading, colour: bool = False) -> str:
-    """An aligned table with a header; every cell made safe (no control characters, no ``|`` surprises)."""
+def table_lines(reading: Reading, colour: bool = False) -> Iterator[str]:
+    """An aligned table with a header, a line at a time; every cell made safe (no control characters, no ``|``
+    surprises)."""
     rows = [_table_row(record) for record in service_records(reading)]
     widths = [max([len(name), *(len(row[i]) for row in rows)]) for i, name in enumerate(COLUMNS)]
-    lines = ["  ".join(name.ljust(width) for name, width in zip(COLUMNS, widths)).rstrip()]
+    yield "  ".join(name.ljust(width) for name, width in zip(COLUMNS, widths)).rstrip()
+    state = COLUMNS.index("State")
     for row in rows:
         cells = [value.ljust(width) for value, width in zip(row, widths)]
         if colour:
-            state = COLUMNS.index("State")
             cells[state] = (_GREEN if row[state] == "up" else _RED) + cells[state] + _RESET
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
+        yield "  ".join(cells).rstrip()
 
 
 def _table_row(record: dict[str, Any]) -> list[str]:

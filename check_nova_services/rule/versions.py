@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
 from check_nova_services.rule.heartbeat import ServiceRow
 from check_nova_services.rule.releases import RELEASES, SERVICE_VERSION_ALIASES, Release
@@ -47,6 +48,7 @@ def minimum_across_cells(cell_minimums: Iterable[int | None]) -> int | None:
     return 0 if given else None
 
 
+@cache  # a few versions, asked once per service by --list
 def release_of(version: int) -> str | None:
     """The release whose computes run ``version``: the newest alias at or below it ("Antelope-Caracal" when
     several releases share that alias); None below Nova's oldest alias."""
