@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Union
 from check_nova_services.rule.heartbeat import ServiceRow
 from check_nova_services.rule.nodes import NodeState
 from check_nova_services.rule.policy import REMOVED_BINARIES, Assessed, BinaryTally, removed_binaries
+from check_nova_services.rule.selection import COMPUTE_TOPIC
 from check_nova_services.rule.versions import COMPUTE, CONTROL_PLANE, Floor, below, floor_for, minimum_across_cells
 
 if TYPE_CHECKING:  # a URL is only carried here, never used: SQLAlchemy is not loaded for it
@@ -85,7 +86,7 @@ class Deployment:
         """Nova's set_availability_zones: only topic 'compute' gets aggregate zones."""
         if self.zones_by_host is None:
             return None
-        if row.topic != "compute":
+        if row.topic != COMPUTE_TOPIC:
             return self.internal_zone
         zones = self.zones_by_host.get(row.host)
         return ",".join(sorted(zones)) if zones else self.default_zone

@@ -9,11 +9,50 @@ from check_nova_services.rule.heartbeat import ServiceRow
 
 
 @dataclass(frozen=True)
+class ZoneHosts:
+    """--zone as the host sets it stands for, known from the API database before any cell is read, so that the
+    cells' own databases can count a zone (Nova's set_availability_zones, as Deployment.zone_of applies it):
+    a service whose topic is not ``compute`` is in the internal zone; a compute is in the zones of its host's
+    aggregates, or in the default zone when they give it none."""
+
+    #: Computes on these hosts are in a wanted zone (their aggregates say so).
+    hosts: frozenset[str] = frozenset()
+    #: The default zone is wanted: computes on hosts outside these (every host an aggregate gives a zone) are in it.
+    default_outside: frozenset[str] | None = None
+    #: The internal zone is wanted: every service that is not a compute is in it.
+    internal: bool = False
+
+    @classmethod
+    def of(cls, zones: tuple[str, ...], zones_by_host: dict[str, set[str]], default_zone: str, internal_zone: str) -> ZoneHosts:
+        wanted = set(zones)
+        zoned = frozenset(host for host, names in zones_by_host.items() if names)
+        return cls(
+            hosts=frozenset(host for host, names in zones_by_host.items() if names & wanted),
+            default_outside=zoned if default_zone in wanted else None,
+            internal=internal_zone in wanted,
+        )
+
+    def keeps(self, row: ServiceRow) -> bool:
+        """The same choice made row by row: the reference the SQL form is tested against."""
+        if row.topic != COMPUTE_TOPIC:
+            return self.internal
+        if row.host in self.hosts:
+            return True
+        return self.default_outside is not None and row.host not in self.default_outside
+
+
+#: Nova's CONF.compute_topic: the services Nova gives aggregate zones (the others are "internal").
+COMPUTE_TOPIC = "compute"
+
+
+@dataclass(frozen=True)
 class ServiceFilter:
     """Filters pushed into the WHERE clause, so a big cloud ships only what is asked for."""
 
     hosts: tuple[str, ...] = ()
     binaries: tuple[str, ...] = ()
+    #: --zone, as host sets (None: every zone).
+    zones: ZoneHosts | None = None
 
 
 @dataclass(frozen=True)
@@ -39,8 +78,8 @@ class Selection:
 
     @property
     def needs_rows(self) -> bool:
-        """Zones and --exclude are applied in Python: SQL cannot (zones live in another database)."""
-        return bool(self.zones or self.exclude)
+        """--exclude is applied in Python (zones are host sets the database applies: ZoneHosts)."""
+        return bool(self.exclude)
 
     def keeps(self, row: ServiceRow, zone: str | None) -> bool:
         """Exact matches, as Nova's ?host= and ?binary= are (MySQL's = ignores case and trailing spaces)."""

@@ -9,10 +9,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import (
     LargeBinary,
+    and_,
     cast,
     column,
+    false,
     func,
     literal_column,
+    not_,
     or_,
     select,
     table,
@@ -20,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL
 
 from check_nova_services.rule.heartbeat import API_BINARIES, ServiceRow
-from check_nova_services.rule.selection import ServiceFilter
+from check_nova_services.rule.selection import COMPUTE_TOPIC, ServiceFilter, ZoneHosts
 from check_nova_services.shared.errors import ReadError
 from check_nova_services.shared.text import safe
 from check_nova_services.shared.timestamps import parse_timestamp, utc_now
@@ -33,6 +36,7 @@ services = table(
         for name in (
             "id",
             "deleted",
+            "topic",
             "binary",
             "host",
             "disabled",
@@ -67,7 +71,29 @@ def wanted(where: ServiceFilter) -> list:
         clauses.append(exact(s.host).in_([h.encode("utf-8", "surrogateescape") for h in where.hosts]))
     if where.binaries:
         clauses.append(exact(s.binary).in_([b.encode("utf-8", "surrogateescape") for b in where.binaries]))
+    if where.zones is not None:
+        clauses.append(in_zones(where.zones))
     return clauses
+
+
+def in_zones(zones: ZoneHosts):
+    """ZoneHosts.keeps as SQL: the topic and the host compared exactly, as Nova's Python compares them."""
+    s = services.c
+    compute = exact(s.topic) == COMPUTE_TOPIC.encode()
+    either = []
+    if zones.hosts:
+        either.append(and_(compute, exact(s.host).in_(_encoded(zones.hosts))))
+    if zones.default_outside is not None:
+        outside = or_(s.host.is_(None), exact(s.host).not_in(_encoded(zones.default_outside)))
+        either.append(and_(compute, outside) if zones.default_outside else compute)
+    if zones.internal:
+        either.append(or_(s.topic.is_(None), not_(compute)))
+    return or_(false(), *either)
+
+
+def _encoded(hosts: frozenset[str]) -> list[bytes]:
+    """Sorted: the same set gives the same statement, compiled once per run (counts._execute)."""
+    return sorted(h.encode("utf-8", "surrogateescape") for h in hosts)
 
 
 #: Heartbeats outside these bounds are not dates the rule can read (MySQL's zero date, garbage text in SQLite).

@@ -11,7 +11,7 @@ from dataclasses import replace
 from check_nova_services.readings import CellReading, Clock, Deployment, Reading, combine
 from check_nova_services.rule.clocks import host_clock_offset
 from check_nova_services.rule.policy import Policy
-from check_nova_services.rule.selection import Selection
+from check_nova_services.rule.selection import Selection, ZoneHosts
 from check_nova_services.shared.deadline import Deadline
 from check_nova_services.shared.errors import NothingToJudge
 from check_nova_services.shared.timestamps import utc_now
@@ -39,8 +39,12 @@ def survey(
     deployment = discover(deadline)
     if deployment.zones_problem is not None and selection.zones:
         raise NothingToJudge(f"--zone cannot be applied, availability zones unknown: {deployment.zones_problem}")
+    where = selection.where
+    if selection.zones and deployment.zones_by_host is not None:  # counted where the rows are: zones as host sets
+        zones = ZoneHosts.of(selection.zones, deployment.zones_by_host, deployment.default_zone, deployment.internal_zone)
+        where = replace(where, zones=zones)
     plan = ReadPlan(
-        where=selection.where,
+        where=where,
         policy=policy,
         # One instant for the whole run on this host's clock: every cell is judged as of the same moment.
         clock=utc_now() if clock == "local" else clock,

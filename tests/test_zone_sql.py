@@ -1,0 +1,96 @@
+"""--zone counted where the rows are (issue 29): zones are host sets known from the API database
+(rule.selection.ZoneHosts), applied by each cell's own database (services_table.in_zones). Over random
+aggregates, topics and host spellings, the SQL form, ZoneHosts.keeps and Nova's own zone rule as the plugin
+applied it row by row before (Deployment.zone_of, then Selection.keeps) keep exactly the same rows, on the real
+MariaDB (whose = ignores case and trailing spaces: the form must not) and on SQLite."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy.engine import make_url
+
+from check_nova_services.demo.writer import service, write_cell
+from check_nova_services.readings import Deployment
+from check_nova_services.rule.selection import Selection, ServiceFilter, ZoneHosts
+from check_nova_services.shared.deadline import Deadline
+from check_nova_services.sources.rows import read_services
+from tests.conftest import NOW
+
+#: Hosts of the rows: spellings MariaDB's collation takes for one another, an empty and a NULL host.
+ROW_HOSTS = ["cmp1", "CMP1", "cmp1 ", "cmp2", "cmp3", "ctl1", "", None]
+#: Hosts the aggregates name.
+AGGREGATE_HOSTS = ["cmp1", "CMP1", "cmp2", "cmp4", "ctl1"]
+#: Topics: Nova gives aggregate zones to topic 'compute' exactly, the rest are internal.
+TOPICS = ["compute", "compute", "Compute", "compute ", "conductor", "scheduler", None]
+ZONES = ["az1", "az2", "nova"]
+
+rows_strategy = st.lists(
+    st.tuples(st.sampled_from(ROW_HOSTS), st.sampled_from(TOPICS)),
+    min_size=1,
+    max_size=10,
+    # the table's unique (host, topic, deleted) compares as the collation does: one row per spelling family
+    unique_by=lambda pair: pair[0].lower().rstrip() if pair[0] else pair[0],
+)
+
+
+def written(url, drawn: list[tuple[str | None, str | None]]) -> None:
+    rows = []
+    for index, (host, topic) in enumerate(drawn):
+        row = service(host or "placeholder", f"nova-b{index}", NOW, age=2.0, topic=topic)
+        row["host"] = host
+        rows.append(row)
+    write_cell(url, rows)
+
+
+def kept_by_sql(url, zones: ZoneHosts) -> list[int]:
+    rows, _ = read_services(url, ServiceFilter(zones=zones), Deadline.after(10))
+    return sorted(r.id for r in rows)
+
+
+def kept_by_nova_rule(url, deployment: Deployment, wanted: tuple[str, ...]) -> tuple[list[int], list[int]]:
+    """Every row, then the zone rule in Python: as Deployment.zone_of + Selection.keeps, and as ZoneHosts.keeps."""
+    rows, _ = read_services(url, ServiceFilter(), Deadline.after(10))
+    selection = Selection(zones=wanted)
+    assert deployment.zones_by_host is not None
+    zones = ZoneHosts.of(wanted, deployment.zones_by_host, deployment.default_zone, deployment.internal_zone)
+    by_zone_of = sorted(r.id for r in rows if selection.keeps(r, deployment.zone_of(r)))
+    by_hosts = sorted(r.id for r in rows if zones.keeps(r))
+    return by_zone_of, by_hosts
+
+
+@pytest.fixture(scope="module")
+def databases(mariadb, tmp_path_factory):
+    return {
+        "mariadb": mariadb.create_database("zone_sql"),
+        "sqlite": make_url(f"sqlite:///{tmp_path_factory.mktemp('zones') / 'cell.sqlite'}"),
+    }
+
+
+@pytest.mark.parametrize("backend", ["mariadb", "sqlite"])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(
+    drawn=rows_strategy,
+    zones_by_host=st.dictionaries(st.sampled_from(AGGREGATE_HOSTS), st.sets(st.sampled_from(ZONES), max_size=2)),
+    wanted=st.lists(st.sampled_from([*ZONES, "internal", "no-such-zone"]), min_size=1, max_size=3, unique=True),
+)
+def test_sql_zone_filter_keeps_what_novas_zone_rule_keeps(databases, backend, drawn, zones_by_host, wanted):
+    url = databases[backend]
+    written(url, drawn)
+    deployment = Deployment([], zones_by_host, "nova", "internal")
+    by_zone_of, by_hosts = kept_by_nova_rule(url, deployment, tuple(wanted))
+    zones = ZoneHosts.of(tuple(wanted), zones_by_host, "nova", "internal")
+    assert (kept_by_sql(url, zones), by_hosts) == (by_zone_of, by_zone_of)
+
+
+def test_the_forms_agree_on_a_known_table(databases):
+    """Fixed rows and aggregates, so that the comparison above cannot pass on empty sets."""
+    url = databases["mariadb"]
+    drawn = [("cmp1", "compute"), ("CMP2", "compute"), ("cmp3", "compute"), ("ctl1", "conductor"), (None, "compute")]
+    written(url, drawn)
+    zones_by_host = {"cmp1": {"az1"}, "cmp2": {"az1"}, "cmp3": set()}
+    expected = {("az1",): [1], ("nova",): [2, 3, 5], ("internal",): [4], ("az1", "internal"): [1, 4], ("az2",): []}
+    for wanted, ids in expected.items():
+        zones = ZoneHosts.of(wanted, zones_by_host, "nova", "internal")
+        assert (kept_by_sql(url, zones), kept_by_nova_rule(url, Deployment([], zones_by_host), wanted)) == (ids, (ids, ids))
