@@ -95,7 +95,8 @@ def _describe_coded(code: int, message: str, orig: BaseException, url: URL) -> s
         limit = "max_connections" if code == 1040 else "the account's max_user_connections"
         return f"the server has no connection to spare ({message}, error {code}): raise {limit}, or lower --per-server"
     if code == _ACCESS_DENIED and getattr(orig, "without_tls", False):
-        return f"{message} (error {code}); if the account REQUIREs SSL: this connection had no TLS"
+        # MariaDB and MySQL refuse an account that REQUIREs SSL exactly as a wrong password: one cause of two.
+        return f"{message} (error {code}): wrong user or password, or REQUIRE SSL (no TLS here)"
     if code == _AUTH_PLUGIN_UNKNOWN and "not configured" in message:
         plugin = _PLUGIN_NAME.search(message)
         name = plugin.group(1) if plugin else "?"
