@@ -189,6 +189,36 @@ def test_broken_copy_fails_validation(icinga, tmp_path, old, new, error):
     assert "Config validation failed." in run.stdout
 
 
+def test_the_exclude_example_of_the_checkcommand_validates_when_copied_into_a_config(icinga):
+    """The --exclude description shows how an anchored expression is written in a config ($$: Icinga reads a lone $
+    as a macro and refuses the file); copied from the validated CheckCommand into a Service, it validates, and the
+    --help form (one $) is refused as the admin who copied it saw."""
+    run = validate_shipped(icinga)
+    assert run.returncode == 0, run.stdout
+    description = icinga.find("CheckCommand", "nova_services")["arguments"]["--exclude"]["description"]
+    example = re.search(r"vars\.nova_services_exclude = \[ .* \]$", description)
+    assert example, description
+    assert example.group() == 'vars.nova_services_exclude = [ "@cmp-old-[0-9]+$$" ]'
+
+    def service_with(line: str) -> subprocess.CompletedProcess:
+        plain, zoned = shipped_conf_files()
+        icinga.install_zones_d(zoned)
+        service = (
+            'object Service "nova-services-copied" {\n  host_name = "ctl1.regionone.example.org"\n'
+            f'  check_command = "nova_services"\n  {line}\n}}\n'
+        )
+        return icinga.validate(include_lines(plain) + service)
+
+    copied = service_with(example.group())
+    assert copied.returncode == 0, copied.stdout
+    assert icinga.find("Service", "ctl1.regionone.example.org!nova-services-copied")["vars"] == {
+        "nova_services_exclude": ["@cmp-old-[0-9]+$$"]
+    }
+    from_help = service_with(example.group().replace("$$", "$"))
+    assert from_help.returncode == 1
+    assert "Closing $ not found in macro format string '@cmp-old-[0-9]+$'." in from_help.stdout
+
+
 # --------------------------------------------------------------------------- no drift from --help
 
 
