@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -170,6 +171,7 @@ def _assemble(
         ahead_after=report_interval,
         version_floor=_version_floor(args.compute_version_floor),
     )
+    check_clock_reach(clock, policy, args.clock)
     return Settings(
         source=CellSource(
             db_url,
@@ -243,9 +245,27 @@ def parse_clock(text: str) -> Clock:
         return text
     try:
         instant: dt.datetime = parse_timestamp(text)
-    except (ValueError, OverflowError):
+    except ValueError:
         raise ConfigError(f"--clock {text!r}: expected local, db or a UTC timestamp like 2026-11-26T15:00:00") from None
+    except OverflowError:  # an offset that moves the instant off the calendar
+        raise ConfigError(f"--clock {text!r}: in UTC it falls outside the years 1 to 9999") from None
     return instant
+
+
+def check_clock_reach(clock: Clock, policy: Policy, text: str) -> None:
+    """A fixed instant whose rule bounds (now ± service down time or age warning, now + report_interval) fall
+    off the calendar would fail in the middle of reading a cell, as if the database were unreachable: refused
+    here, naming --clock and the instants that can be judged."""
+    if not isinstance(clock, dt.datetime):
+        return
+    seconds = math.ceil(max(policy.down_time, policy.age_warning or 0.0, policy.ahead_after or 0.0))
+    reach = dt.timedelta(seconds=seconds)
+    first, last = dt.datetime.min + reach, dt.datetime.max - reach
+    if not first <= clock <= last:
+        raise ConfigError(
+            f"--clock {text!r}: the rule's bounds, {seconds}s either side of it, fall off the calendar; "
+            f"give a time from {first.isoformat(timespec='seconds')} to {last.isoformat(timespec='seconds')}"
+        )
 
 
 def _compile_excludes(patterns: list[str]) -> tuple[re.Pattern, ...]:

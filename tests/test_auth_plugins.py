@@ -122,11 +122,42 @@ def test_an_auth_plugin_pymysql_cannot_use_is_named():
     )
 
 
-def test_an_account_that_requires_ssl_on_a_server_without_tls_says_so(mariadb, cell_db):
-    url = monitoring_user(mariadb, cell_db, "auth_require_ssl", "mon_tls", f"BY '{PASSWORD}' REQUIRE SSL")
-    run = run_check("--db-url", url, CLOCK)
-    assert (run.code, run.stderr) == (3, "")
-    assert run.status == (
-        "NOVA_SERVICES UNKNOWN - database auth_require_ssl unreachable: Access denied for user 'mon_tls'@'localhost' "
-        "(using password: YES) (error 1045); if the account REQUIREs SSL: this connection had no TLS"
+def test_a_wrong_password_and_an_account_that_requires_ssl_are_refused_alike(mariadb, cell_db):
+    """MariaDB refuses an account that REQUIREs SSL, reached without TLS, with the very words of a wrong password
+    (1045, "Access denied ... using password: YES"): the line cannot tell them apart, so it names the plain causes
+    first and REQUIRE SSL as the other, and only when the connection had no TLS (over TLS, test_tls's client
+    certificate test: no hint). PyMySQL speaks no TLS over a Unix socket either, where MariaDB refuses the same."""
+    required = monitoring_user(mariadb, cell_db, "auth_require_ssl", "mon_tls", f"BY '{PASSWORD}' REQUIRE SSL")
+    plain = monitoring_user(mariadb, cell_db, "auth_plain", "mon_plain", f"BY '{PASSWORD}'")
+    assert run_check("--db-url", plain, CLOCK).status == UP  # the control: the plain account, its right password
+
+    def refusal(url: str) -> tuple[int, str, str]:
+        run = run_check("--db-url", url, CLOCK, "-v")
+        return run.code, run.lines[1], run.stderr
+
+    hint = "(using password: YES) (error 1045): wrong user or password, or REQUIRE SSL (no TLS here)"
+    assert refusal(required) == (
+        3,
+        f"unreachable: database auth_require_ssl: Access denied for user 'mon_tls'@'localhost' {hint}",
+        "",
     )
+    assert refusal(plain.replace(PASSWORD, "Not-" + PASSWORD)) == (
+        3,
+        f"unreachable: database auth_plain: Access denied for user 'mon_plain'@'localhost' {hint}",
+        "",
+    )
+    if getattr(mariadb, "socket", None):  # a server of the suite's own
+        for user in ("mon_tls", "mon_plain"):
+            mariadb.execute(f"CREATE USER IF NOT EXISTS '{user}'@'localhost' IDENTIFIED BY '{PASSWORD}'")
+        mariadb.execute(
+            "ALTER USER 'mon_tls'@'localhost' REQUIRE SSL",
+            "GRANT SELECT ON auth_require_ssl.* TO 'mon_tls'@'localhost'",
+            "GRANT SELECT ON auth_plain.* TO 'mon_plain'@'localhost'",
+        )
+        through_socket = f"?unix_socket={mariadb.socket}"
+        assert run_check("--db-url", plain + through_socket, CLOCK).status == UP
+        assert refusal(required + through_socket) == (
+            3,
+            f"unreachable: database auth_require_ssl: Access denied for user 'mon_tls'@'localhost' {hint}",
+            "",
+        )

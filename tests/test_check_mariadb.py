@@ -132,6 +132,37 @@ def test_db_clock_is_immune_to_a_wrong_local_clock(cell_db):
     assert by_local.returncode == 1
 
 
+def test_a_fixed_clock_at_the_calendars_edge_is_a_bad_argument_not_an_unreachable_database(cell_db):
+    """The rule's bounds (now ± service down time or --age-warning, now + report_interval) must exist: an instant too
+    near year 1 or 9999 is refused as --clock, the nearest one they fit around is judged (was "database nova
+    unreachable: OverflowError" once a cell was read)."""
+    url = cell_db(computes(5.0), name="calendar")
+    end = run_check("--db-url", url, "--clock", "9999-12-31T23:59:59")
+    assert (end.stdout, end.stderr, end.code) == (
+        "NOVA_SERVICES UNKNOWN - --clock '9999-12-31T23:59:59': the rule's bounds, 60s either side of it, fall off the "
+        "calendar; give a time from 0001-01-01T00:01:00 to 9999-12-31T23:58:59\n",
+        "",
+        3,
+    )
+    last = run_check("--db-url", url, "--clock", "9999-12-31T23:58:59")
+    assert (last.status, last.code) == ("NOVA_SERVICES CRITICAL - nova-compute 1/1 down: cmp1 (2912113d11h)", 2)
+    # the widest bound counts: --age-warning 100.5 reaches 101 s
+    start = run_check("--db-url", url, "--clock", "0001-01-01T00:01:40", "--age-warning", "100.5")
+    assert (start.status, start.code) == (
+        "NOVA_SERVICES UNKNOWN - --clock '0001-01-01T00:01:40': the rule's bounds, 101s either side of it, fall off the "
+        "calendar; give a time from 0001-01-01T00:01:41 to 9999-12-31T23:58:18",
+        3,
+    )
+    first = run_check("--db-url", url, "--clock", "0001-01-01T00:01:41", "--age-warning", "100.5")
+    assert first.code == 2
+    assert first.status.startswith("NOVA_SERVICES CRITICAL - nova-compute 1/1 down: cmp1 (heartbeat 739945d")
+    offset = run_check("--db-url", url, "--clock", "9999-12-31T23:00:00-01:00")
+    assert (offset.stdout, offset.code) == (
+        "NOVA_SERVICES UNKNOWN - --clock '9999-12-31T23:00:00-01:00': in UTC it falls outside the years 1 to 9999\n",
+        3,
+    )
+
+
 def test_host_and_binary_filters_match_exactly_as_nova_does(cell_db):
     # MariaDB's = ignores case and trailing spaces; Nova's ?host= and ?binary= compare exactly.
     url = cell_db(controllers() + computes(5.0, 6.0))

@@ -30,13 +30,24 @@ def sqlite_cell(tmp_path):
     [
         (["--bogus"], "unrecognized arguments: --bogus"),
         (["-w"], "argument -w/--warning: expected one argument"),
-        (["-t", "0"], "argument -t/--timeout: invalid positive number of seconds value: '0'"),
-        (["-t", "nan"], "argument -t/--timeout: invalid positive number of seconds value: 'nan'"),
-        (["--service-down-time", "-5"], "argument --service-down-time: invalid whole number of seconds value: '-5'"),
+        # what is expected, not argparse's "invalid positive number of seconds value" (issue 28)
+        (["-t", "abc"], "argument -t/--timeout: expected a number of seconds above 0, at most 31536000, not 'abc'"),
+        (["-t", "0"], "argument -t/--timeout: expected a number of seconds above 0, at most 31536000, not '0'"),
+        (["-t", "nan"], "argument -t/--timeout: expected a number of seconds above 0, at most 31536000, not 'nan'"),
         (
-            ["--unreachable-cell-state", "ok"],
-            "argument --unreachable-cell-state: invalid unknown or critical value: 'ok'",
+            ["--service-down-time", "-5"],
+            "argument --service-down-time: expected a whole number of seconds from 0 to 31536000, not '-5'",
         ),
+        (
+            ["--report-interval", "1" * 13],
+            "argument --report-interval: expected a whole number of seconds from 0 to 31536000, not '1111111111111'",
+        ),
+        (["--age-warning", "soon"], "argument --age-warning: expected a number of seconds from 0 to 31536000, not 'soon'"),
+        (["--parallel", "0"], "argument --parallel: expected a number of connections from 1 to 1000, not '0'"),
+        (["--unreachable-cell-state", "ok"], "argument --unreachable-cell-state: expected unknown or critical, not 'ok'"),
+        # a switch given a value: not argparse's "ignored explicit argument '3'"
+        (["--verbose=3"], "argument -v/--verbose: takes no value, not '3': give -v, -vv or -vvv"),
+        (["--count-disabled=yes"], "argument --count-disabled: takes no value, not 'yes'"),
         (
             ["--db-url", "sqlite:///x.sqlite", "-w", "abc"],
             "--warning 'abc': not a valid range (expected [@][START:][END], e.g. 0, 2, 10%, @1:5, 3:)",

@@ -105,7 +105,7 @@ def test_an_option_that_is_not_a_number_of_connections_is_unknown():
         run = run_check("--db-url", "sqlite:///nowhere.sqlite", "--per-server", value)
         assert (run.code, run.stdout) == (
             3,
-            f"NOVA_SERVICES UNKNOWN - argument --per-server: invalid number of connections from 1 to 1000 value: '{value}'\n",
+            f"NOVA_SERVICES UNKNOWN - argument --per-server: expected a number of connections from 1 to 1000, not '{value}'\n",
         )
 
 

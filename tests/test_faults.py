@@ -329,8 +329,8 @@ def test_table_locked_by_a_migration(cell):
 def test_wrong_password(cell):
     run = run_fault("--db-url", url(cell.admin.port, password="Not-" + PASSWORD), timeout=3)
     assert essential(run) == unreachable(
-        f"Access denied for user '{USER}'@'localhost' (using password: YES) (error 1045); if the account REQUIREs SSL: "
-        "this connection had no TLS"
+        f"Access denied for user '{USER}'@'localhost' (using password: YES) (error 1045): "
+        "wrong user or password, or REQUIRE SSL (no TLS here)"
     )
     assert "Not-" not in run.stdout
     assert wait_no_connections(cell, USER) == []

@@ -640,6 +640,47 @@ def test_every_metric_filter_names_one_label_of_the_service_and_every_function_i
             assert all("$binary$" in value.original for value in [template.urlparams["title"]])
 
 
+def test_each_curve_has_a_colour_of_its_own_and_no_title_a_plus():
+    """Seen in a real Icinga Web 2 (issue 28): "Crit (down)" had the red of "Down", and graphite-web 1.1.8 decodes a
+    title twice, so the clock skew title's + showed as a space. The dashboard's fixed colours differ too."""
+    colour = re.compile(r"color\(\$metric\$, '(#[0-9a-f]{6})'\)")
+    for name, template in load_templates(GRAPHITE_TEMPLATE).items():
+        found = [colour.search(curve.function.original) for curve in template.curves.values()]
+        colours = [match.group(1) for match in found if match]
+        assert (len(colours), len(set(colours))) == (len(found), len(found)), (name, colours)
+        texts = [value.original for value in template.urlparams.values()]
+        assert [text for text in texts if "+" in text] == [], name
+        assert all("+" not in curve.function.original for curve in template.curves.values()), name
+    for panel in dashboard()["panels"]:
+        overrides = panel["fieldConfig"]["overrides"]
+        fixed = [p["value"]["fixedColor"] for o in overrides for p in o["properties"] if p["id"] == "color"]
+        assert len(fixed) == len(set(fixed)), panel["title"]
+
+
+def test_equal_minimum_and_highest_versions_both_show():
+    """Where every service runs one version, minimum and highest are equal: the minimum is drawn first and wider,
+    the highest over it, so its line runs inside the minimum's band instead of hiding it (issue 28)."""
+    versions = load_templates(GRAPHITE_TEMPLATE)["nova_services-versions"]
+    assert list(versions.curves) == ["version_min.value", "version_max.value"]  # drawn in this order
+    default = int(versions.urlparams["lineWidth"].original)
+    width = re.compile(r"lineWidth\(.*, (\d+)\)")
+    widths = []
+    for curve in versions.curves.values():
+        match = width.search(curve.function.original)
+        widths.append(int(match.group(1)) if match else default)
+    assert widths[0] > widths[1] >= 1, widths
+    panel = next(panel for panel in dashboard()["panels"] if panel["title"] == "Service versions per binary")
+    assert [target["target"].endswith(" min')") for target in panel["targets"]] == [True, False]
+    default = panel["fieldConfig"]["defaults"]["custom"]["lineWidth"]
+    wide = {
+        override["matcher"]["options"]: prop["value"]
+        for override in panel["fieldConfig"]["overrides"]
+        for prop in override["properties"]
+        if prop["id"] == "custom.lineWidth"
+    }
+    assert wide == {"/ min$/": 6} and default < 6
+
+
 @pytest.mark.parametrize(
     "binaries",
     [

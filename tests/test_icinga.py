@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import threading
+import time
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -187,6 +190,36 @@ def test_broken_copy_fails_validation(icinga, tmp_path, old, new, error):
     assert run.returncode == 1
     assert error in run.stdout
     assert "Config validation failed." in run.stdout
+
+
+def test_the_exclude_example_of_the_checkcommand_validates_when_copied_into_a_config(icinga):
+    """The --exclude description shows how an anchored expression is written in a config ($$: Icinga reads a lone $
+    as a macro and refuses the file); copied from the validated CheckCommand into a Service, it validates, and the
+    --help form (one $) is refused as the admin who copied it saw."""
+    run = validate_shipped(icinga)
+    assert run.returncode == 0, run.stdout
+    description = icinga.find("CheckCommand", "nova_services")["arguments"]["--exclude"]["description"]
+    example = re.search(r"vars\.nova_services_exclude = \[ .* \]$", description)
+    assert example, description
+    assert example.group() == 'vars.nova_services_exclude = [ "@cmp-old-[0-9]+$$" ]'
+
+    def service_with(line: str) -> subprocess.CompletedProcess:
+        plain, zoned = shipped_conf_files()
+        icinga.install_zones_d(zoned)
+        service = (
+            'object Service "nova-services-copied" {\n  host_name = "ctl1.regionone.example.org"\n'
+            f'  check_command = "nova_services"\n  {line}\n}}\n'
+        )
+        return icinga.validate(include_lines(plain) + service)
+
+    copied = service_with(example.group())
+    assert copied.returncode == 0, copied.stdout
+    assert icinga.find("Service", "ctl1.regionone.example.org!nova-services-copied")["vars"] == {
+        "nova_services_exclude": ["@cmp-old-[0-9]+$$"]
+    }
+    from_help = service_with(example.group().replace("$$", "$"))
+    assert from_help.returncode == 1
+    assert "Closing $ not found in macro format string '@cmp-old-[0-9]+$'." in from_help.stdout
 
 
 # --------------------------------------------------------------------------- no drift from --help
@@ -581,3 +614,85 @@ object Notification "page" {{
     finally:
         icinga.stop()
         heartbeats.stop()
+
+
+# --------------------------------------------------------------------------- icinga/README's demo walk-through
+
+DEMO_NAMES = ("nova_api", "nova_cell0", "nova_cell1", "nova_cell2")
+
+
+def readme_shell_blocks(heading: str) -> tuple[str, list[str]]:
+    """A section of icinga/README.md: its text and its ```sh blocks, in order."""
+    text = (ICINGA_DIR / "README.md").read_text(encoding="utf-8")
+    section = text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    return section, re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
+
+
+def on_the_suites_server(block: str, mariadb, conf: str) -> str:
+    """The README's commands as root would type them, pointed at the suite's MariaDB, this checkout's plugin and a
+    credentials file of the test: the same SQL, URLs, options and order."""
+    port, python = mariadb.admin.port, sys.executable
+    client = f"mariadb --no-defaults -S {mariadb.socket} -uroot "
+    replacements = [
+        (r"(?m)^apt install .*$", ":"),
+        (r"(?m)^(\s*)mariadb ", lambda match: match.group(1) + client),
+        (r"@127\.0\.0\.1\b", f"@127.0.0.1:{port}"),
+        (r"/opt/check_nova_services/bin/check_nova_services_demo", f"{python} -m check_nova_services.demo"),
+        (r"runuser -u nagios -- /usr/lib/nagios/plugins/check_nova_services", f"{python} -m check_nova_services"),
+        (r"install -o root -g nagios -m 0640", "install -m 0640"),
+        (r"/etc/icinga2/nova-services\.conf", conf),
+    ]
+    for pattern, replacement in replacements:
+        block = re.sub(pattern, replacement if callable(replacement) else lambda _, text=replacement: text, block)
+    return block
+
+
+def test_the_readmes_demo_walk_through_works_in_order(mariadb, tmp_path):
+    """icinga/README, "Try it on the demo first": its commands, run in order on a real MariaDB (a new admin's
+    trial before a real cloud, issue 28), give the answer it quotes; the live demo starts; its clean-up leaves
+    none of the demo's databases and users."""
+    if not getattr(mariadb, "socket", None):
+        pytest.skip("needs the suite's own MariaDB (root through its socket)")
+    section, (setup, live, cleanup) = readme_shell_blocks("Try it on the demo first")
+    conf = str(tmp_path / "nova-services.conf")
+
+    def bash(block: str, **options) -> subprocess.CompletedProcess:
+        script = on_the_suites_server(block, mariadb, conf)
+        return subprocess.run(["bash", "-e", "-c", script], cwd=ICINGA_DIR.parent, text=True, capture_output=True, **options)
+
+    def clean() -> None:
+        mariadb.execute(*(f"DROP DATABASE IF EXISTS `{name}`" for name in DEMO_NAMES))
+        mariadb.execute("DROP USER IF EXISTS 'nova_demo'@'localhost', 'monitor'@'localhost'")
+
+    clean()
+    try:
+        run = bash(setup, timeout=120)
+        # The README quotes the answer; ages to the second differ from run to run.
+        quoted = re.search(r"answers `(NOVA_SERVICES WARNING - [^`]*)`", section.replace("\n", " "))
+        assert quoted, section
+
+        def ages(line: str) -> str:
+            return re.sub(r"\d+m\d+s", "<age>", line)
+
+        assert (run.returncode, ages(run.stdout.splitlines()[1].split(" | ")[0]), run.stderr) == (
+            1,
+            ages(quoted.group(1)),
+            "",
+        ), run.stdout + run.stderr
+        assert run.stdout.splitlines()[0].startswith("wrote an API database and 3 cells")
+        demo = subprocess.Popen(
+            ["bash", "-e", "-c", "exec " + on_the_suites_server(live, mariadb, conf).replace("\\\n", " ")],
+            cwd=ICINGA_DIR.parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(4)
+        demo.send_signal(signal.SIGINT)
+        out, err = demo.communicate(timeout=30)
+        assert (demo.returncode, err) == (0, ""), out + err
+        assert "heartbeating 39 services every 10s as Nova does" in out
+    finally:
+        removed = bash(cleanup, timeout=60)
+        clean()
+    assert (removed.returncode, removed.stderr) == (0, "")

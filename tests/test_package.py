@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -50,6 +51,22 @@ def wheel_venv(dist, tmp_path_factory) -> Path:
     installed = run(venv / "bin" / "python", "-m", "pip", "install", "-q", wheel, cwd=venv.parent)
     assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
     return venv
+
+
+def venv_commands(readme: Path) -> tuple[list[str], list[str]]:
+    """The commands that make /opt/check_nova_services: those on a line of their own, and every interpreter named."""
+    text = readme.read_text(encoding="utf-8")
+    lines = re.findall(r"^(\S+ -m venv /opt/check_nova_services)\b", text, re.MULTILINE)
+    return lines, re.findall(r"(\S+) -m venv /opt/check_nova_services", text)
+
+
+def test_both_readmes_make_the_virtual_environment_one_way_the_one_the_nagios_user_can_run():
+    """A venv's interpreter links to the Python that made it: a pyenv python3 (under /root) gave the nagios user
+    "Permission denied" when the README said `python3 -m venv` and icinga/README `/usr/bin/python3` (issue 28)."""
+    readme, icinga = venv_commands(REPO / "README.md"), venv_commands(REPO / "icinga" / "README.md")
+    assert readme[0] == icinga[0] == ["/usr/bin/python3 -m venv /opt/check_nova_services"]
+    # RHEL 8's newer Python is the system's too
+    assert [python for python in readme[1] + icinga[1] if not re.fullmatch(r"`?/usr/bin/python3(\.\d+)?", python)] == []
 
 
 def test_the_suite_tests_this_checkout():

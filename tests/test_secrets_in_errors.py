@@ -124,7 +124,7 @@ def test_the_echoing_server_really_quotes_the_password(echoing):
 
 ECHO_LINE = (
     "NOVA_SERVICES UNKNOWN - database nova unreachable: Access denied for user 'nova' with password '***' (error 1045)"
-    "; if the account REQUIREs SSL: this connection had no TLS" + PERFDATA_ONE_CELL
+    ": wrong user or password, or REQUIRE SSL (no TLS here)" + PERFDATA_ONE_CELL
 )
 
 
@@ -175,8 +175,8 @@ def test_a_cell_mappings_password_echoed_by_the_server_is_masked(echoing, tmp_pa
     assert echoing.echoed == [("nova", "Cell-Secret-7")]
     assert run.status == (
         f"NOVA_SERVICES UNKNOWN - cell cell1 ({uuid}) unreachable: "
-        "Access denied for user 'nova' with password '***' (error 1045); if the account REQUIREs SSL: this "
-        "connection…"  # cut at a word to fit the line; -v has it whole
+        "Access denied for user 'nova' with password '***' (error 1045): wrong user or password, or REQUIRE SSL (no "
+        "TLS…"  # cut at a word to fit the line; -v has it whole
     )
     assert ("Cell-Secret-7" in run.stdout, run.code) == (False, 3)
     debug = run_check("--api-db-url", api, CLOCK, "-vvv")

@@ -186,8 +186,8 @@ def test_server_requires_tls(tls_server):
     run = run_check("--db-url", tls_url(tls_server, ssl_disabled="1"), CLOCK)
     assert run.status == (
         "NOVA_SERVICES UNKNOWN - database nova_tls unreachable: "
-        "Access denied for user 'tls_user'@'localhost' (using password: YES) (error 1045); if the account REQUIREs "
-        "SSL: this connection had no TLS"
+        "Access denied for user 'tls_user'@'localhost' (using password: YES) (error 1045): wrong user or password, "
+        "or REQUIRE SSL (no TLS here)"
     )
     assert run.code == 3
 

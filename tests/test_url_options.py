@@ -97,6 +97,30 @@ def test_a_bind_address_that_is_not_this_hosts_is_named(cell_url, tmp_path):
     )
 
 
+def test_a_socket_that_fails_is_named_not_the_host(cell_url, mariadb, tmp_path):
+    """PyMySQL's message names the host (127.0.0.1 here) even when it went through a socket: the line names the
+    socket, from the URL or from the option file (which wins, as in PyMySQL). The server's own socket works."""
+    socket_line = (
+        "NOVA_SERVICES UNKNOWN - database urlopt_cell unreachable: Can't connect to MySQL server through socket "
+        "'{}' ([Errno 2] No such file or directory) (error 2003)"
+    )
+    in_url = run_check("--db-url", f"{cell_url}?unix_socket=/nonexistent.sock", CLOCK)
+    assert (in_url.status, in_url.code, in_url.stderr) == (socket_line.format("/nonexistent.sock"), 3, "")
+    cnf = tmp_path / "socket.cnf"
+    cnf.write_text("[client]\nsocket=/nonexistent-too.sock\n")
+    in_file = run_check("--db-url", f"{cell_url}?read_default_file={cnf}&unix_socket=/nonexistent.sock", CLOCK)
+    assert (in_file.status, in_file.code) == (socket_line.format("/nonexistent-too.sock"), 3)
+    refused = run_check("--db-url", cell_url.replace(f":{mariadb.admin.port}/", f":{free_port()}/"), CLOCK)
+    assert (refused.status, refused.code) == (
+        "NOVA_SERVICES UNKNOWN - database urlopt_cell unreachable: Can't connect to MySQL server on '127.0.0.1' "
+        "([Errno 111] Connection refused) (error 2003)",
+        3,
+    )
+    if getattr(mariadb, "socket", None):  # a server of the suite's own (not NOVA_SERVICES_TEST_DB_URL's)
+        served = run_check("--db-url", f"{cell_url}?unix_socket={mariadb.socket}", CLOCK)
+        assert (served.status, served.code) == (OK_LINE, 0)
+
+
 def test_a_mysql_url_is_read_with_pymysql():
     """Catches parse_db_url's ``mysql://`` -> ``mysql+pymysql://`` rewrite removed: nova.conf
     files often say mysql://, and without the rewrite SQLAlchemy wants MySQLdb (No module named 'MySQLdb')."""

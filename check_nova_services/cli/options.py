@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import NoReturn
 
 from check_nova_services import __version__
 from check_nova_services.rule.thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING
 from check_nova_services.shared.errors import UsageError
+from check_nova_services.shared.text import safe
 from check_nova_services.sources.fanout import DEFAULT_PARALLEL, DEFAULT_PER_SERVER
 
 UNKNOWN = 3
@@ -22,7 +24,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports errors as UNKNOWN and exits 3 after --help/--version."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
+        raise UsageError(_without_value(message))
 
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         if message:
@@ -37,35 +39,61 @@ class _Parser(argparse.ArgumentParser):
             sys.stdout.write(message)
 
 
+#: argparse's words for a value given to a switch (--verbose=3, --count-disabled=yes), the same on 3.9 to 3.13.
+_IGNORED_VALUE = re.compile(r"^argument (?P<option>\S+): ignored explicit argument (?P<value>.*)$")
+
+
+def _without_value(message: str) -> str:
+    """ "ignored explicit argument '3'" says nothing of what to do: the switch takes no value; -v is repeated."""
+    ignored = _IGNORED_VALUE.match(message)
+    if ignored is None:
+        return message
+    option, value = ignored["option"], ignored["value"]
+    hint = ": give -v, -vv or -vvv" if option == "-v/--verbose" else ""
+    return f"argument {option}: takes no value, not {value}{hint}"
+
+
+def _refused(expected: str, text: str) -> argparse.ArgumentTypeError:
+    """argparse's own words ("invalid positive number of seconds value") read like a typo: say what is expected."""
+    return argparse.ArgumentTypeError(f"expected {expected}, not {safe(text, 40)!r}")
+
+
+def _number(text: str, expected: str, kind: type[int] | type[float] = float) -> float:
+    try:
+        return kind(text)
+    except ValueError:
+        raise _refused(expected, text) from None
+
+
 def _positive_float(text: str) -> float:
-    value = float(text)
+    expected = f"a number of seconds above 0, at most {MAX_SECONDS}"
+    value = _number(text, expected)
     if not 0 < value <= MAX_SECONDS:  # also refuses nan and inf
-        raise ValueError(text)
+        raise _refused(expected, text)
     return value
 
 
 def _non_negative_int(text: str) -> int:
-    if len(text) > 12:
-        raise ValueError(text)
-    value = int(text)
-    if not 0 <= value <= MAX_SECONDS:
-        raise ValueError(text)
+    expected = f"a whole number of seconds from 0 to {MAX_SECONDS}"
+    value = int(_number(text[:13], expected, int))  # 13 characters: more is a typo, and a slow int()
+    if len(text) > 12 or not 0 <= value <= MAX_SECONDS:
+        raise _refused(expected, text)
     return value
 
 
 def _non_negative_float(text: str) -> float:
-    value = float(text)
+    expected = f"a number of seconds from 0 to {MAX_SECONDS}"
+    value = _number(text, expected)
     if not 0 <= value <= MAX_SECONDS:
-        raise ValueError(text)
+        raise _refused(expected, text)
     return value
 
 
 def _connections(text: str) -> int:
-    if len(text) > 6:
-        raise ValueError(text)
-    value = int(text)
-    if not 1 <= value <= 1000:
-        raise ValueError(text)
+    expected = "a number of connections from 1 to 1000"
+    value = int(_number(text[:7], expected, int))
+    if len(text) > 6 or not 1 <= value <= 1000:
+        raise _refused(expected, text)
     return value
 
 
@@ -74,10 +102,9 @@ def _one_of(*choices: str):
 
     def parse(text: str) -> str:
         if text.lower() not in choices:
-            raise ValueError(text)
+            raise _refused(" or ".join(choices), text)
         return text.lower()
 
-    parse.__name__ = " or ".join(choices)
     return parse
 
 
@@ -88,12 +115,6 @@ class _ConfigSource(argparse._AppendAction):
         items = list(getattr(namespace, self.dest, None) or [])
         items.append(("dir" if option_string == "--config-dir" else "file", values))
         setattr(namespace, self.dest, items)
-
-
-_connections.__name__ = "number of connections from 1 to 1000"
-_positive_float.__name__ = "positive number of seconds"
-_non_negative_int.__name__ = "whole number of seconds"
-_non_negative_float.__name__ = "number of seconds"
 
 
 def build_parser() -> argparse.ArgumentParser:

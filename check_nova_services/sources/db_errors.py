@@ -23,6 +23,8 @@ _DNS_FAILURE = re.compile(r"\[Errno (-\d+)\] ([^)]*)")
 _CANNOT_BIND = re.compile(r"\[Errno 99\]")
 #: "Authentication plugin 'b'parsec'' not configured": PyMySQL quotes the name's bytes repr.
 _PLUGIN_NAME = re.compile(r"plugin '(?:b')?([A-Za-z0-9_]+)'?' not configured")
+#: PyMySQL names the host even when it connected through a Unix socket.
+_CANT_CONNECT_ON_HOST = re.compile(r"^Can't connect to MySQL server on (?:'[^']*'|\"[^\"]*\")")
 
 #: PyMySQL's words when an authentication method needs a package it could not import, and that package.
 _MISSING_AUTH_PACKAGE = {
@@ -45,7 +47,7 @@ def describe_error(exc: BaseException, url: URL) -> str:
 def _describe_driver_error(orig: BaseException, url: URL, wrapped: bool) -> str:
     args: tuple = getattr(orig, "args", ())
     if len(args) >= 2 and isinstance(args[0], int):  # PyMySQL and mysqlclient: (code, message)
-        return _describe_coded(args[0], str(args[1]), orig, url)
+        return _describe_coded(args[0], _naming_the_socket(args[0], str(args[1]), url), orig, url)
     if isinstance(orig, configparser.Error):
         # Only the first line: the next ones quote the file, password included.
         option_file = url.query.get("read_default_file")
@@ -68,6 +70,16 @@ def _describe_driver_error(orig: BaseException, url: URL, wrapped: bool) -> str:
     return f"{type(orig).__name__}: {first}" if first else type(orig).__name__
 
 
+def _naming_the_socket(code: int, message: str, url: URL) -> str:
+    """A failed socket connection names the socket, as the mysql client does: PyMySQL's message names the host
+    (127.0.0.1, localhost), which sends the operator to look at the wrong thing. The option file's socket wins,
+    as in PyMySQL."""
+    socket = option_file(url).get("socket") or url.query.get("unix_socket")
+    if code != _CANT_CONNECT or not isinstance(socket, str) or not socket:
+        return message
+    return _CANT_CONNECT_ON_HOST.sub(lambda _: f"Can't connect to MySQL server through socket {socket!r}", message, count=1)
+
+
 def _describe_coded(code: int, message: str, orig: BaseException, url: URL) -> str:
     dns = _DNS_FAILURE.search(message) if code == _CANT_CONNECT else None
     if code == 1146:
@@ -83,7 +95,8 @@ def _describe_coded(code: int, message: str, orig: BaseException, url: URL) -> s
         limit = "max_connections" if code == 1040 else "the account's max_user_connections"
         return f"the server has no connection to spare ({message}, error {code}): raise {limit}, or lower --per-server"
     if code == _ACCESS_DENIED and getattr(orig, "without_tls", False):
-        return f"{message} (error {code}); if the account REQUIREs SSL: this connection had no TLS"
+        # MariaDB and MySQL refuse an account that REQUIREs SSL exactly as a wrong password: one cause of two.
+        return f"{message} (error {code}): wrong user or password, or REQUIRE SSL (no TLS here)"
     if code == _AUTH_PLUGIN_UNKNOWN and "not configured" in message:
         plugin = _PLUGIN_NAME.search(message)
         name = plugin.group(1) if plugin else "?"

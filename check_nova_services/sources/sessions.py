@@ -102,11 +102,12 @@ def _shared_tls_connection_class():
                     return _SHARED_TLS["context"]
 
             def connect(self, sock=None):
-                """A refusal says whether the connection had TLS: an account that REQUIREs SSL refuses one without."""
+                """A refusal says whether the connection had TLS: an account that REQUIREs SSL refuses one without.
+                PyMySQL calls a Unix socket secure, but speaks no TLS there, and MariaDB refuses such an account on it."""
                 try:
                     return super().connect(sock)
                 except pymysql.err.OperationalError as exc:
-                    exc.without_tls = not self._secure
+                    exc.without_tls = not self._secure or bool(self.unix_socket)
                     raise
 
         connection_class = _SHARED_TLS.setdefault("class", SharedTlsDefaults)
