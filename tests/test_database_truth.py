@@ -199,12 +199,12 @@ def test_a_whole_cell_down_on_a_replica_whose_lag_is_unknown_is_stale_a_partial_
         (
             "1",
             "gcomm://10.0.0.1,10.0.0.2,10.0.0.3",
-            "node is a Primary component of 1 while wsrep_cluster_address lists 3 nodes: a bootstrapped minority?",
+            "node is a Primary component of 1 while wsrep_cluster_address lists 3 nodes (a bootstrapped minority?)",
         ),
         (
             "1",
             "gcomm://10.0.0.1:4567,10.0.0.2:4567?pc.wait_prim=no",
-            "node is a Primary component of 1 while wsrep_cluster_address lists 2 nodes: a bootstrapped minority?",
+            "node is a Primary component of 1 while wsrep_cluster_address lists 2 nodes (a bootstrapped minority?)",
         ),
         ("3", "gcomm://10.0.0.1,10.0.0.2,10.0.0.3", None),
         ("2", "gcomm://10.0.0.1,10.0.0.2,10.0.0.3", None),  # one node down, the other two keep quorum

@@ -151,7 +151,7 @@ class NodeState:
         listed = len(cluster_members(self.variables.get("wsrep_cluster_address", "")))
         if self.status.get("wsrep_cluster_size") == "1" and listed > 1:
             return (
-                f"node is a Primary component of 1 while wsrep_cluster_address lists {listed} nodes: a bootstrapped minority?"
+                f"node is a Primary component of 1 while wsrep_cluster_address lists {listed} nodes (a bootstrapped minority?)"
             )
         return None
 
