@@ -29,6 +29,7 @@ class AsyncReplica:
             replica_options.append("--read-only=ON")
         self.delayed = 0
         self.granted: list[str] = []
+        self.locks: list[pymysql.connections.Connection] = []
         with ThreadPoolExecutor(2) as pool:  # two independent servers: start them side by side
             primary = pool.submit(MariaDB, "--log-bin=primary-bin", "--server-id=1", "--binlog-format=ROW", private=True)
             replica = pool.submit(MariaDB, *replica_options, private=True)
@@ -107,14 +108,14 @@ class AsyncReplica:
         """``statements`` on the primary, their binary log events dated ``seconds_ago`` in the past (``SET
         TIMESTAMP``): a replica's ``Seconds_Behind_Master`` counts from that date, and ``MASTER_DELAY`` holds an event
         back until that date plus the delay. The replica's status once the events arrived (and, under a delay
-        that holds them, once the lag shows)."""
+        or a lock that holds them, once the lag shows)."""
         with self.primary.connect(database) as conn, conn.cursor() as cursor:
             cursor.execute(f"SET TIMESTAMP=UNIX_TIMESTAMP() - {int(seconds_ago)}")
             for statement in statements:
                 cursor.execute(statement)
             conn.commit()
         ((position,),) = self.primary.execute("SELECT @@GLOBAL.gtid_binlog_pos")
-        held = self.delayed > seconds_ago
+        held = self.delayed > seconds_ago or bool(self.locks)
         deadline = time.monotonic() + timeout
         while True:
             status = self.slave_status()
@@ -124,6 +125,16 @@ class AsyncReplica:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"dated write not received after {timeout} s: {_brief(status)}")
             time.sleep(0.1)
+
+    def lock_rows(self, database: str, table: str) -> None:
+        """On the replica, a transaction holding every row of ``table`` (``SELECT ... FOR UPDATE``), as a long report
+        would: the SQL thread, applying a change to them, waits on the lock (``innodb_lock_wait_timeout``, then
+        retries) while replication runs. `reset` ends it."""
+        conn = self.replica.connect(database)
+        with conn.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute(f"SELECT * FROM `{table}` FOR UPDATE")
+        self.locks.append(conn)
 
     def grant_lag_reading(self, user: str) -> None:
         """``GRANT SLAVE MONITOR`` to ``user`` (``'name'@'host'``), on the primary and replicated: it may then read
@@ -135,7 +146,10 @@ class AsyncReplica:
         self.wait_caught_up()
 
     def reset(self, timeout: float = 30) -> str:
-        """Undo whatever a test left: no delay, no grant given here, both threads running, the replica caught up."""
+        """Undo whatever a test left: no delay, no lock, no grant given here, both threads running, the replica caught
+        up."""
+        while self.locks:
+            self.locks.pop().close()  # the transaction ends with its connection, and its locks
         if self.delayed:
             self.replica.execute("STOP SLAVE", "CHANGE MASTER TO master_delay=0")
             self.delayed = 0
