@@ -38,6 +38,10 @@ class Cell:
 
 Clock = Union[str, dt.datetime]  # "local", "db", or a fixed naive-UTC instant
 
+#: Services a cell needs for "every one down" to be a fact of its own (a whole cell down, one phrase on the first
+#: line; on a replica whose lag cannot be read, a doubt): one service down is just that service.
+WHOLE_CELL_MINIMUM = 2
+
 
 @dataclass(frozen=True)
 class CellReading:
@@ -68,6 +72,11 @@ class CellReading:
     @property
     def services(self) -> int:
         return sum(t.total for t in self.tallies.values())
+
+    @property
+    def all_down(self) -> bool:
+        """Every service of the cell down at once (at least WHOLE_CELL_MINIMUM of them)."""
+        return self.services >= WHOLE_CELL_MINIMUM and sum(t.down for t in self.tallies.values()) == self.services
 
 
 @dataclass

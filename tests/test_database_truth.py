@@ -5,11 +5,15 @@ the same states on real Galera nodes and replicas are in test_galera.py and test
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from check_nova_services.rule.nodes import NodeState
-from check_nova_services.rule.selection import Selection
-from tests.harness.factories import check, computes, controllers, row
+from check_nova_services.readings import Cell
+from check_nova_services.rule.nodes import NodeState, lag_tolerance
+from check_nova_services.rule.selection import Selection, ServiceFilter
+from check_nova_services.sources.cells import ReadPlan, doubted, judge_rows
+from tests.harness.factories import NOW, POLICY, check, computes, controllers, row
 
 SYNCED = {"wsrep_local_state_comment": "Synced", "wsrep_cluster_status": "Primary", "wsrep_ready": "ON"}
 GALERA = {"wsrep_on": "ON", "read_only": "OFF", "gtid_slave_pos": ""}
@@ -57,7 +61,198 @@ PLAIN = {"wsrep_on": "OFF", "read_only": "OFF", "gtid_slave_pos": ""}
     ],
 )
 def test_the_policy_per_node_state(status, variables, doubt):
-    assert NodeState.of(status, variables).doubt() == doubt
+    assert NodeState.of(status, variables).doubt(50.0) == doubt
+
+
+MARIADB_REPLICA = {**PLAIN, "read_only": "ON", "gtid_slave_pos": "0-1-42"}
+RUNNING = {"Slave_running": "ON", "Slaves_running": "1"}
+GRANT = "SLAVE MONITOR or REPLICATION CLIENT"
+
+
+def behind(*lags: object, column: str = "Seconds_Behind_Master", sql: str = "Yes") -> list[dict[str, object]]:
+    """SHOW REPLICA STATUS rows, one per source, as the driver gives them (an int, or None for NULL)."""
+    thread = "Replica_SQL_Running" if column.endswith("Source") else "Slave_SQL_Running"
+    return [{column: lag, thread: sql} for lag in lags]
+
+
+@pytest.mark.parametrize(
+    "status, variables, replication, refused, doubt",
+    [
+        # within the tolerance (down_time 60 - report_interval 10 = 50 s): a healthy service still reads up
+        (RUNNING, MARIADB_REPLICA, behind(0), False, None),
+        (RUNNING, MARIADB_REPLICA, behind(50), False, None),
+        (RUNNING, MARIADB_REPLICA, behind(51), False, "is a replica 51s behind its primary"),
+        (RUNNING, MARIADB_REPLICA, behind(78), False, "is a replica 78s behind its primary"),
+        (RUNNING, MARIADB_REPLICA, behind(130), False, "is a replica 2m10s behind its primary"),
+        # multi-source: the largest lag; a source whose lag is NULL does not hide another's
+        (RUNNING, MARIADB_REPLICA, behind(3, None, 78), False, "is a replica 78s behind its primary"),
+        # lag unknown (NULL, or no grant): read as it is here; a whole cell down is doubted (below)
+        (RUNNING, MARIADB_REPLICA, behind(None), False, None),
+        (RUNNING, MARIADB_REPLICA, None, True, None),
+        # MariaDB's own status comes first, whatever the grant
+        (
+            {"Slave_running": "OFF"},
+            MARIADB_REPLICA,
+            behind(None, sql="No"),
+            False,
+            "is a replica whose replication has stopped (Slave_running OFF)",
+        ),
+        # MySQL 8.0.22+: no Slave_running; its replica status says a lag, or a stopped SQL thread
+        ({}, {"read_only": "ON"}, behind(78, column="Seconds_Behind_Source"), False, "is a replica 78s behind its primary"),
+        (
+            {},
+            {"read_only": "ON"},
+            behind(None, column="Seconds_Behind_Source", sql="No"),
+            False,
+            "is a replica whose replication has stopped (Replica_SQL_Running No)",
+        ),
+        (
+            {},
+            {"read_only": "ON"},
+            behind(None, sql="No"),
+            False,
+            "is a replica whose replication has stopped (Slave_SQL_Running No)",
+        ),
+        # a read-only server that is no replica (no row), or one that refuses to say
+        ({}, {"read_only": "ON"}, [], False, None),
+        ({}, {"read_only": "ON"}, None, True, None),
+    ],
+)
+def test_the_policy_on_a_replicas_lag(status, variables, replication, refused, doubt):
+    """Issue 28: a replica whose SQL thread runs but lags paged "all down"; its lag, where the grant lets it be read,
+    beyond down_time - report_interval makes it stale."""
+    node = NodeState.of(status, variables, replication, refused)
+    assert node.doubt(lag_tolerance(60, 10)) == doubt
+
+
+def test_the_lag_a_replica_may_have_is_down_time_less_one_report_interval():
+    assert (lag_tolerance(60, 10), lag_tolerance(75, 30), lag_tolerance(60, None)) == (50, 45, 60)
+
+
+@pytest.mark.parametrize(
+    "status, variables, replication, refused, doubt",
+    [
+        (
+            RUNNING,
+            MARIADB_REPLICA,
+            None,
+            True,
+            f"is a replica whose lag cannot be read (grant {GRANT}) and every service reads down",
+        ),
+        (
+            RUNNING,
+            MARIADB_REPLICA,
+            behind(None),
+            False,
+            "is a replica whose lag the server does not know (Seconds_Behind_Master NULL) and every service reads down",
+        ),
+        (RUNNING, MARIADB_REPLICA, None, False, "is a replica whose lag was not read and every service reads down"),
+        (
+            {},
+            {"read_only": "ON"},
+            None,
+            True,
+            f"is a read-only server, a replica maybe, whose lag cannot be read (grant {GRANT}) and every service reads down",
+        ),
+        # the lag is known (within the tolerance, or the cell would not have been read): the outage is real
+        (RUNNING, MARIADB_REPLICA, behind(2), False, None),
+        # no replica: the outage is real
+        ({}, PLAIN, None, False, None),
+        ({}, {"read_only": "ON"}, [], False, None),
+        (SYNCED, GALERA, None, False, None),
+    ],
+)
+def test_a_whole_cell_down_on_a_replica_whose_lag_is_unknown(status, variables, replication, refused, doubt):
+    assert NodeState.of(status, variables, replication, refused).doubt_when_all_down() == doubt
+
+
+def test_a_whole_cell_down_on_a_replica_whose_lag_is_unknown_is_stale_a_partial_outage_is_not():
+    """sources.cells.doubted: every service down (2 or more) on such a replica is UNKNOWN; one service down of
+    several is read as it is; so is a cell of one service down (that is as likely its own outage: the same
+    threshold as the first line's whole-cell phrase)."""
+    node = NodeState.of(RUNNING, MARIADB_REPLICA, None, True)
+    plan = ReadPlan(ServiceFilter(), POLICY, NOW, in_database=False)
+    cell = Cell("cell1", None, None)
+
+    def read(rows):
+        return doubted(dataclasses.replace(judge_rows(cell, rows, plan, lambda r: None, NOW), node=node))
+
+    whole = read(controllers("ctl1", age=300) + computes("cmp", 3, age=300))
+    assert (whole.error, whole.stale, whole.tallies) == (
+        f"is a replica whose lag cannot be read (grant {GRANT}) and every service reads down",
+        True,
+        {},
+    )
+    partial = read(controllers("ctl1") + computes("cmp", 3, age=300))
+    assert (partial.error, partial.stale, partial.tallies["nova-compute"].down) == (None, False, 3)
+    alone = read(computes("cmp", 1, age=300))
+    assert (alone.error, alone.tallies["nova-compute"].down) == (None, 1)
+    plain = dataclasses.replace(
+        judge_rows(cell, computes("cmp", 3, age=300), plan, lambda r: None, NOW), node=NodeState.of({}, PLAIN)
+    )
+    assert doubted(plain) is plain
+
+
+@pytest.mark.parametrize(
+    "size, address, doubt",
+    [
+        (
+            "1",
+            "gcomm://10.0.0.1,10.0.0.2,10.0.0.3",
+            "node is a Primary component of 1 while wsrep_cluster_address lists 3 nodes (a bootstrapped minority?)",
+        ),
+        (
+            "1",
+            "gcomm://10.0.0.1:4567,10.0.0.2:4567?pc.wait_prim=no",
+            "node is a Primary component of 1 while wsrep_cluster_address lists 2 nodes (a bootstrapped minority?)",
+        ),
+        ("3", "gcomm://10.0.0.1,10.0.0.2,10.0.0.3", None),
+        ("2", "gcomm://10.0.0.1,10.0.0.2,10.0.0.3", None),  # one node down, the other two keep quorum
+        ("1", "gcomm://", None),  # the first node of a new cluster
+        ("1", "gcomm://10.0.0.1", None),  # a cluster of one
+        ("1", "", None),
+    ],
+)
+def test_a_galera_node_alone_in_its_primary_component_while_its_address_lists_others(size, address, doubt):
+    """Issue 28: a split brain's clue, a minority bootstrapped as its own Primary, Synced with nobody."""
+    node = NodeState.of({**SYNCED, "wsrep_cluster_size": size}, {**GALERA, "wsrep_cluster_address": address})
+    assert node.doubt(50.0) == doubt
+
+
+@pytest.mark.parametrize(
+    "status, variables, replication, refused, described",
+    [
+        (RUNNING, MARIADB_REPLICA, behind(3), False, "replica, replication running, 3s behind"),
+        (RUNNING, MARIADB_REPLICA, None, True, f"replica, replication running, lag not readable (grant {GRANT})"),
+        (RUNNING, MARIADB_REPLICA, behind(None), False, "replica, replication running, lag unknown"),
+        (
+            {"Slave_running": "OFF"},
+            MARIADB_REPLICA,
+            None,
+            True,
+            f"replica, replication stopped, lag not readable (grant {GRANT})",
+        ),
+        ({}, {"read_only": "ON"}, None, True, f"read-only, replica status refused (grant {GRANT} to read a lag)"),
+        (
+            {**SYNCED, "wsrep_cluster_size": "3"},
+            GALERA,
+            None,
+            False,
+            "Galera node Synced, Primary, wsrep_ready ON, cluster size 3",
+        ),
+        ({}, PLAIN, None, False, "no Galera, no replication seen"),
+    ],
+)
+def test_what_minus_vvv_says_of_a_node(status, variables, replication, refused, described):
+    assert NodeState.of(status, variables, replication, refused).describe() == described
+
+
+def test_a_lagging_replica_is_not_taken_as_the_truth():
+    run = check({"cell2": controllers("ctl2") + computes("cmp", 3)}, stale={"cell1": "is a replica 78s behind its primary"})
+    assert (run.code, run.line) == (
+        3,
+        "NOVA_SERVICES UNKNOWN - cell1's database is a replica 78s behind its primary: heartbeats may be stale",
+    )
 
 
 def test_a_desynced_node_is_not_taken_as_the_truth():

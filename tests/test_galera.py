@@ -1,6 +1,7 @@
-"""A real two-node Galera cluster (Debian's galera-4, loopback ports): a node that is desynced, frozen by
+"""A real three-node Galera cluster (Debian's galera-4, loopback ports): a node that is desynced, frozen by
 FLUSH TABLES WITH READ LOCK, or cut off from the group (with and without dirty reads) is not taken as the
-truth (issues 19, 24); a Synced node is read as usual. Exact first lines and exit codes."""
+truth (issues 19, 24), nor one cut off and bootstrapped as a Primary component of its own (a split brain,
+issue 28); a Synced node is read as usual. Exact first lines and exit codes."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def cluster():
-    cluster = GaleraCluster(2)
+    cluster = GaleraCluster(3)  # three, as clouds run it: a node's cluster address then lists the two others
     try:
         first = cluster[1]
         write_cell(first.create_database("nova"), ROWS)
@@ -57,7 +58,7 @@ def check(cluster: GaleraCluster, index: int, *args: str, query: str = ""):
 
 
 def test_a_synced_node_is_read_as_usual(galera):
-    for index in (1, 2):
+    for index in (1, 2, 3):
         run = check(galera, index)
         assert (run.code, run.status) == (0, UP)
 
@@ -98,7 +99,7 @@ def test_a_partitioned_node_refuses_reads_and_says_so(galera):
         "NOVA_SERVICES UNKNOWN - database nova unreachable: Galera node not ready: WSREP has not yet prepared node "
         "for application use (error 1047)",
     )
-    assert check(galera, 1).status == UP  # node 1 keeps the Primary component (its weight)
+    assert check(galera, 1).status == UP  # nodes 1 and 3 keep the Primary component (2 of 3)
 
 
 def test_a_partitioned_node_with_dirty_reads_is_not_the_truth(galera):
@@ -111,6 +112,25 @@ def test_a_partitioned_node_with_dirty_reads_is_not_the_truth(galera):
         "NOVA_SERVICES UNKNOWN - database nova node not in the primary component "
         f"(non-Primary, {status['wsrep_local_state_comment']}): heartbeats may be stale",
     )
+
+
+def test_a_minority_bootstrapped_as_its_own_primary_is_not_the_truth(galera):
+    """Issue 28, a split brain's clue: node 3, cut off and bootstrapped (pc.bootstrap=YES), says Primary, Synced and
+    ready, and serves heartbeats frozen at the split (all down a minute later). Alone in a component while its
+    wsrep_cluster_address lists the two others, it is not the truth; the majority is."""
+    status = galera.bootstrap_minority(galera[3])
+    assert (status["wsrep_cluster_status"], status["wsrep_local_state_comment"], status["wsrep_cluster_size"]) == (
+        "Primary",
+        "Synced",
+        "1",
+    )
+    run = check(galera, 3)
+    assert (run.code, run.status) == (
+        3,
+        "NOVA_SERVICES UNKNOWN - database nova node is a Primary component of 1 while wsrep_cluster_address lists 2 "
+        "nodes (a bootstrapped minority?): heartbeats may be stale",
+    )
+    assert check(galera, 1).status == UP  # nodes 1 and 2 go on as the cluster
 
 
 def test_cells_on_different_nodes_are_judged_each_by_its_own(galera):

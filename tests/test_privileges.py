@@ -250,7 +250,10 @@ def test_a_whole_run_sends_only_reads(single):
         "START TRANSACTION READ ONLY",
     ], statements
     assert statements[start + 4].startswith("SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_state_comment', ")
-    assert statements[start + 5] == "SHOW VARIABLES WHERE Variable_name IN ('wsrep_on', 'read_only', 'gtid_slave_pos')"
+    assert (
+        statements[start + 5]
+        == "SHOW VARIABLES WHERE Variable_name IN ('wsrep_on', 'read_only', 'gtid_slave_pos', 'wsrep_cluster_address')"
+    )
     assert any("FROM services" in s for s in statements)
     assert statements[-1] == "ROLLBACK"
     verbs = {s.split()[0].upper() for s in statements}

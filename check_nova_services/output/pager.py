@@ -29,9 +29,6 @@ from check_nova_services.rule.policy import KNOWN_BINARIES, Assessed, Standing, 
 from check_nova_services.rule.versions import COMPUTE, release_of
 from check_nova_services.shared.text import duration, safe
 
-#: A cell whose services are all down is named as one phrase when it has at least this many.
-WHOLE_CELL_MINIMUM = 2
-
 
 def first_line(
     reading: Reading,
@@ -82,11 +79,7 @@ def _several(reports: list, head: str) -> list[Fact]:
 
 
 def _down(reading: Reading) -> list[Fact]:
-    whole = [
-        r
-        for r in reading.answered
-        if r.services >= WHOLE_CELL_MINIMUM and sum(t.down for t in r.tallies.values()) == r.services
-    ]
+    whole = [r for r in reading.answered if r.all_down]
     facts = [_whole_cell(r) for r in whole]
     covered = {r.cell.name for r in whole}
     ambiguous = _hosts_in_several_cells(reading.problems)

@@ -13,6 +13,7 @@ from sqlalchemy.engine import URL
 
 from check_nova_services.readings import Cell, CellReading, Clock, Deployment
 from check_nova_services.rule.heartbeat import ServiceRow
+from check_nova_services.rule.nodes import lag_tolerance
 from check_nova_services.rule.policy import PROBLEM_LIMIT, Policy, TallyBuilder, assess
 from check_nova_services.rule.selection import ServiceFilter
 from check_nova_services.rule.versions import naming_bound
@@ -47,13 +48,15 @@ class ReadPlan:
 
 def read_cell(cell: Cell, link: Link, plan: ReadPlan, zone_of: Callable[[ServiceRow], str | None]) -> CellReading:
     """One cell over an open connection, judged: by the database, or row by row with the same rule and policy.
-    A node that casts doubt on its own data (nodes.py) gives a stale reading: nothing judged."""
+    A node that casts doubt on its own data (nodes.py) gives a stale reading: nothing judged; so does a whole
+    cell down on a replica whose lag cannot be read (:func:`doubted`)."""
     assert cell.url is not None
     begun = time.monotonic()
     fixed = plan.clock if isinstance(plan.clock, dt.datetime) else None
     now = fixed or (None if plan.clock == "db" else utc_now())
+    policy = plan.policy
+    tolerance = lag_tolerance(policy.down_time, policy.ahead_after)
     if plan.in_database:
-        policy = plan.policy
         query = TallyQuery(
             plan.where,
             policy.down_time,
@@ -65,29 +68,40 @@ def read_cell(cell: Cell, link: Link, plan: ReadPlan, zone_of: Callable[[Service
             naming_bound(policy.version_floor),
         )
         counts = read_counts_on(link, cell.url, query)
-        doubt = counts.node.doubt() if counts.node is not None else None
+        doubt = counts.node.doubt(tolerance) if counts.node is not None else None
         if doubt is not None:
             return CellReading(cell, error=doubt, seconds=time.monotonic() - begun, node=counts.node, stale=True)
         assert counts.now is not None
         problems = [assess(row, cell.name, counts.now, policy, zone_of(row)) for row in counts.problem_rows]
         ahead = counts.furthest_ahead
-        return CellReading(
-            cell,
-            counts.tallies,
-            problems,
-            seconds=time.monotonic() - begun,
-            skew=counts.skew,
-            furthest_ahead=None if ahead is None else assess(ahead, cell.name, counts.now, policy, zone_of(ahead)),
-            newest_age=counts.newest_age,
-            node=counts.node,
-            oldest_computes=[assess(row, cell.name, counts.now, policy, zone_of(row)) for row in counts.oldest_computes],
+        return doubted(
+            CellReading(
+                cell,
+                counts.tallies,
+                problems,
+                seconds=time.monotonic() - begun,
+                skew=counts.skew,
+                furthest_ahead=None if ahead is None else assess(ahead, cell.name, counts.now, policy, zone_of(ahead)),
+                newest_age=counts.newest_age,
+                node=counts.node,
+                oldest_computes=[assess(row, cell.name, counts.now, policy, zone_of(row)) for row in counts.oldest_computes],
+            )
         )
-    rows, clock, node = read_services_on(link, cell.url, plan.where, with_db_clock=now is None)
-    doubt = node.doubt() if node is not None else None
+    rows, clock, node = read_services_on(link, cell.url, plan.where, with_db_clock=now is None, lag_tolerance=tolerance)
+    doubt = node.doubt(tolerance) if node is not None else None
     if doubt is not None:
         return CellReading(cell, error=doubt, seconds=time.monotonic() - begun, node=node, stale=True)
     judged = judge_rows(cell, rows, plan, zone_of, now or (clock.now if clock else utc_now()), begun)
-    return replace(judged, skew=clock.skew if clock else None, node=node)
+    return doubted(replace(judged, skew=clock.skew if clock else None, node=node))
+
+
+def doubted(reading: CellReading) -> CellReading:
+    """A cell read whole: stale, not judged, when every service reads down on a node that cannot say whether that is
+    its lag (nodes.NodeState.doubt_when_all_down); as it is otherwise, a partial outage included."""
+    doubt = reading.node.doubt_when_all_down() if reading.node is not None and reading.all_down else None
+    if doubt is None:
+        return reading
+    return CellReading(reading.cell, error=doubt, seconds=reading.seconds, node=reading.node, stale=True)
 
 
 def judge_rows(

@@ -25,6 +25,7 @@ from sqlalchemy.sql import ColumnElement
 
 from check_nova_services.readings import CellCounts
 from check_nova_services.rule.heartbeat import within
+from check_nova_services.rule.nodes import lag_tolerance
 from check_nova_services.rule.policy import BINARY_RANK, OLDEST_COMPUTES, OTHER_BINARY_RANK, PROBLEM_RANK, BinaryTally, Standing
 from check_nova_services.rule.selection import ServiceFilter
 from check_nova_services.rule.versions import COMPUTE
@@ -95,7 +96,7 @@ def read_counts_on(link: Link, url: URL, query: TallyQuery) -> CellCounts:
             oldest_rows = [row._mapping for row in conn.execute(rule.oldest_computes())]
         return clock, now, rule, groups, problems, ahead, oldest_rows
 
-    node, result = read_in_snapshot(link, url, read)
+    node, result = read_in_snapshot(link, url, read, lag_tolerance(query.down_time, query.ahead_after))
     if result is None:
         return CellCounts({}, [], query.now, node=node)
     clock, now, rule, groups, problems, ahead, oldest_rows = result

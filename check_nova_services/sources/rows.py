@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from sqlalchemy import (
     Connection,
     literal_column,
@@ -22,21 +24,21 @@ from check_nova_services.sources.snapshot import read_in_snapshot
 def read_services(
     url: URL, where: ServiceFilter, deadline: Deadline, with_db_clock: bool = False
 ) -> tuple[list[ServiceRow], ServerClock | None]:
-    """:func:`read_services_on` over a connection of its own."""
+    """:func:`read_services_on` over a connection of its own, whatever a replica's lag (the rows as the node has them)."""
     link = Link(url, deadline)
     try:
-        rows, clock, _node = read_services_on(link, url, where, with_db_clock)
+        rows, clock, _node = read_services_on(link, url, where, with_db_clock, lag_tolerance=math.inf)
     finally:
         link.close()
     return rows, clock
 
 
 def read_services_on(
-    link: Link, url: URL, where: ServiceFilter, with_db_clock: bool = False
+    link: Link, url: URL, where: ServiceFilter, with_db_clock: bool = False, *, lag_tolerance: float
 ) -> tuple[list[ServiceRow], ServerClock | None, NodeState | None]:
     """Non-deleted, non-API rows of one cell's services table, the server's clock (always measured
     on MySQL/MariaDB, for the skew; on SQLite only if asked), and the node's state. Rows are not read
-    from a node whose state casts doubt on them.
+    from a node whose state casts doubt on them (a replica lagging beyond ``lag_tolerance`` seconds among them).
 
     One SELECT: ``services.*`` lets the same statement serve every schema since
     Icehouse, and the rule tells old from new by the columns that come back.
@@ -47,7 +49,7 @@ def read_services_on(
         clock = server_clock(conn, url) if with_db_clock or not is_sqlite(url) else None
         return [row._mapping for row in conn.execute(stmt)], clock
 
-    node, result = read_in_snapshot(link, url, read)
+    node, result = read_in_snapshot(link, url, read, lag_tolerance)
     if result is None:
         return [], None, node
     mappings, clock = result

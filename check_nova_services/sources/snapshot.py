@@ -54,7 +54,8 @@ _SHOW_VARIABLES = f"SHOW VARIABLES WHERE Variable_name IN ({', '.join(repr(name)
 
 def node_state(conn: Connection, url: URL) -> NodeState | None:
     """The node's Galera and replication state, in the cell's own transaction (no grant needed); None on SQLite.
-    A server that does not answer these (a proxy's own filter) is read as it is, and -vvv says so."""
+    A server that does not answer these (a proxy's own filter) is read as it is, and -vvv says so. On a read-only
+    server, its replica status too (:func:`replica_status`)."""
     if is_sqlite(url):
         return None
     try:
@@ -65,19 +66,53 @@ def node_state(conn: Connection, url: URL) -> NodeState | None:
             raise
         log.debug("node state of %s not read: %s", url.database, describe_error(exc, url))
         return NodeState()
-    return NodeState.of(status, variables)
+    node = NodeState.of(status, variables)
+    if not node.read_only:
+        return node
+    rows, refused = replica_status(conn, url)
+    return NodeState.of(status, variables, rows, refused)
 
 
-def read_in_snapshot(link: Link, url: URL, read: Callable[[Connection], T]) -> tuple[NodeState | None, T | None]:
+#: MySQL's and MariaDB's "you need (at least one of) the ... privilege(s)", and "You have an error in your SQL syntax".
+_ACCESS_DENIED = (1227, 1142)
+_SYNTAX_ERROR = 1064
+
+
+def replica_status(conn: Connection, url: URL) -> tuple[list[dict[str, object]] | None, bool]:
+    """``SHOW REPLICA STATUS`` (MariaDB 10.5.1+, MySQL 8.0.22+; MySQL 8.4 knows no other), ``SHOW SLAVE STATUS``
+    on a server too old for it: its rows, and whether it was refused (no SLAVE MONITOR or REPLICATION CLIENT:
+    the lag is then unknown, which is no error). A refused statement leaves the transaction as it was."""
+    for statement in ("SHOW REPLICA STATUS", "SHOW SLAVE STATUS"):
+        try:
+            return [dict(row._mapping) for row in conn.exec_driver_sql(statement)], False
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise
+            code = _error_code(exc)
+            log.debug("%s refused on %s: %s", statement, url.database, describe_error(exc, url))
+            if code != _SYNTAX_ERROR:
+                return None, code in _ACCESS_DENIED
+    return None, False
+
+
+def _error_code(exc: DBAPIError) -> int | None:
+    args = getattr(exc.orig, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
+
+
+def read_in_snapshot(
+    link: Link, url: URL, read: Callable[[Connection], T], lag_tolerance: float
+) -> tuple[NodeState | None, T | None]:
     """``read`` in one read-only snapshot of the cell at ``url``, with the node's state read first: nothing is
-    read from a node that casts doubt on its data (then the result is None). Any failure is one ReadError."""
+    read from a node that casts doubt on its data (then the result is None), a replica behind by more than
+    ``lag_tolerance`` seconds among them. Any failure is one ReadError."""
     link.use(url)
     conn = link.conn
     try:
         begin_snapshot(conn, url)
         try:
             node = node_state(conn, url)
-            if node is not None and node.doubt() is not None:
+            if node is not None and node.doubt(lag_tolerance) is not None:
                 return node, None
             result = read(conn)
             link.answered = True

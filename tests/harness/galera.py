@@ -143,6 +143,7 @@ class GaleraCluster:
         self.size = size
         self.nodes: list[GaleraNode] = []
         self._frozen: dict[pymysql.connections.Connection, GaleraNode] = {}
+        self._bootstrapped: list[GaleraNode] = []
         name = f"cns-{uuid.uuid4().hex[:8]}"  # never the name of another cluster on this machine
         try:
             for index in range(1, size + 1):  # one after the other: each joiner has a donor to itself
@@ -259,11 +260,30 @@ class GaleraCluster:
         node.execute("SET GLOBAL wsrep_provider_options='gmcast.isolate=0'")
         return self.wait_synced(timeout)
 
+    def bootstrap_minority(self, node: GaleraNode, timeout: float = 30) -> Status:
+        """Split brain: `isolate` ``node``, then ``pc.bootstrap=YES`` on it, as an operator does who takes the cut-off
+        side for the only survivor. It becomes a Primary component of its own, Synced and ready, beside the rest of
+        the cluster's. Two Primary components do not merge when they meet again: `reset` makes ``node`` reconnect
+        (``SET GLOBAL wsrep_cluster_address``), and it joins the others' component as a new member would."""
+        self.isolate(node, timeout)
+        node.execute("SET GLOBAL wsrep_provider_options='pc.bootstrap=YES'")
+        self._bootstrapped.append(node)
+        return self.wait_for(
+            node,
+            lambda s: s["wsrep_cluster_status"] == "Primary" and s["wsrep_local_state_comment"] == "Synced",
+            timeout,
+        )
+
     def reset(self, timeout: float = 30) -> list[Status]:
-        """Undo whatever a test left: unlock frozen nodes, resync, rejoin isolated ones; all Synced again."""
+        """Undo whatever a test left: unlock frozen nodes, resync, rejoin isolated ones, reconnect bootstrapped ones;
+        all Synced again."""
         self._unfreeze_all()
         for node in self.nodes:
             node.execute("SET GLOBAL wsrep_provider_options='gmcast.isolate=0'", "SET GLOBAL wsrep_desync=OFF")
+        while self._bootstrapped:
+            node = self._bootstrapped.pop()
+            ((address,),) = node.execute("SELECT @@GLOBAL.wsrep_cluster_address")
+            node.execute(f"SET GLOBAL wsrep_cluster_address='{address}'")
         return self.wait_synced(timeout)
 
     def _unfreeze_all(self) -> None:

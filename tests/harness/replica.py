@@ -1,7 +1,8 @@
 """A private asynchronous replication pair: two `MariaDB` servers, the replica following the primary by GTID.
 
-For what a check sees on a replica that is running, stopped or behind.  Every change here is reversible
-(`AsyncReplica.reset`), so one pair can serve a whole pytest session.
+For what a check sees on a replica that is running, stopped or behind (``MASTER_DELAY``, and writes dated in
+the past: a lag of a minute without waiting a minute), with or without the grant that shows a monitoring user
+the lag.  Every change here is reversible (`AsyncReplica.reset`), so one pair can serve a whole pytest session.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ class AsyncReplica:
         replica_options = ["--server-id=2", "--relay-log=relay-bin", "--skip-slave-start"]
         if read_only:
             replica_options.append("--read-only=ON")
+        self.delayed = 0
+        self.granted: list[str] = []
+        self.locks: list[pymysql.connections.Connection] = []
         with ThreadPoolExecutor(2) as pool:  # two independent servers: start them side by side
             primary = pool.submit(MariaDB, "--log-bin=primary-bin", "--server-id=1", "--binlog-format=ROW", private=True)
             replica = pool.submit(MariaDB, *replica_options, private=True)
@@ -93,9 +97,65 @@ class AsyncReplica:
         self.replica.execute("START SLAVE SQL_THREAD")
         return self.wait_running(io="Yes", sql="Yes")
 
+    def delay(self, seconds: int) -> dict[str, object]:
+        """``MASTER_DELAY``: the replica's SQL thread runs, and applies each event ``seconds`` after the primary
+        wrote it; what it has not applied yet its readers do not see."""
+        self.replica.execute("STOP SLAVE", f"CHANGE MASTER TO master_delay={int(seconds)}", "START SLAVE")
+        self.delayed = int(seconds)
+        return self.wait_running()
+
+    def write_dated(self, seconds_ago: int, *statements: str, database: str, timeout: float = 30) -> dict[str, object]:
+        """``statements`` on the primary, their binary log events dated ``seconds_ago`` in the past (``SET
+        TIMESTAMP``): a replica's ``Seconds_Behind_Master`` counts from that date, and ``MASTER_DELAY`` holds an event
+        back until that date plus the delay. The replica's status once the events arrived (and, under a delay
+        or a lock that holds them, once the lag shows)."""
+        with self.primary.connect(database) as conn, conn.cursor() as cursor:
+            cursor.execute(f"SET TIMESTAMP=UNIX_TIMESTAMP() - {int(seconds_ago)}")
+            for statement in statements:
+                cursor.execute(statement)
+            conn.commit()
+        ((position,),) = self.primary.execute("SELECT @@GLOBAL.gtid_binlog_pos")
+        held = self.delayed > seconds_ago or bool(self.locks)
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.slave_status()
+            lag = status.get("Seconds_Behind_Master")
+            if status.get("Gtid_IO_Pos") == position and (not held or (isinstance(lag, int) and lag >= seconds_ago)):
+                return status
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"dated write not received after {timeout} s: {_brief(status)}")
+            time.sleep(0.1)
+
+    def lock_rows(self, database: str, table: str) -> None:
+        """On the replica, a transaction holding every row of ``table`` (``SELECT ... FOR UPDATE``), as a long report
+        would: the SQL thread, applying a change to them, waits on the lock (``innodb_lock_wait_timeout``, then
+        retries) while replication runs. `reset` ends it."""
+        conn = self.replica.connect(database)
+        with conn.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute(f"SELECT * FROM `{table}` FOR UPDATE")
+        self.locks.append(conn)
+
+    def grant_lag_reading(self, user: str) -> None:
+        """``GRANT SLAVE MONITOR`` to ``user`` (``'name'@'host'``), on the primary and replicated: it may then read
+        ``SHOW REPLICA STATUS``, the lag among it. Before `delay`, which would hold the grant back too."""
+        if self.delayed:
+            raise ValueError("grant before delay(): the replica would apply the grant only after the delay")
+        self.primary.execute(f"GRANT SLAVE MONITOR ON *.* TO {user}")
+        self.granted.append(user)
+        self.wait_caught_up()
+
     def reset(self, timeout: float = 30) -> str:
-        """Undo whatever a test left: both threads running, the replica caught up."""
+        """Undo whatever a test left: no delay, no lock, no grant given here, both threads running, the replica caught
+        up."""
+        while self.locks:
+            self.locks.pop().close()  # the transaction ends with its connection, and its locks
+        if self.delayed:
+            self.replica.execute("STOP SLAVE", "CHANGE MASTER TO master_delay=0")
+            self.delayed = 0
         self.replica.execute("START SLAVE")  # a no-op, with a warning, for threads that already run
+        while self.granted:
+            self.primary.execute(f"REVOKE SLAVE MONITOR ON *.* FROM {self.granted.pop()}")
         self.wait_running(timeout)
         return self.wait_caught_up(timeout)
 
