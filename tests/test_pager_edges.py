@@ -63,8 +63,14 @@ def merge_candidates() -> list[Fact]:
         # every binary merges: no "more", as none is kept before them
         (90, "cell1: all 62 services down; 8 down in 3 binaries; 1 disabled"),
         (61, "cell1: all 62 services down; 8 down in 3 binaries; 1 disabled"),
-        # even then the heads overflow: cut, with "…"
-        (60, "cell1: all 62 services down; 8 down in 3 binaries; 1 disabl…"),
+        # even then the heads overflow: the line ends at the last fact that fits whole, "…" for the rest (issue 28:
+        # it was cut inside a word, "1 disabl…")
+        (60, "cell1: all 62 services down; 8 down in 3 binaries; …"),
+        (52, "cell1: all 62 services down; 8 down in 3 binaries; …"),
+        (51, "cell1: all 62 services down; …"),
+        # not even the first head fits: cut after its last whole word
+        (27, "cell1: all 62 services…"),
+        (26, "cell1: all 62 services…"),
     ],
 )
 def test_binaries_merge_from_the_last_exactly_when_their_heads_overflow(budget, line):
@@ -147,11 +153,13 @@ def test_a_lone_unreachable_cell_shortens_its_uuid_when_the_whole_one_leaves_no_
     )
 
 
-def test_heads_that_overflow_even_short_are_cut_in_their_short_form():
+def test_heads_that_overflow_even_short_say_their_count_in_fewer_words_rather_than_be_cut():
+    """Issue 28: the typos' note was cut inside a word ("no s…"); now it is counted, and -v names them."""
     run = check({}, {"cell1": TIMEOUT}, critical=typos(4, 30))
-    names = ", ".join(name[:-2] for name in typos(4, 30))
-    assert run.line == f"NOVA_SERVICES UNKNOWN - cell cell1 (00000001…) unreachable; -w/-c {names}: no s…"
-    assert len(run.status) == 175
+    assert run.line == (
+        "NOVA_SERVICES UNKNOWN - cell cell1 (00000001-4b1e-4c0d-9a2f-6d1c0c5e0001) unreachable: "
+        "no answer within the 10s timeout; 4 -w/-c names matching no service"
+    )
 
 
 long_names = st.text("abcdefghij-0123456789", min_size=7, max_size=30)
