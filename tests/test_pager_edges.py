@@ -119,13 +119,14 @@ def test_a_reason_is_cut_after_its_last_whole_word(room, cut):
     assert len(cut) <= room
 
 
-def test_a_word_longer_than_half_the_room_is_cut_inside_rather_than_dropped():
-    # the last space is before half the room: going back to it would waste the room, so the word is cut
-    assert cut_at_word("id 0123456789abcdef0123456789", 20) == "id 0123456789abcdef…"
-    # a space exactly at half the room still counts as too early
-    assert cut_at_word("0123456789 abcdefghijklmnop", 20) == "0123456789 abcdefgh…"
-    # a space after half the room: back to it
+def test_a_word_is_never_cut_inside_a_long_one_ends_after_a_whole_part():
+    """Issue 28: no "…" inside a word. A word is letters and digits: a host name may end after a whole part."""
+    assert cut_at_word("id 0123456789abcdef0123456789", 20) == "id…"  # was "id 0123456789abcdef…"
+    assert cut_at_word("0123456789 abcdefghijklmnop", 20) == "0123456789…"
     assert cut_at_word("0123456789a bcdefghijklmnop", 20) == "0123456789a…"
+    assert cut_at_word("cmp-rack12-node07.example.com (5m00s)", 20) == "cmp-rack12-node07…"
+    assert cut_at_word("nova-compute@cmp0 (+30s)", 15) == "nova-compute…"
+    assert cut_at_word("0123456789abcdefghij", 15) == ""  # no whole word fits: nothing rather than a stub
 
 
 def typos(n: int, length: int) -> tuple[str, ...]:

@@ -5,6 +5,7 @@ Nothing is cut inside a word: the last resort ends the line at a fact. Text only
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -201,16 +202,23 @@ def _fit_names(facts: list[Fact], budget: int) -> str:
 
 
 def cut_at_word(text: str, room: int) -> str:
-    """``text`` in at most ``room`` characters, ending with "…" after the last whole word that fits."""
+    """``text`` in at most ``room`` characters, ending with "…" after the last whole word that fits: a word is a
+    run of letters and digits, so a long host name may end after a whole part of it ("cmp-rack12…"), never
+    inside one (issue 28); nothing rather than a stub in less than 12 characters."""
     if len(text) <= room:
         return text
     if room < 12:
         return ""
     head = text[: room - 1]
-    if text[room - 1] != " ":  # the last word is not whole: back to the space before it
-        space = head.rfind(" ")
-        head = head[:space] if space > room // 2 else head
-    return head.rstrip(" ,:;(") + "…"
+    if _WORD.match(text[room - 1]):  # the last word is not whole: back to where it starts
+        head = _WORD_END.sub("", head)
+    head = head.rstrip(" ,:;(@-_./'\"")
+    return head + "…" if head else ""
+
+
+#: Letters and digits (of any script), not "_": what a word is made of.
+_WORD = re.compile(r"[^\W_]")
+_WORD_END = re.compile(r"[^\W_]+\Z")
 
 
 def cut_between_words(text: str, room: int) -> str:
