@@ -246,6 +246,39 @@ def test_a_critical_service_outranks_an_unreachable_cell(deployment):
     assert run.code == 2
 
 
+def test_whole_cells_down_are_one_count_beside_the_control_plane(deployment, mariadb):
+    """Issue 28, on the real server: four more cells, each with every service down (its conductor and two
+    computes, for 5 minutes), and cell1's conductor down too. The four whole cells are one count with their
+    names; the conductor keeps its place and its count; nothing is cut."""
+    extra = []
+    for n in range(3, 7):
+        name = f"{deployment.prefix}_cell{n}"
+        mariadb.create_database(name)
+        url = deployment.base.replace(f"{deployment.prefix}_cell1", name)
+        write_cell(url, [service(f"cell{n}-{host}", binary, NOW, age=300.0) for host, binary in CELL_OF_THREE])
+        extra.append((str(uuidlib.UUID(int=n)), f"cell{n}", url))
+    deployment.write_api(extra=extra)
+    write_cell(
+        deployment.base,
+        [
+            service("cell1-cond", "nova-conductor", NOW, age=75.0),
+            service("cmp1", "nova-compute", NOW, age=6.0),
+            service("cmp2", "nova-compute", NOW, age=7.0),
+        ],
+    )
+    run = run_check(*deployment.args())
+    assert (run.code, run.status) == (
+        2,
+        "NOVA_SERVICES CRITICAL - 4 cells all down (12 services): cell3, cell4, cell5, cell6; "
+        "nova-conductor 5/7 down: cell1-cond (75s)",
+    )
+    assert run.perfdata["nova-compute_down"] == "8;0;6;0;12"  # critical above half of 12
+    assert run.stderr == ""
+
+
+CELL_OF_THREE = (("cond", "nova-conductor"), ("cmp1", "nova-compute"), ("cmp2", "nova-compute"))
+
+
 def test_memcache_servicegroup_driver_is_refused(deployment, tmp_path):
     conf = tmp_path / "nova.conf"
     conf.write_text(f"[DEFAULT]\nservicegroup_driver = mc\n[api_database]\nconnection = {deployment.api}\n")

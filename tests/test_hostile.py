@@ -155,9 +155,11 @@ def test_hostile_cell_names(hostile_cells):
     # a cell's name is cut at 40 characters, its uuid never
     c2 = "c2\\x0aNOVA_SERVICES OK - all fine ¦ fak… (22222222-2222-4222-8222-222222222222)"
     refused = "Can't connect to MySQL server on '127.0.0.1' ([Errno 111] Connection refused) (error 2003)"
-    # alone on the line the uuid stays whole; the reason is cut at a word to fit the budget (-v has it whole)
+    # alone on the line the uuid stays whole; the reason is cut after a whole word to fit the budget (-v has it
+    # whole): "refused" ends where ")" begins, so it is whole (issue 28: a word is letters and digits)
     assert parsed.status_line == (
-        f"NOVA_SERVICES UNKNOWN - cell {c2} unreachable: Can't connect to MySQL server on '127.0.0.1' ([Errno 111] Connection…"
+        f"NOVA_SERVICES UNKNOWN - cell {c2} unreachable: Can't connect to MySQL server on '127.0.0.1' "
+        "([Errno 111] Connection refused…"
     )
     assert len(parsed.status_line) - len("NOVA_SERVICES UNKNOWN - ") <= SUMMARY_BUDGET
     tail = (

@@ -63,8 +63,14 @@ def merge_candidates() -> list[Fact]:
         # every binary merges: no "more", as none is kept before them
         (90, "cell1: all 62 services down; 8 down in 3 binaries; 1 disabled"),
         (61, "cell1: all 62 services down; 8 down in 3 binaries; 1 disabled"),
-        # even then the heads overflow: cut, with "…"
-        (60, "cell1: all 62 services down; 8 down in 3 binaries; 1 disabl…"),
+        # even then the heads overflow: the line ends at the last fact that fits whole, "…" for the rest (issue 28:
+        # it was cut inside a word, "1 disabl…")
+        (60, "cell1: all 62 services down; 8 down in 3 binaries; …"),
+        (52, "cell1: all 62 services down; 8 down in 3 binaries; …"),
+        (51, "cell1: all 62 services down; …"),
+        # not even the first head fits: cut after its last whole word
+        (27, "cell1: all 62 services…"),
+        (26, "cell1: all 62 services…"),
     ],
 )
 def test_binaries_merge_from_the_last_exactly_when_their_heads_overflow(budget, line):
@@ -113,13 +119,14 @@ def test_a_reason_is_cut_after_its_last_whole_word(room, cut):
     assert len(cut) <= room
 
 
-def test_a_word_longer_than_half_the_room_is_cut_inside_rather_than_dropped():
-    # the last space is before half the room: going back to it would waste the room, so the word is cut
-    assert cut_at_word("id 0123456789abcdef0123456789", 20) == "id 0123456789abcdef…"
-    # a space exactly at half the room still counts as too early
-    assert cut_at_word("0123456789 abcdefghijklmnop", 20) == "0123456789 abcdefgh…"
-    # a space after half the room: back to it
+def test_a_word_is_never_cut_inside_a_long_one_ends_after_a_whole_part():
+    """Issue 28: no "…" inside a word. A word is letters and digits: a host name may end after a whole part."""
+    assert cut_at_word("id 0123456789abcdef0123456789", 20) == "id…"  # was "id 0123456789abcdef…"
+    assert cut_at_word("0123456789 abcdefghijklmnop", 20) == "0123456789…"
     assert cut_at_word("0123456789a bcdefghijklmnop", 20) == "0123456789a…"
+    assert cut_at_word("cmp-rack12-node07.example.com (5m00s)", 20) == "cmp-rack12-node07…"
+    assert cut_at_word("nova-compute@cmp0 (+30s)", 15) == "nova-compute…"
+    assert cut_at_word("0123456789abcdefghij", 15) == ""  # no whole word fits: nothing rather than a stub
 
 
 def typos(n: int, length: int) -> tuple[str, ...]:
@@ -147,11 +154,13 @@ def test_a_lone_unreachable_cell_shortens_its_uuid_when_the_whole_one_leaves_no_
     )
 
 
-def test_heads_that_overflow_even_short_are_cut_in_their_short_form():
+def test_heads_that_overflow_even_short_say_their_count_in_fewer_words_rather_than_be_cut():
+    """Issue 28: the typos' note was cut inside a word ("no s…"); now it is counted, and -v names them."""
     run = check({}, {"cell1": TIMEOUT}, critical=typos(4, 30))
-    names = ", ".join(name[:-2] for name in typos(4, 30))
-    assert run.line == f"NOVA_SERVICES UNKNOWN - cell cell1 (00000001…) unreachable; -w/-c {names}: no s…"
-    assert len(run.status) == 175
+    assert run.line == (
+        "NOVA_SERVICES UNKNOWN - cell cell1 (00000001-4b1e-4c0d-9a2f-6d1c0c5e0001) unreachable: "
+        "no answer within the 10s timeout; 4 -w/-c names matching no service"
+    )
 
 
 long_names = st.text("abcdefghij-0123456789", min_size=7, max_size=30)

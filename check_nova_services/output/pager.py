@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from check_nova_services.output.fit import SEPARATOR, SUMMARY_BUDGET, Fact, fit
+from check_nova_services.output.fit import SEPARATOR, SUMMARY_BUDGET, Fact, fit, heads_fit
 from check_nova_services.output.words import (
     age,
     ahead_or_behind,
@@ -25,10 +25,13 @@ from check_nova_services.output.words import (
     why,
 )
 from check_nova_services.readings import CellReading, Reading
-from check_nova_services.rule.policy import KNOWN_BINARIES, Assessed, Standing, binary_rank
+from check_nova_services.rule.policy import KNOWN_BINARIES, OTHER_BINARY_RANK, Assessed, Standing, binary_rank
 from check_nova_services.rule.versions import COMPUTE, release_of
 from check_nova_services.shared.text import duration, safe
 
+#: Whole cells down are named one by one, each with its newest heartbeat, up to this many and while every fact's
+#: head fits beside them; more, or less room, and they are one fact: "8 cells all down (160 services): cell000, …".
+WHOLE_CELLS_NAMED = 3
 
 def first_line(
     reading: Reading,
@@ -37,15 +40,32 @@ def first_line(
     skew_warning: float | None = None,
 ) -> str:
     """The status text after "NOVA_SERVICES STATE - ", at most ``budget`` characters."""
-    known = [*_down(reading), *_late(reading), *_too_old(reading)]
+    whole = _whole_cells(reading)
+    facts = _facts(reading, whole, _each_whole_cell(whole), unmatched_thresholds, budget, skew_warning)
+    if len(whole) > 1 and (len(whole) > WHOLE_CELLS_NAMED or not heads_fit(facts, budget)):
+        facts = _facts(reading, whole, [_whole_cells_as_one(whole)], unmatched_thresholds, budget, skew_warning)
+    return fit(facts, budget)
+
+
+def _facts(
+    reading: Reading,
+    whole: list[CellReading],
+    whole_facts: list[Fact],
+    unmatched_thresholds: Iterable[str],
+    budget: int,
+    skew_warning: float | None,
+) -> list[Fact]:
+    """Every fact of the line in its order, the whole cells down as given; this host's wrong clock first, since
+    every other fact was judged around it (and it replaces the skew it explains)."""
+    known = [*whole_facts, *_down(reading, whole), *_late(reading), *_too_old(reading)]
     host_clock = _host_clock(reading)
-    skew = [] if host_clock else _skew(reading, skew_warning)  # the host's own clock is the news, not each server's
+    skew = [] if host_clock else _skew(reading, skew_warning)
     facts = [*_unreachable(reading, alone=not known and not skew and not host_clock), *known]
     notes = skew + _notes(reading, unmatched_thresholds)
     if not facts:
         room = budget - sum(len(n.head) + len(SEPARATOR) for n in host_clock + notes)
         facts = [Fact(_all_up(reading, room))]
-    return fit(host_clock + facts + notes, budget)
+    return host_clock + facts + notes
 
 
 def _unreachable(reading: Reading, alone: bool) -> list[Fact]:
@@ -58,29 +78,38 @@ def _unreachable(reading: Reading, alone: bool) -> list[Fact]:
         report = gone[0]
         head = f"{cell_name(report.cell, short_uuid=not alone or bool(stale))} unreachable"
         short_head = f"{cell_name(report.cell, short_uuid=True)} unreachable"
-        facts.append(Fact(head, [safe(report.error, 300)], 1, short_head=short_head, prose=True))
+        terse = f"{short_cell(report.cell)} unreachable"
+        facts.append(Fact(head, [safe(report.error, 300)], 1, short_head=short_head, terse=terse, prose=True))
     elif gone:
-        facts += _several(gone, f"{len(gone)} of {len(reading.cells)} cells unreachable")
+        facts += _several(gone, f"{len(gone)} of {len(reading.cells)} cells unreachable", f"{len(gone)} cells unreachable")
     if len(stale) == 1:
-        facts.append(Fact(f"{database_of(stale[0].cell)} {safe(stale[0].error, 120)}: heartbeats may be stale"))
+        database = database_of(stale[0].cell)
+        head = f"{database} {safe(stale[0].error, 120)}: heartbeats may be stale"
+        facts.append(Fact(head, terse=f"{database} may be stale"))
     elif stale:
-        facts += _several(stale, f"{len(stale)} of {len(reading.cells)} cells' databases may be stale")
+        head = f"{len(stale)} of {len(reading.cells)} cells' databases may be stale"
+        facts += _several(stale, head, f"{len(stale)} cells' databases may be stale")
     return facts
 
 
-def _several(reports: list, head: str) -> list[Fact]:
+def _several(reports: list, head: str, terse: str) -> list[Fact]:
     """Several cells by name, and their reason when they share one (a shared cause is the news)."""
     names = [short_cell(r.cell) for r in reports]
-    facts = [Fact(head, names, len(names))]
+    facts = [Fact(head, names, len(names), terse=terse)]
     reasons = {r.error for r in reports}
     if len(reasons) == 1:
         facts.append(Fact("each", [safe(reasons.pop(), 300)], 1, prose=True, optional=True))
     return facts
 
 
-def _down(reading: Reading) -> list[Fact]:
-    whole = [r for r in reading.answered if r.all_down]
-    facts = [_whole_cell(r) for r in whole]
+def _whole_cells(reading: Reading) -> list[CellReading]:
+    """Cells that answered with every service down (readings.CellReading.all_down): one phrase, not a list of hosts."""
+    return [r for r in reading.answered if r.all_down]
+
+
+def _down(reading: Reading, whole: list[CellReading]) -> list[Fact]:
+    """Down services outside the whole cells, by binary, the control plane first."""
+    facts: list[Fact] = []
     covered = {r.cell.name for r in whole}
     ambiguous = _hosts_in_several_cells(reading.problems)
     by_binary: dict[str, list[Assessed]] = defaultdict(list)
@@ -103,12 +132,24 @@ def _down(reading: Reading) -> list[Fact]:
             head = f"{name} removed in {reading.removed[binary]}: {count_of(outside, 'leftover row')}"
             leftovers.append(Fact(f"{head} (openstack compute service delete)", items, outside, short_head=head))
             continue
+        control_plane = binary_rank(binary) < OTHER_BINARY_RANK
         if tally.down == tally.total and tally.total >= 2:
-            facts.append(Fact(f"{name}: all {tally.total} down", count=outside, binary=True))
+            facts.append(Fact(f"{name}: all {tally.total} down", count=outside, binary=True, control_plane=control_plane))
             continue
         items = [f"{_host(s, ambiguous)} ({why(s)})" for s in by_binary.get(binary, [])]
-        facts.append(Fact(f"{name} {tally.down}/{tally.total} down", items, outside, binary=True))
+        head = f"{name} {tally.down}/{tally.total} down"
+        facts.append(Fact(head, items, outside, binary=True, control_plane=control_plane))
     return facts + leftovers
+
+
+def _each_whole_cell(whole: list[CellReading]) -> list[Fact]:
+    return [_whole_cell(r) for r in whole]
+
+
+def _whole_cells_as_one(whole: list[CellReading]) -> Fact:
+    """Many cells down at once, one count: how many cells, how many services, and their names as room allows."""
+    services = sum(r.services for r in whole)
+    return Fact(f"{len(whole)} cells all down ({services} services)", [short_cell(r.cell) for r in whole], len(whole))
 
 
 def _whole_cell(r: CellReading) -> Fact:
@@ -160,7 +201,8 @@ def _too_old(reading: Reading) -> list[Fact]:
         release = release_of(version) if version not in named_versions else None
         named_versions.add(version)
         items.append(f"{_host(s, ambiguous)} ({version}{', ' + release if release else ''})")
-    return [Fact(f"{reading.too_old} {COMPUTE} older than {reading.floor.text}", items, reading.too_old)]
+    head = f"{reading.too_old} {COMPUTE} older than {reading.floor.text}"
+    return [Fact(head, items, reading.too_old, terse=f"{reading.too_old} {COMPUTE} too old")]
 
 
 def _host_clock(reading: Reading) -> list[Fact]:
@@ -184,17 +226,24 @@ def _notes(reading: Reading, unmatched_thresholds: Iterable[str]) -> list[Fact]:
     unmatched = sorted(unmatched_thresholds)
     if unmatched:
         names = ", ".join(safe(name, 40) for name in unmatched)
-        notes.append(Fact(f"-w/-c {names}: {'no such service' if len(unmatched) == 1 else 'no such services'}"))
+        head = f"-w/-c {names}: {'no such service' if len(unmatched) == 1 else 'no such services'}"
+        notes.append(Fact(head, terse=f"{count_of(len(unmatched), '-w/-c name')} matching no service"))
     if reading.furthest_ahead is not None:  # set exactly when some heartbeat is that far ahead
         s, ahead = reading.furthest_ahead, reading.sum("ahead")
         item = f"{who(s)} (+{duration(-(s.verdict.age or 0.0))})"
-        notes.append(Fact(f"{count_of(ahead, 'heartbeat')} from the future", [item], ahead))
+        notes.append(
+            Fact(
+                f"{count_of(ahead, 'heartbeat')} from the future", [item], ahead, terse=f"{count_of(ahead, 'heartbeat')} ahead"
+            )
+        )
     mixed = mixed_versions(reading)
     if mixed is not None and reading.floor is None:  # e.g. --binary nova-compute: no control plane to judge by
         unknown = "floor unknown (no conductor or scheduler read; --compute-version-floor)"
-        notes.append(Fact(f"versions {mixed[0]} to {mixed[1]}, {unknown}"))
+        notes.append(Fact(f"versions {mixed[0]} to {mixed[1]}, {unknown}", terse=f"versions {mixed[0]} to {mixed[1]}"))
     elif mixed is not None and not reading.too_old:
-        notes.append(Fact(f"versions {mixed[0]} to {mixed[1]}: an upgrade in progress"))
+        notes.append(
+            Fact(f"versions {mixed[0]} to {mixed[1]}: an upgrade in progress", terse=f"versions {mixed[0]} to {mixed[1]}")
+        )
     disabled = reading.sum("disabled")
     if disabled:
         notes.append(Fact(f"{disabled} disabled"))
