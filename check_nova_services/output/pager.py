@@ -33,6 +33,7 @@ from check_nova_services.shared.text import duration, safe
 #: head fits beside them; more, or less room, and they are one fact: "8 cells all down (160 services): cell000, …".
 WHOLE_CELLS_NAMED = 3
 
+
 def first_line(
     reading: Reading,
     unmatched_thresholds: Iterable[str] = (),

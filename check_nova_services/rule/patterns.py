@@ -67,3 +67,96 @@ def _repeats_something(body: Any) -> bool:
 
 def _first(reasons: Iterable[str | None]) -> str | None:
     return next((reason for reason in reasons if reason is not None), None)
+
+
+#: Inline options that undo whatever the server's default_regex_flags set (MariaDB): case, multi-line, dot-all,
+#: extended, ungreedy. What is left then reads a pattern as Python's ``re`` does, for the syntax below.
+_PCRE_RESET = "(?-imsxU)"
+#: PCRE2's largest counted repeat.
+_PCRE_MAX_COUNT = 65535
+
+
+def portable_regexp(pattern: str) -> str | None:
+    """``pattern`` written again for PCRE2 (MariaDB's REGEXP on a binary-collated UTF-8 text), so that it matches
+    exactly the strings ``re.search(pattern, ...)`` matches; None when it uses anything whose meaning differs
+    between the two (``\\d``, ``\\w`` and ``\\b`` are Unicode in Python and ASCII in MariaDB, flags, back-references,
+    look-arounds, ...): such a pattern is applied in Python. Every character is written as a code point escape,
+    so no character means to PCRE2 what it did not mean to Python."""
+    try:
+        parsed = parser.parse(pattern)
+    except Exception:  # noqa: BLE001 - re.compile says what is wrong with it
+        return None
+    if parsed.state.flags & ~constants.SRE_FLAG_UNICODE:  # (?i), (?s), (?x), ...: not carried over
+        return None
+    try:
+        return _PCRE_RESET + _written(parsed)
+    except _NotPortable:
+        return None
+
+
+class _NotPortable(Exception):
+    """A part of the pattern PCRE2 would read otherwise than Python."""
+
+
+def _written(items: Iterable[tuple[Any, Any]]) -> str:
+    return "".join(_item(str(op), value) for op, value in items)
+
+
+def _item(name: str, value: Any) -> str:
+    if name == "LITERAL":
+        return _char(value)
+    if name == "NOT_LITERAL":
+        return f"[^{_char(value)}]"
+    if name == "ANY":
+        return "."  # neither matches a line feed; PCRE2's newline is LF, as Python's
+    if name == "IN":
+        return _char_class(value)
+    if name in ("MAX_REPEAT", "MIN_REPEAT"):
+        low, high, body = value
+        if high != constants.MAXREPEAT and high > _PCRE_MAX_COUNT or low > _PCRE_MAX_COUNT:
+            raise _NotPortable
+        bounds = f"{{{low},}}" if high == constants.MAXREPEAT else f"{{{low},{high}}}"
+        return f"(?:{_written(body)}){bounds}{'?' if name == 'MIN_REPEAT' else ''}"
+    if name == "SUBPATTERN":
+        _group, add_flags, del_flags, body = value
+        if add_flags or del_flags:
+            raise _NotPortable
+        return f"(?:{_written(body)})"
+    if name == "BRANCH":
+        return "(?:" + "|".join(_written(branch) for branch in value[1]) + ")"
+    if name == "AT":
+        return _anchor(str(value))
+    raise _NotPortable
+
+
+#: Anchors that mean the same to both: ^ and $ without MULTILINE ($ also before a final line feed), \A, and
+#: Python's \Z (the very end), which is PCRE2's \z.
+_ANCHORS = {"AT_BEGINNING": "^", "AT_END": "$", "AT_BEGINNING_STRING": "\\A", "AT_END_STRING": "\\z"}
+
+
+def _anchor(name: str) -> str:
+    if name not in _ANCHORS:
+        raise _NotPortable
+    return _ANCHORS[name]
+
+
+def _char_class(items: list[tuple[Any, Any]]) -> str:
+    negate = ""
+    parts = []
+    for op, value in items:
+        name = str(op)
+        if name == "NEGATE":
+            negate = "^"
+        elif name == "LITERAL":
+            parts.append(_char(value))
+        elif name == "RANGE":
+            parts.append(f"{_char(value[0])}-{_char(value[1])}")
+        else:  # a category (\d, \w, \s): Unicode in Python, ASCII in MariaDB's PCRE2
+            raise _NotPortable
+    return f"[{negate}{''.join(parts)}]"
+
+
+def _char(code: int) -> str:
+    if 0xD800 <= code <= 0xDFFF:  # a lone surrogate (undecodable bytes of the command line): no UTF-8 character
+        raise _NotPortable
+    return f"\\x{{{code:x}}}"
