@@ -1,10 +1,12 @@
 """The whole plugin process against the floor (tools/benchmarks/floor.py: PyMySQL alone, one SELECT per cell,
-Nova's rule in a Python loop), on a private MariaDB server, at three sizes and in a total outage.
+Nova's rule in a Python loop), on a private MariaDB server, at three sizes and in a total outage, then every
+mode beyond the default (--exclude, --zone, -vv, --list, --list --format json) at the largest size, with every
+compute in one of ten availability zones.
 
 Prints medians, min-max and peak RSS of each, and the ratios the targets are stated in; asserts nothing
 (shared machines are noisy).  Runs alternate, after a warm-up.  From the repository root:
 
-    .venv/bin/python tools/benchmarks/versus_floor.py [--runs 7] [--sizes 50/1,10000/2,100000/20]
+    .venv/bin/python tools/benchmarks/versus_floor.py [--runs 7] [--sizes 50/1,10000/2,100000/20] [--modes all]
 """
 
 from __future__ import annotations
@@ -72,16 +74,34 @@ def measure(argv: list[str]) -> tuple[float, float, str]:
     return elapsed, rss, proc.stdout.splitlines()[0][:90] if proc.stdout else ""
 
 
-def deploy(server: MariaDB, name: str, services: int, cells: int, now: dt.datetime, outage: bool = False):
-    """An API database and ``cells`` cells holding ``services`` services in all; the plugin's and the floor's argv."""
+#: The modes beyond the default, measured at the largest size: name -> the plugin's extra arguments.
+MODES = {
+    "--exclude": ["--exclude=-cmp00000[0-4]$"],
+    "--zone": ["--zone", "az3"],
+    "-vv": ["-vv"],
+    "--list": ["--list"],
+    "--list --format json": ["--list", "--format", "json"],
+}
+#: Availability zones of the mode runs: every compute in one of them, by its number.
+ZONES = 10
+
+
+def deploy(server: MariaDB, name: str, services: int, cells: int, now: dt.datetime, outage: bool = False, zones: int = 0):
+    """An API database and ``cells`` cells holding ``services`` services in all, the computes spread over ``zones``
+    availability zones (aggregates); the plugin's and the floor's argv."""
     mappings, specs = [], []
+    hosts: dict[str, list[str]] = {f"az{z}": [] for z in range(zones)}
     for n in range(cells):
         url = server.create_database(f"{name}_cell{n}")
-        write_cell(url, realistic_rows(f"{name}{n}", services // cells, now, outage))
+        rows = realistic_rows(f"{name}{n}", services // cells, now, outage)
+        write_cell(url, rows)
+        computes = [row["host"] for row in rows if row["binary"] == "nova-compute" and not row["deleted"]]
+        for index, host in enumerate(computes if zones else []):
+            hosts[f"az{index % zones}"].append(host)
         mappings.append((f"{n:08d}-0000-4000-8000-000000000000", f"cell{n}", url.render_as_string(hide_password=False)))
         specs.append(f"127.0.0.1:{server.admin.port}:{server.admin.username}::{url.database}")
     api = server.create_database(f"{name}_api")
-    write_api_database(api, mappings)
+    write_api_database(api, mappings, hosts or None)
     clock = now.isoformat()
     plugin = ["check_nova_services", "--api-db-url", api.render_as_string(hide_password=False), f"--clock={clock}", "-t", "60"]
     floor = [os.path.join(HERE, "floor.py"), clock, *specs]
@@ -113,7 +133,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--sizes", default="50/1,10000/2,100000/20", help="services/cells, comma-separated")
     parser.add_argument("--no-outage", action="store_true", help="skip the total-outage run")
+    parser.add_argument("--modes", default="all", help=f"all, none, or some of: {', '.join(MODES)} (comma-separated)")
     args = parser.parse_args()
+    modes = list(MODES) if args.modes == "all" else [] if args.modes == "none" else args.modes.split(",")
     sizes = [tuple(int(x) for x in size.split("/")) for size in args.sizes.split(",")]
     server = MariaDB("--innodb-buffer-pool-size=256M")
     try:
@@ -128,6 +150,12 @@ def main() -> None:
             services, cells = sizes[-1]
             plugin, floor = deploy(server, "outage", services, cells, now, outage=True)
             compare(f"total outage, {services:,} services, {cells} cells", plugin, floor, max(3, args.runs // 2))
+        if modes:
+            services, cells = sizes[-1]
+            plugin, floor = deploy(server, "zoned", services, cells, now, zones=ZONES)
+            compare(f"default, {services:,} services, {cells} cells, {ZONES} zones", plugin, floor, args.runs)
+            for mode in modes:
+                compare(f"`{mode}`, {services:,} services, {cells} cells", plugin + MODES[mode], floor, args.runs)
     finally:
         server.stop()
 
