@@ -81,6 +81,7 @@ def read_cell(cell: Cell, link: Link, plan: ReadPlan, zone_of: Callable[[Service
             newest_age=counts.newest_age,
             node=counts.node,
             oldest_computes=[assess(row, cell.name, counts.now, policy, zone_of(row)) for row in counts.oldest_computes],
+            nova_versions=counts.nova_versions,
         )
     rows, clock, node = read_services_on(link, cell.url, plan.where, with_db_clock=now is None)
     doubt = node.doubt() if node is not None else None
@@ -106,8 +107,10 @@ def judge_rows(
         if not plan.keeps(row, zone):
             continue
         assessed = assess(row, cell.name, now, plan.policy, zone)
-        if plan.excludes(row):
+        if plan.excludes(row):  # out of the counts, not out of Nova's minimum version
+            assessed = replace(assessed, excluded=True)
             excluded.append(assessed)
+            builder.add_version(assessed)
             continue
         builder.add(assessed)
     seconds = 0.0 if begun is None else time.monotonic() - begun
@@ -121,6 +124,7 @@ def judge_rows(
         furthest_ahead=builder.furthest_ahead,
         newest_age=builder.newest_age,
         oldest_computes=builder.kept_oldest_computes(),
+        nova_versions=builder.nova_versions,
     )
 
 

@@ -27,12 +27,13 @@ from check_nova_services.readings import CellCounts
 from check_nova_services.rule.heartbeat import within
 from check_nova_services.rule.policy import BINARY_RANK, OLDEST_COMPUTES, OTHER_BINARY_RANK, PROBLEM_RANK, BinaryTally, Standing
 from check_nova_services.rule.selection import ServiceFilter
-from check_nova_services.rule.versions import COMPUTE
+from check_nova_services.rule.versions import COMPUTE, VersionCounts, merge
 from check_nova_services.shared.deadline import Deadline
 from check_nova_services.sources.services_table import (
     READABLE,
     as_datetime,
     checked_row,
+    counted_as,
     exact,
     server_clock,
     services,
@@ -100,14 +101,18 @@ def read_counts_on(link: Link, url: URL, query: TallyQuery) -> CellCounts:
         return CellCounts({}, [], query.now, node=node)
     clock, now, rule, groups, problems, ahead, oldest_rows = result
     tallies: dict[str, BinaryTally] = {}
+    nova_versions: dict[str, VersionCounts] = {}
     names = list(rule.atoms)
     newest: list[dt.datetime] = []
-    for binary, *flags, version, count, oldest, latest in groups:
+    for binary, *flags, version, nova_binary, count, oldest, latest in groups:
         name = text_of(binary)
         atoms = {atom: bool(flag) for atom, flag in zip(names, flags)}
         tally = _group_tally(name, atoms, int(count), oldest, latest, now, query.count_disabled)
-        if version is not None and not atoms["forced"]:  # what Nova's minimum looks at
+        if version is not None and atoms["in_minimum"]:  # what Nova's minimum looks at
             tally = replace(tally, versions=((int(version), int(count)),), min_version=int(version))
+            if nova_binary is not None:  # and whose minimum: the binary as the database compares it
+                key = text_of(nova_binary)
+                nova_versions[key] = merge(nova_versions.get(key, ()), tally.versions)
         tallies[name] = tallies[name].plus(tally) if name in tallies else tally  # NULL and '' are both ""
         stamp = as_datetime(latest) if atoms["readable"] and not atoms["defect"] else None
         if stamp is not None:
@@ -123,6 +128,7 @@ def read_counts_on(link: Link, url: URL, query: TallyQuery) -> CellCounts:
         newest_age,
         node,
         [checked_row(m) for m in oldest_rows],
+        nova_versions,
     )
 
 
@@ -130,9 +136,10 @@ def _worth_naming(groups, atoms: list[str], name_below: int) -> bool:
     """A nova-compute that Nova's minimum looks at runs an older version than another service of the cell, or
     than the highest floor a control plane may apply: then the cell's oldest computes are fetched, to be named
     if they turn out too old (the floor is known only once every cell is read)."""
-    forced = atoms.index("forced") + 1
-    versions = [(text_of(row[0]), row[len(atoms) + 1]) for row in groups if not row[forced] and row[len(atoms) + 1] is not None]
-    computes = [v for b, v in versions if b == COMPUTE]
+    counted = atoms.index("in_minimum") + 1
+    version, nova_binary = len(atoms) + 1, len(atoms) + 2
+    versions = [(row[nova_binary], row[version]) for row in groups if row[counted] and row[version] is not None]
+    computes = [v for b, v in versions if b is not None and text_of(b) == COMPUTE]
     return bool(computes) and (min(computes) < max(v for _, v in versions) or min(computes) < name_below)
 
 
@@ -204,6 +211,8 @@ class _RuleSql:
             "unreadable": and_(beat.is_not(None), not_(readable)),
             "readable": readable,
             "forced": false() if legacy else func.coalesce(s.forced_down, 0) != 0,
+            # Nova's minimum version: forced_down = false, which a NULL is not (the rule above reads NULL as not forced)
+            "in_minimum": false() if legacy else s.forced_down == false(),
             "disabled": disabled,
             "auto": and_(
                 disabled, exact(func.substr(func.coalesce(s.disabled_reason, ""), 1, 5)) == literal(b"AUTO:", LargeBinary)
@@ -221,22 +230,25 @@ class _RuleSql:
         """One row per binary and combination of atoms (a handful): the database evaluates each atom once
         per row, and :func:`policy_logic` combines them per group in Python."""
         flags = [case((cond, 1), else_=0) for cond in self.atoms.values()]
-        # The version is grouped on too (a few per cell): the counts of each version, Nova's minimum with them.
-        version = [services.c.version] if self.versioned else [literal(None)]
-        columns = [self.binary, *flags, *version, func.count(), func.min(self.beat), func.max(self.beat)]
-        positions: list = [literal_column(str(n)) for n in range(1, len(flags) + 2 + int(self.versioned))]
+        # The version is grouped on too (a few per cell): the counts of each version, Nova's minimum with them; and the
+        # Nova binary the database compares the binary equal to (one per binary: it adds no group).
+        version = services.c.version if self.versioned else literal(None)
+        columns = [self.binary, *flags, version, counted_as(), func.count(), func.min(self.beat), func.max(self.beat)]
+        grouped = [1, *range(2, len(flags) + 2), *([len(flags) + 2] if self.versioned else []), len(flags) + 3]
+        positions: list = [literal_column(str(n)) for n in grouped]
         return select(*columns).select_from(services).where(*wanted(self.query.where)).group_by(*positions)
 
     def oldest_computes(self):
-        """The nova-compute rows of lowest version that Nova's minimum looks at (asked when versions differ)."""
+        """The nova-compute rows of lowest version that Nova's minimum looks at (asked when versions differ): binaries
+        compared as Nova's filter compares them, under the column's collation; forced_down = false, not NULL."""
         s = services.c
         return (
-            select(literal_column("services.*"))
+            select(literal_column("services.*"), counted_as())
             .select_from(services)
             .where(
                 *wanted(self.query.where),
-                self.binary == COMPUTE.encode(),
-                func.coalesce(s.forced_down, 0) == 0,
+                s.binary == COMPUTE,
+                s.forced_down == false(),
                 s.version.is_not(None),
             )
             .order_by(s.version, s.id)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import (
     LargeBinary,
+    case,
     cast,
     column,
     func,
@@ -21,6 +22,7 @@ from sqlalchemy.engine import URL
 
 from check_nova_services.rule.heartbeat import API_BINARIES, ServiceRow
 from check_nova_services.rule.selection import ServiceFilter
+from check_nova_services.rule.versions import VERSIONED
 from check_nova_services.shared.errors import ReadError
 from check_nova_services.shared.text import safe
 from check_nova_services.shared.timestamps import parse_timestamp, utc_now
@@ -56,6 +58,17 @@ def utc_now_sql(url: URL):
 def exact(col):
     """Byte-exact comparisons, as Nova's Python does: MySQL's default collations ignore case and trailing spaces."""
     return cast(col, LargeBinary)
+
+
+#: The label of :func:`counted_as` in a result row.
+COUNTED_AS = "counted_as"
+
+
+def counted_as():
+    """The Nova binary the database compares a row's binary equal to, as Nova's ``binary IN (...)`` does under the
+    column's collation (MySQL/MariaDB: case and trailing spaces ignored; SQLite: exact); NULL for any other."""
+    binary = services.c.binary
+    return case(*((binary == name, name) for name in VERSIONED), else_=None).label(COUNTED_AS)
 
 
 def wanted(where: ServiceFilter) -> list:
@@ -132,6 +145,8 @@ def row_from_mapping(m: Mapping) -> ServiceRow:
         disabled=bool(m.get("disabled")),
         disabled_reason=None if m.get("disabled_reason") is None else text_of(m["disabled_reason"]),
         forced_down=bool(m.get("forced_down")),
+        forced_down_unset="forced_down" in m and m["forced_down"] is None,
+        counted_as=None if m.get(COUNTED_AS) is None else text_of(m[COUNTED_AS]),
         last_seen_up=last_seen_up,
         created_at=created_at,
         updated_at=updated_at,
