@@ -54,6 +54,11 @@ def test_an_excluded_compute_still_blocks_the_upgrade_and_is_named_so(decommissi
     assert (run.perfdata["services_too_old"], run.perfdata["services_excluded"]) == ("1;0;;0", "1;;;0")
     # Nova's minimum, not the minimum of what is left after --exclude; the down count leaves it out
     assert (run.perfdata["nova-compute_version_min"], run.perfdata["nova-compute_down"]) == ("57", "0;0;0.5;0;1")
+    long = run_check("--db-url", decommissioned, CLOCK, "--exclude", "cmp-old", "-v")
+    assert long.lines[3] == (
+        "too old: nova-compute@cmp-old cell=edges_excluded version=57 (Xena) excluded by --exclude, still counted by "
+        "Nova: delete the row or force it down"
+    )
 
 
 def test_an_excluded_compute_forced_down_is_out_of_novas_minimum_too(mariadb):

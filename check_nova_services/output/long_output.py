@@ -108,6 +108,7 @@ def _too_old_lines(reading: Reading) -> list[str]:
         release = release_of(version)
         lines.append(
             f"too old: {who(s, short=False)} cell={safe(s.cell_name)} version={version}{f' ({release})' if release else ''}"
+            + (" excluded by --exclude, still counted by Nova: delete the row or force it down" if s.excluded else "")
         )
     if reading.too_old > min(len(reading.too_old_named), 10):
         lines.append(f"... and {reading.too_old - min(len(reading.too_old_named), 10)} more too old")
