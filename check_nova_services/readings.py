@@ -14,7 +14,18 @@ from check_nova_services.rule.heartbeat import ServiceRow
 from check_nova_services.rule.nodes import NodeState
 from check_nova_services.rule.policy import REMOVED_BINARIES, Assessed, BinaryTally, removed_binaries
 from check_nova_services.rule.selection import COMPUTE_TOPIC
-from check_nova_services.rule.versions import COMPUTE, CONTROL_PLANE, Floor, below, floor_for, minimum_across_cells
+from check_nova_services.rule.versions import (
+    COMPUTE,
+    CONTROL_PLANE,
+    VERSIONED,
+    Floor,
+    VersionCounts,
+    below,
+    floor_for,
+    lowest,
+    merge,
+    minimum_across_cells,
+)
 
 if TYPE_CHECKING:  # a URL is only carried here, never used: SQLAlchemy is not loaded for it
     from sqlalchemy.engine import URL
@@ -53,6 +64,7 @@ class CellReading:
     problems: list[Assessed] = field(default_factory=list)
     #: Every service, for the list view (-vv) only.
     listed: list[Assessed] = field(default_factory=list)
+    #: The services --exclude left out, when read row by row (-vv lists them); the database only counts them.
     excluded: list[Assessed] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
@@ -66,8 +78,13 @@ class CellReading:
     node: NodeState | None = None
     #: ``error`` is the node's own doubt (nodes.NodeState.doubt): it answered, but its heartbeats may be stale.
     stale: bool = False
-    #: Its nova-compute services of lowest version, oldest first (at most policy.OLDEST_COMPUTES).
+    #: Its nova-compute services of lowest version, oldest first (at most policy.OLDEST_COMPUTES), excluded ones too.
     oldest_computes: list[Assessed] = field(default_factory=list)
+    #: Per Nova binary (versions.VERSIONED), the versions Nova's minimum counts: compared as the database compares
+    #: binaries, rows left out by --exclude included (Nova does not know of --exclude).
+    nova_versions: dict[str, VersionCounts] = field(default_factory=dict)
+    #: Services --exclude left out of the counts (by either path).
+    excluded_count: int = 0
 
     @property
     def services(self) -> int:
@@ -118,6 +135,12 @@ class CellCounts:
     node: NodeState | None = None
     #: nova-compute rows of lowest version, oldest first (asked only when the cell's versions differ).
     oldest_computes: list[ServiceRow] = field(default_factory=list)
+    #: Per Nova binary, the versions Nova's minimum counts (CellReading.nova_versions).
+    nova_versions: dict[str, VersionCounts] = field(default_factory=dict)
+    #: Services --exclude left out of the counts (still in nova_versions, as Nova still counts them).
+    excluded: int = 0
+    #: Ids of the oldest computes that --exclude left out (named so on the first line).
+    excluded_oldest: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -133,6 +156,8 @@ class Reading:
     #: Every service (the list view, -vv), and those left out by --exclude.
     listed: tuple[Assessed, ...] = ()
     excluded: tuple[Assessed, ...] = ()
+    #: Services --exclude left out of the counts, in every cell that answered.
+    excluded_count: int = 0
     zones_problem: str | None = None
     #: The cells that answered, each with its own counts (a whole cell down is one fact, not 62 hosts).
     answered: tuple[CellReading, ...] = ()
@@ -153,6 +178,8 @@ class Reading:
     #: This host's clock against every database server's (seconds, + ahead) when it is the odd one out
     #: (rule/clocks.py): the cells were then judged by their servers' clocks. None: this host's clock judged.
     host_clock: float | None = None
+    #: The newest version of a conductor or scheduler read (None: none with a version), whatever the floor.
+    newest_control_plane: int | None = None
 
     @property
     def total(self) -> int:
@@ -177,15 +204,20 @@ def combine(
             tallies[binary] = tallies[binary].plus(tally) if binary in tallies else tally
     answered = [r for r in readings if r.error is None]
     for binary, tally in tallies.items():
+        if binary in VERSIONED:  # as Nova reads them: binaries compared by the database, excluded rows too
+            seen = [r.nova_versions[binary] for r in answered if binary in r.nova_versions]
+            tallies[binary] = replace(tally, versions=merge(*seen), min_version=minimum_across_cells(map(lowest, seen)))
+            continue
         cell_minimums = [r.tallies[binary].min_version for r in answered if binary in r.tallies]
         tallies[binary] = replace(tally, min_version=minimum_across_cells(cell_minimums))
     problems = sorted((a for r in answered for a in r.problems), key=lambda a: (a.problem_key, a.cell_name))
     skews = [(r.cell, r.skew) for r in answered if r.skew is not None]
     ahead = [r.furthest_ahead for r in answered if r.furthest_ahead is not None]
-    control = [t.max_version for b, t in tallies.items() if b in CONTROL_PLANE and t.max_version is not None]
+    control = [v for r in answered for b in CONTROL_PLANE for v, _ in r.nova_versions.get(b, ())]
     newest_control = max(control) if control else None
     floor = version_floor or floor_for(newest_control)
-    too_old, named = _too_old(answered, tallies.get(COMPUTE), floor)
+    compute_minimum = minimum_across_cells(lowest(r.nova_versions[COMPUTE]) for r in answered if COMPUTE in r.nova_versions)
+    too_old, named = _too_old(answered, compute_minimum, floor)
     return Reading(
         cells=tuple(deployment.cells),
         unreachable=tuple(r for r in readings if r.error is not None),
@@ -193,6 +225,7 @@ def combine(
         problems=tuple(problems),  # each cell handed over at most PROBLEM_LIMIT
         listed=tuple(a for r in answered for a in r.listed),
         excluded=tuple(a for r in answered for a in r.excluded),
+        excluded_count=sum(r.excluded_count for r in answered),
         zones_problem=deployment.zones_problem,
         answered=tuple(answered),
         skew=max(skews, key=lambda pair: abs(pair[1])) if skews else None,
@@ -203,16 +236,17 @@ def combine(
         too_old_named=named,
         removed=removed_binaries(newest_control),
         host_clock=host_clock,
+        newest_control_plane=newest_control,
     )
 
 
-def _too_old(answered: list[CellReading], compute: BinaryTally | None, floor: Floor | None) -> tuple[int, tuple[Assessed, ...]]:
+def _too_old(answered: list[CellReading], minimum: int | None, floor: Floor | None) -> tuple[int, tuple[Assessed, ...]]:
     """raise_if_old_compute: too old when Nova's minimum is neither 0 nor unknown and below the floor; then
     every compute below it in the cells that minimum looks at (a cell whose own minimum is 0 is left out)."""
-    if floor is None or compute is None or not compute.min_version or compute.min_version >= floor.version:
+    if floor is None or not minimum or minimum >= floor.version:
         return 0, ()
-    looked_at = [r for r in answered if COMPUTE in r.tallies and r.tallies[COMPUTE].min_version]
-    count = sum(below(r.tallies[COMPUTE].versions, floor.version) for r in looked_at)
+    looked_at = [r for r in answered if lowest(r.nova_versions.get(COMPUTE, ()))]
+    count = sum(below(r.nova_versions[COMPUTE], floor.version) for r in looked_at)
     named = sorted(
         (a for r in looked_at for a in r.oldest_computes if (a.row.version or 0) < floor.version),
         key=lambda a: (a.row.version or 0, a.cell_name, a.row.host),

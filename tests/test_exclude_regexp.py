@@ -12,6 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from check_nova_services.rule.patterns import portable_regexp, runaway_repetition
+from check_nova_services.rule.selection import Selection, ServiceFilter
+from check_nova_services.shared.deadline import Deadline
+from tests.conftest import NOW
 
 ALPHABET = ["a", "b", "A", "-", "@", ".", "0", "9", "é", "\n", " ", "É", "_"]
 atoms = st.one_of(
@@ -80,3 +83,98 @@ def test_known_patterns(conn, pattern, subject, matched):
     rewritten = portable_regexp(pattern)
     assert (rewritten is not None and mariadb_matches(conn, rewritten, subject)) == bool(matched)
     assert rewritten is None if matched is None else bool(re.search(pattern, subject)) == matched
+
+
+# --------------------------------------------------------------------------- the counts, with the database excluding
+
+
+def _services_read(url, patterns: tuple[str, ...], in_database: bool):
+    """One cell read as the plugin reads it (read_cell), --exclude applied by the database or row by row."""
+    from check_nova_services.readings import Cell
+    from check_nova_services.rule.policy import Policy
+    from check_nova_services.sources.cells import ReadPlan, read_cell
+    from check_nova_services.sources.sessions import Link
+
+    selection = Selection(exclude=tuple(re.compile(p) for p in patterns))
+    plan = ReadPlan(
+        ServiceFilter(),
+        Policy(60, 35, ahead_after=10),
+        NOW,
+        in_database=in_database,
+        excludes=selection.excludes,
+        exclude=selection.exclude_in_database if in_database else (),
+    )
+    link = Link(url, Deadline.after(10))
+    try:
+        reading = read_cell(Cell("cell", None, url), link, plan, lambda row: None)
+    finally:
+        link.close()
+    assert reading.error is None, reading.error
+    # The database form counts the excluded services; only the row form holds them (for -vv).
+    assert bool(reading.excluded) == (not in_database and reading.excluded_count > 0)
+    oldest = sorted((a.row.id, a.excluded) for a in reading.oldest_computes)
+    return reading.tallies, [a.row.id for a in reading.problems], reading.excluded_count, reading.nova_versions, oldest
+
+
+HOSTS = ["cmp-old-1", "CMP-old-2", "cmp-old-3 ", "cmp-é", "ctl1", "cmp\n9", ""]
+rows_strategy = st.lists(
+    st.tuples(
+        st.sampled_from(HOSTS),
+        st.sampled_from(["nova-compute", "nova-conductor", "Nova-Compute"]),
+        st.sampled_from([2.0, 40.0, 300.0]),
+        st.sampled_from([55, 57, 74]),
+    ),
+    min_size=1,
+    max_size=8,
+    unique_by=lambda r: (r[0].lower().rstrip(), r[1].lower()),  # the table's unique (host, binary) as MariaDB compares
+)
+exclusions = st.lists(
+    st.sampled_from(["@cmp-old-[0-9]+$", "old", "^nova-compute@", "@cmp-.$", "@$", "-[0-9] $", "\\n", "@CMP"]),
+    min_size=1,
+    max_size=2,
+    unique=True,
+)
+
+
+@pytest.fixture(scope="module")
+def cells(mariadb, tmp_path_factory):
+    from sqlalchemy.engine import make_url
+
+    return {
+        "mariadb": mariadb.create_database("exclude_sql"),
+        "sqlite": make_url(f"sqlite:///{tmp_path_factory.mktemp('exclude') / 'cell.sqlite'}"),
+    }
+
+
+@pytest.mark.parametrize("backend", ["mariadb", "sqlite"])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(drawn=rows_strategy, patterns=exclusions)
+def test_the_database_excludes_what_python_excludes(cells, backend, drawn, patterns):
+    """The same cell read twice: counted by the database with its REGEXP, and row by row with re.search. Counts,
+    problems, the excluded count, Nova's minimum (excluded rows in it) and the oldest computes agree."""
+    from check_nova_services.demo.writer import service, write_cell
+
+    url = cells[backend]
+    write_cell(url, [service(h or "x", b, NOW, age=age, version=v) | {"host": h} for h, b, age, v in drawn])
+    *counted, counted_oldest = _services_read(url, tuple(patterns), True)
+    *judged, judged_oldest = _services_read(url, tuple(patterns), False)
+    assert counted == judged
+    # The database names the oldest computes only when versions differ (counts._worth_naming); then alike.
+    assert counted_oldest in ([], judged_oldest)
+
+
+def test_the_database_form_is_used_and_counts_on_a_known_table(cells):
+    from check_nova_services.demo.writer import service, write_cell
+
+    url = cells["mariadb"]
+    write_cell(
+        url,
+        [
+            service("cmp-old-1", "nova-compute", NOW, age=300.0, version=57),
+            service("CMP-old-2", "nova-compute", NOW, age=300.0),
+            service("cmp1", "nova-compute", NOW, age=2.0),
+        ],
+    )
+    tallies, problems, excluded, versions, oldest = _services_read(url, ("@cmp-old-[0-9]+$",), True)
+    assert (tallies["nova-compute"].total, tallies["nova-compute"].down, problems, excluded) == (2, 1, [2], 1)
+    assert (versions["nova-compute"], oldest) == (((57, 1), (74, 2)), [(1, True), (2, False), (3, False)])

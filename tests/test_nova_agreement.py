@@ -534,3 +534,40 @@ def test_the_release_table_is_novas(deployment):
         nova["service_version"],
         nova["oldest_supported"],
     )
+
+
+def test_the_minimum_at_its_edges_is_novas(deployment):
+    """A NULL forced_down and a binary the cell's collation compares equal to nova-compute, against Nova's own
+    get_minimum_version_all_cells and raise_if_old_compute (plain SQL: Nova's Service objects cannot load a NULL
+    forced_down, so its service list is not asked here), on both of the plugin's paths (issue 28)."""
+    scenario = {
+        "services": [
+            svc("cell0", "ctl-versions", "nova-conductor", seen=1),
+            svc("cell1", "cmp-new", seen=1),
+            svc("cell1", "cmp-null", seen=1),
+            svc("cell2", "cmp-odd", seen=1),
+        ],
+        "aggregates": [],
+    }
+    deployment.reset()
+    deployment.write(scenario)
+
+    def update(cell: str, assignments: str, host: str) -> None:
+        deployment.mariadb.execute(
+            f"UPDATE services SET {assignments} WHERE host = '{host}'", database=deployment.databases[cell]
+        )
+
+    update("cell1", "version = 57, forced_down = NULL", "cmp-null")
+    update("cell2", "version = 74", "cmp-odd")
+    conf_args = ["--config-file", str(deployment.conf), "-t", "60"]
+    for case, too_old in (("NULL forced_down", 0), ("Nova-Compute ", 1)):
+        if case == "Nova-Compute ":
+            update("cell2", "version = 57, `binary` = 'Nova-Compute '", "cmp-odd")
+        nova = deployment.minimums()
+        assert (nova["too_old"] is not None) == bool(too_old), (case, nova)
+        for verbosity in ([], ["-vv"]):
+            run = run_check(*conf_args, *verbosity, timeout=120)
+            assert run.stderr == "", run.stderr
+            perfdata = dict(PERF.findall(run.stdout))
+            assert perfdata["nova-compute_version_min"] == str(nova["minimum_versions"]["nova-compute"]), (case, run.stdout)
+            assert int(TOO_OLD.search(run.stdout).group(1)) == too_old, (case, run.stdout)

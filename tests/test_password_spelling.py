@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from check_nova_services.demo.writer import service, write_api_database, write_cell
-from tests.conftest import CLOCK, NOW, run_check
+from tests.conftest import CLOCK, NOW, clean_env, run_check
 from tests.harness.faults import run_in_process
 
 OK_LINE = "NOVA_SERVICES OK - 1 of 1 services up: nova-compute 1/1"
@@ -99,6 +99,41 @@ def test_a_password_is_connected_with_or_refused_never_shown(server, usual_outpu
 
 def test_a_raw_at_and_slash_are_refused_before_any_lookup(server):
     run = run_check("--db-url", "mysql+pymysql://nova:Secr@t/Pass@127.0.0.1/nova", CLOCK, "-vvv")
+    assert run.stdout == (
+        "NOVA_SERVICES UNKNOWN - --db-url: cannot tell the password from the host; "
+        "percent-encode @ / ? # in the user name and password (%40 %2F %3F %23)\n"
+    )
+    assert (run.code, run.stderr) == (3, "")
+
+
+@pytest.mark.parametrize("password", ["a/b#c:d?e", "Zq9#Zq9", "Zq9?x/y:z"])
+def test_a_raw_slash_hash_colon_or_question_mark_is_read_as_nova_reads_it(server, tmp_path, password):
+    """make_url (oslo.db's, so Nova's) ends the password at the '@': raw, these characters are part of it. The check
+    connects with it from every source, the environment's password too, and never shows it (issue 28)."""
+    set_password(server, password)
+    port = server.admin.port
+    text = url(port, f"pwspell:{password}")
+    conf = tmp_path / "nova.conf"
+    conf.write_text(f"[database]\nconnection = {text}\n")
+    api = server.url("pwspell_api").render_as_string(hide_password=False)
+    write_api_database(api, [("bbbbbbbb-0000-4000-8000-000000000001", "cell1", text)])
+    runs = {
+        "--db-url": run_check("--db-url", text, CLOCK),
+        "nova.conf": run_check("--config-file", str(conf), CLOCK),
+        "cell_mappings": run_check("--api-db-url", api, CLOCK),
+        "NOVA_SERVICES_DB_PASSWORD": run_check(
+            "--db-url", url(port, "pwspell"), CLOCK, env=clean_env(NOVA_SERVICES_DB_PASSWORD=password)
+        ),
+    }
+    for source, run in runs.items():
+        assert (run.status, run.code, run.stderr) == (OK_LINE, 0, ""), (source, run.stdout)
+        assert password not in run.stdout, source
+
+
+def test_a_raw_slash_in_the_user_name_is_refused_as_nova_cannot_read_it_and_never_shown(server):
+    """make_url reads no user in 'pw/spell:...@': host 'pw', database 'spell:...'. Nova cannot connect; the check
+    refuses before any lookup, in one line without the password."""
+    run = run_check("--db-url", url(server.admin.port, "pw/spell:Zq9-secret"), CLOCK, "-vvv")
     assert run.stdout == (
         "NOVA_SERVICES UNKNOWN - --db-url: cannot tell the password from the host; "
         "percent-encode @ / ? # in the user name and password (%40 %2F %3F %23)\n"

@@ -37,10 +37,24 @@ rows_strategy = st.lists(
         {
             "age": ages,
             "created_age": st.one_of(st.none(), st.sampled_from(EDGES)),
-            "forced_down": st.booleans(),
+            # NULL too: not forced for the rule, not false for Nova's minimum version
+            "forced_down": st.sampled_from([False, True, None]),
             "disabled": st.booleans(),
             "disabled_reason": st.sampled_from([None, "AUTO: libvirt lost", "auto: lower case", "maintenance"]),
-            "binary": st.sampled_from(["nova-compute", "nova-conductor", "nova-scheduler", "nova-novncproxy", "", None]),
+            # and spellings MySQL's collation compares equal to nova-compute (SQLite does not): Nova's minimum counts them
+            "binary": st.sampled_from(
+                [
+                    "nova-compute",
+                    "nova-conductor",
+                    "nova-scheduler",
+                    "nova-novncproxy",
+                    "Nova-Compute ",
+                    "NOVA-CONDUCTOR",
+                    "",
+                    None,
+                ]
+            ),
+            "version": st.sampled_from([74, 72, 57, 0, -1, None]),
             "host": st.sampled_from(["named", "named", "named", "", None]),
             "deleted": st.sampled_from([0, 0, 0, 0, 3]),
         }
@@ -63,6 +77,7 @@ def as_rows(drawn: list[dict]) -> list[dict]:
             disabled_reason=d["disabled_reason"],
             forced_down=d["forced_down"],
             deleted=d["deleted"],
+            version=d["version"],
         )
         row["binary"] = d["binary"]
         row["host"] = {"named": f"h{index}", "": "", None: None}[d["host"]]
@@ -81,7 +96,8 @@ def python_form(url, query: TallyQuery, now: dt.datetime):
     for service_row in rows:
         builder.add(assess(service_row, "cell", now, policy))
     furthest = builder.furthest_ahead
-    return builder.tallies, [a.row.id for a in builder.kept_problems()], furthest and abs(furthest.verdict.age or 0)
+    problems = [a.row.id for a in builder.kept_problems()]
+    return builder.tallies, problems, furthest and abs(furthest.verdict.age or 0), builder.nova_versions
 
 
 def sql_form(url, query: TallyQuery):
@@ -91,7 +107,7 @@ def sql_form(url, query: TallyQuery):
     if furthest is not None:
         verdict = judge(furthest, counts.now, query.down_time)
         distance = abs(verdict.age or 0)
-    return counts.tallies, [row.id for row in counts.problem_rows], distance
+    return counts.tallies, [row.id for row in counts.problem_rows], distance, counts.nova_versions
 
 
 @pytest.fixture(scope="module")
@@ -136,17 +152,38 @@ def test_the_forms_agree_on_a_known_table(databases):
         ],
     )
     query = TallyQuery(ServiceFilter(), DOWN_TIME, AGE_WARNING, False, 100, NOW, REPORT_INTERVAL)
-    tallies, problems, furthest = sql_form(url, query)
-    assert (tallies, problems, furthest) == python_form(url, query, NOW)
+    tallies, problems, furthest, _ = sql_form(url, query)
+    assert (tallies, problems, furthest, _) == python_form(url, query, NOW)
     compute = tallies["nova-compute"]
     assert (compute.total, compute.up, compute.down, compute.late, compute.disabled, compute.problems) == (6, 3, 3, 2, 2, 6)
     assert (compute.ahead, furthest) == (1, 61.0)  # c, 61 s ahead: down by Nova's abs(), and its writer's clock is noted
     assert compute.max_age == 61.0  # b and c, by distance; g (maintenance) is not watched
     assert problems == [5, 2, 3, 6, 1, 4, 7]  # conductor e first among the down, then b c f; late a d; disabled g
     write_cell(url, [service("a", "nova-compute", NOW, age=-10.0), service("b", "nova-compute", NOW, age=-11.0)])
-    tallies, problems, furthest = sql_form(url, query)
+    tallies, problems, furthest, versions = sql_form(url, query)
     assert (tallies["nova-compute"].ahead, furthest) == (1, 11.0)  # exactly report_interval ahead is not
-    assert (tallies, problems, furthest) == python_form(url, query, NOW)
+    assert (tallies, problems, furthest, versions) == python_form(url, query, NOW)
+
+
+@pytest.mark.parametrize(("backend", "computes"), [("mariadb", ((57, 1), (74, 1))), ("sqlite", ((74, 1),))])
+def test_the_forms_agree_on_novas_minimum_at_its_edges(databases, backend, computes):
+    """A NULL forced_down is out of Nova's minimum; 'Nova-Compute ' is in nova-compute's on MariaDB (collation),
+    not on SQLite: so that the generated comparison above cannot pass with both forms wrong alike."""
+    url = databases[backend]
+    write_cell(
+        url,
+        [
+            service("a", "nova-compute", NOW, version=74),
+            service("b", "nova-compute", NOW, version=52, forced_down=None),  # type: ignore[arg-type]
+            service("c", "Nova-Compute ", NOW, version=57, topic="compute"),
+            service("d", "nova-compute", NOW, version=50, forced_down=True),
+        ],
+    )
+    query = TallyQuery(ServiceFilter(), DOWN_TIME, AGE_WARNING, False, 100, NOW, REPORT_INTERVAL)
+    tallies, problems, furthest, versions = sql_form(url, query)
+    assert (tallies, problems, furthest, versions) == python_form(url, query, NOW)
+    assert versions == {"nova-compute": computes}
+    assert (tallies["nova-compute"].versions, tallies["Nova-Compute "].versions) == (((74, 1),), ((57, 1),))
 
 
 def test_the_database_count_does_not_call_a_heartbeat_exactly_at_the_age_warning_late(tmp_path):

@@ -138,21 +138,43 @@ AMBIGUOUS = (
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "password"),
     [
-        "mysql+pymysql://nova:Pa?ss@db.example.org/nova",
-        "mysql+pymysql://nova:3306?x@db.example.org:3306/nova",
-        "mysql+pymysql://nova:pw@db.example.org:99999/nova",
+        ("mysql+pymysql://nova:Pa?ss@db.example.org/nova", "Pa?ss"),
+        ("mysql+pymysql://nova:3306?x@db.example.org:3306/nova", "3306?x"),
+        ("mysql+pymysql://nova:a/b#c:d?e@db.example.org/nova?charset=utf8", "a/b#c:d?e"),
     ],
-    ids=["raw ? in the password", "the part before a raw ? reads as host and port", "port out of range"],
+    ids=["raw ? in the password", "the part before a raw ? looks like a host and port", "raw / # : ?"],
 )
-def test_a_url_that_urllib_reads_otherwise_is_refused(text):
-    """Catches _same_userinfo's ``== "sqlite"`` -> ``!=``, ``"://" not in`` -> ``in``, its ``and`` -> ``or``
-    and its ``except ValueError: return False`` -> ``True``:
-    where SQLAlchemy and urllib (Nova's templates) disagree on the user-info, the URL is refused."""
+def test_a_password_is_read_as_make_url_and_so_nova_reads_it(text, password):
+    """Nova (oslo.db) reads [database]/connection with SQLAlchemy's make_url, whose password ends at the '@':
+    a raw / # : ? is part of it there, and here (issue 28; urllib, which reads them otherwise, is not asked)."""
+    url = parse_db_url(text, "--db-url")
+    assert (url.username, url.password, url.host, url.database) == ("nova", password, "db.example.org", "nova")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("mysql+pymysql://no/va:secret@db.example.org/nova", AMBIGUOUS),  # make_url: host 'no', the rest a database
+        ("mysql+pymysql://no/va:se?cret@db.example.org/nova", AMBIGUOUS),  # ... and options
+        ("mysql+pymysql://nova:pw@db.example.org:99999/nova", "--db-url: the port is out of range (1-65535)"),
+    ],
+    ids=["raw / in the user name", "raw / in the user name, ? in the password", "port out of range"],
+)
+def test_what_nova_cannot_read_either_is_refused(text, message):
+    """Catches _userinfo_unread's ``url.username is not None`` -> ``is None`` and ``":" in before`` -> ``not in``,
+    and the port's range: make_url reads no user there (Nova would connect to host 'no'), so the password would
+    be read as a database name and shown."""
     with pytest.raises(ConfigError) as raised:
         parse_db_url(text, "--db-url")
-    assert str(raised.value) == AMBIGUOUS
+    assert str(raised.value) == message
+
+
+def test_an_at_sign_in_the_options_of_a_url_without_a_user_is_kept():
+    """Catches _userinfo_unread's ``bool(at) and`` -> ``or``: an option file's path may hold an '@'."""
+    url = parse_db_url("mysql+pymysql://db.example.org/nova?read_default_file=/etc/mon@db.cnf", "--db-url")
+    assert url.query["read_default_file"] == "/etc/mon@db.cnf"
 
 
 def test_an_sqlite_path_may_hold_at_signs():

@@ -76,8 +76,8 @@ def long_output(
     total_problems = reading.sum("problems")
     if total_problems > shown:
         lines.append(f"... and {total_problems - shown} more problem services (-vv lists every service)")
-    if reading.excluded:
-        lines.append(f"excluded by --exclude: {len(reading.excluded)} services (-vv lists them)")
+    if reading.excluded_count:
+        lines.append(f"excluded by --exclude: {reading.excluded_count} services (-vv lists them)")
     return lines + notes
 
 
@@ -114,6 +114,7 @@ def _too_old_lines(reading: Reading) -> list[str]:
         release = release_of(version)
         lines.append(
             f"too old: {who(s, short=False)} cell={safe(s.cell_name)} version={version}{f' ({release})' if release else ''}"
+            + (" excluded by --exclude, still counted by Nova: delete the row or force it down" if s.excluded else "")
         )
     if reading.too_old > min(len(reading.too_old_named), 10):
         lines.append(f"... and {reading.too_old - min(len(reading.too_old_named), 10)} more too old")

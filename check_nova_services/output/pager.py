@@ -26,6 +26,7 @@ from check_nova_services.output.words import (
 )
 from check_nova_services.readings import CellReading, Reading
 from check_nova_services.rule.policy import KNOWN_BINARIES, OTHER_BINARY_RANK, Assessed, Standing, binary_rank
+from check_nova_services.rule.releases import RELEASES
 from check_nova_services.rule.versions import COMPUTE, release_of
 from check_nova_services.shared.text import duration, safe
 
@@ -196,12 +197,16 @@ def _too_old(reading: Reading) -> list[Fact]:
     if not reading.too_old or reading.floor is None:
         return []
     ambiguous = _hosts_in_several_cells(reading.too_old_named)
-    items, named_versions = [], set()
+    items, named_versions, advised = [], set(), False
     for s in reading.too_old_named:
         version = s.row.version or 0
         release = release_of(version) if version not in named_versions else None
         named_versions.add(version)
-        items.append(f"{_host(s, ambiguous)} ({version}{', ' + release if release else ''})")
+        item = f"{_host(s, ambiguous)} ({version}{', ' + release if release else ''})"
+        if s.excluded:  # --exclude hides it from the counts, not from Nova: the first one says what to do
+            item += ", excluded" if advised else ", excluded: delete the row or force it down"
+            advised = True
+        items.append(item)
     head = f"{reading.too_old} {COMPUTE} older than {reading.floor.text}"
     return [Fact(head, items, reading.too_old, terse=f"{reading.too_old} {COMPUTE} too old")]
 
@@ -239,7 +244,7 @@ def _notes(reading: Reading, unmatched_thresholds: Iterable[str]) -> list[Fact]:
         )
     mixed = mixed_versions(reading)
     if mixed is not None and reading.floor is None:  # e.g. --binary nova-compute: no control plane to judge by
-        unknown = "floor unknown (no conductor or scheduler read; --compute-version-floor)"
+        unknown = f"floor unknown ({_why_no_floor(reading)}; --compute-version-floor)"
         notes.append(Fact(f"versions {mixed[0]} to {mixed[1]}, {unknown}", terse=f"versions {mixed[0]} to {mixed[1]}"))
     elif mixed is not None and not reading.too_old:
         notes.append(
@@ -248,11 +253,19 @@ def _notes(reading: Reading, unmatched_thresholds: Iterable[str]) -> list[Fact]:
     disabled = reading.sum("disabled")
     if disabled:
         notes.append(Fact(f"{disabled} disabled"))
-    if reading.excluded:
-        notes.append(Fact(f"{len(reading.excluded)} excluded"))
+    if reading.excluded_count:
+        notes.append(Fact(f"{reading.excluded_count} excluded"))
     if reading.zones_problem is not None:
         notes.append(Fact("zones unknown"))
     return notes
+
+
+def _why_no_floor(reading: Reading) -> str:
+    """No conductor or scheduler with a version was read, or the newest one is older than any release known."""
+    newest = reading.newest_control_plane
+    if newest is not None:
+        return f"control plane at {newest}, before {RELEASES[0].name}"
+    return "no conductor or scheduler read"
 
 
 def mixed_versions(reading: Reading) -> tuple[int, int] | None:

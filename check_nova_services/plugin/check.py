@@ -9,7 +9,7 @@ import nagiosplugin
 from nagiosplugin import Critical, ScalarContext, Unknown
 
 from check_nova_services import CHECK_NAME
-from check_nova_services.plugin.contexts import CellsContext, DownContext, HostClockContext, SkewContext
+from check_nova_services.plugin.contexts import CellsContext, DownContext, HostClockContext, SkewContext, UnboundedContext
 from check_nova_services.plugin.resource import NovaServices
 from check_nova_services.plugin.summary import SUMMARY_BUDGET, ServicesSummary, SeverityResults
 from check_nova_services.readings import Reading
@@ -26,6 +26,7 @@ def build_check(judgement: Judgement, survey: Callable[[], Reading]) -> nagiospl
         ScalarContext("leftover", warning="0"),
         ScalarContext("late", warning="0" if judgement.policy.age_warning is not None else None),
         ScalarContext("count"),
+        UnboundedContext("version"),
         ScalarContext("too_old", critical="0") if judgement.too_old_is_critical else ScalarContext("too_old", warning="0"),
         CellsContext(Critical if judgement.unreachable_is_critical else Unknown),
         SkewContext(judgement.skew_warning),

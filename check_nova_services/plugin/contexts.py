@@ -76,3 +76,14 @@ class HostClockContext(nagiosplugin.Context):
 
     def evaluate(self, metric, resource):
         return self.result_cls(Warn, None, metric)
+
+
+class UnboundedContext(nagiosplugin.Context):
+    """A number every value of which is OK, a negative one too: ScalarContext's empty range is 0 to infinity, so a
+    service version of -1 (a row written by hand) would be CRITICAL there. Perfdata without thresholds."""
+
+    def evaluate(self, metric, resource):
+        return self.result_cls(Ok, None, metric)
+
+    def performance(self, metric, resource):
+        return Performance(metric.name, metric.value, metric.uom or "", None, None, metric.min, metric.max)

@@ -43,14 +43,15 @@ class NovaServices(nagiosplugin.Resource):
             yield nagiosplugin.Metric(f"{prefix}_late", tally.late, min=0, max=tally.total, context="late")
             yield nagiosplugin.Metric(f"{prefix}_total", tally.total, min=0, context="count")
             yield nagiosplugin.Metric(f"{prefix}_disabled", tally.disabled, min=0, max=tally.total, context="count")
+            # Any integer, a negative one too (a row written by hand): never judged here, the too-old verdict is Nova's.
             if tally.min_version is not None:  # left out where the table has no version (before Liberty)
-                yield nagiosplugin.Metric(f"{prefix}_version_min", tally.min_version, context="count")
+                yield nagiosplugin.Metric(f"{prefix}_version_min", tally.min_version, context="version")
             if tally.max_version is not None:
-                yield nagiosplugin.Metric(f"{prefix}_version_max", tally.max_version, context="count")
+                yield nagiosplugin.Metric(f"{prefix}_version_max", tally.max_version, context="version")
         yield nagiosplugin.Metric("cells_total", len(reading.cells), min=0, context="count")
         yield nagiosplugin.Metric("cells_unreachable", len(reading.unreachable), min=0, max=len(reading.cells), context="cells")
         if self.excluding:
-            yield nagiosplugin.Metric("services_excluded", len(reading.excluded), min=0, context="count")
+            yield nagiosplugin.Metric("services_excluded", reading.excluded_count, min=0, context="count")
         if reading.floor is not None:  # known only where computes and a control plane report versions
             yield nagiosplugin.Metric("services_too_old", reading.too_old, min=0, context="too_old")
         if reading.skew is not None:  # not measured (SQLite, every cell unreachable): left out

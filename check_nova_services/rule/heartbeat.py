@@ -45,6 +45,12 @@ class ServiceRow:
     defect: str | None = None
     #: ``services.version`` (the service's RPC and object version); None: NULL, or no such column (before Liberty).
     version: int | None = None
+    #: ``forced_down`` is NULL: not forced for the rule (Nova's ``if member.get('forced_down')``), but outside Nova's
+    #: minimum version, whose ``forced_down == false()`` is not true of NULL (rule/versions.py).
+    forced_down_unset: bool = False
+    #: The Nova binary the database compares this row's binary equal to when read ('Nova-Compute ' is nova-compute
+    #: under MySQL's collations, not on SQLite); None: not asked, the binary itself is meant.
+    counted_as: str | None = None
 
     @property
     def auto_disabled(self) -> bool:

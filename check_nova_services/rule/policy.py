@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass, field, replace
 
 from check_nova_services.rule.heartbeat import ServiceRow, Verdict, judge
-from check_nova_services.rule.versions import COMPUTE, Floor, VersionCounts, counts_for_minimum, merge
+from check_nova_services.rule.versions import COMPUTE, Floor, VersionCounts, counts_for_minimum, merge, minimum_binary
 
 #: Problem services each cell hands over, most important first: what the first line and -v can show.
 PROBLEM_LIMIT = 100
@@ -116,6 +116,8 @@ class Assessed:
     verdict: Verdict
     standing: Standing
     zone: str | None = None
+    #: Left out of the counts by --exclude: Nova still counts it for its minimum version (versions.py).
+    excluded: bool = False
 
     @property
     def counts_down(self) -> bool:
@@ -216,6 +218,8 @@ class TallyBuilder:
     newest_age: float | None = None
     #: The nova-compute services of lowest version (at most OLDEST_COMPUTES): the ones a too-old verdict names.
     oldest_computes: list[Assessed] = field(default_factory=list)
+    #: Per Nova binary (versions.VERSIONED), version -> services Nova's minimum looks at, excluded ones included.
+    seen_versions: dict[str, dict[int, int]] = field(default_factory=dict)
 
     def add(self, a: Assessed) -> None:
         t = self.tallies.get(a.row.binary) or BinaryTally(a.row.binary)
@@ -237,10 +241,7 @@ class TallyBuilder:
                 min_version=a.row.version if versioned else None,
             )
         )
-        if versioned and a.row.binary == COMPUTE:
-            self.oldest_computes.append(a)
-            if len(self.oldest_computes) > 2 * OLDEST_COMPUTES:
-                self._trim_oldest()
+        self.add_version(a)
         if a.verdict.problem is None and a.verdict.age is not None:
             age_now = round(a.verdict.age, 6)
             self.newest_age = age_now if self.newest_age is None else min(self.newest_age, age_now)
@@ -254,6 +255,22 @@ class TallyBuilder:
             self.problems.append(a)
             if len(self.problems) > 2 * self.problem_limit:  # trim now and then: memory stays bounded
                 self._trim()
+
+    def add_version(self, a: Assessed) -> None:
+        """What Nova's minimum counts of a service, also of one left out by --exclude: Nova still counts it."""
+        binary = minimum_binary(a.row)
+        if binary is None or not counts_for_minimum(a.row) or a.row.version is None:
+            return
+        versions = self.seen_versions.setdefault(binary, {})
+        versions[a.row.version] = versions.get(a.row.version, 0) + 1
+        if binary == COMPUTE:
+            self.oldest_computes.append(a)
+            if len(self.oldest_computes) > 2 * OLDEST_COMPUTES:
+                self._trim_oldest()
+
+    @property
+    def nova_versions(self) -> dict[str, VersionCounts]:
+        return {binary: tuple(sorted(counts.items())) for binary, counts in sorted(self.seen_versions.items())}
 
     def _trim_oldest(self) -> None:
         self.oldest_computes.sort(key=oldest_first)

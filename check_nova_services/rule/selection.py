@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from check_nova_services.rule.heartbeat import ServiceRow
+from check_nova_services.rule.patterns import portable_regexp
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,16 @@ class Selection:
         return bool(self.hosts or self.binaries or self.zones or self.cells)
 
     @property
+    def exclude_in_database(self) -> tuple[str, ...]:
+        """--exclude's patterns when the database can apply every one as Python's re does (patterns.portable_regexp);
+        () when one cannot be written so (then every row is read and the patterns are applied here)."""
+        texts = tuple(pattern.pattern for pattern in self.exclude)
+        return texts if all(portable_regexp(text) is not None for text in texts) else ()
+
+    @property
     def needs_rows(self) -> bool:
-        """--exclude is applied in Python (zones are host sets the database applies: ZoneHosts)."""
-        return bool(self.exclude)
+        """An --exclude pattern the database cannot apply as Python does; zones are host sets it applies (ZoneHosts)."""
+        return bool(self.exclude) and not self.exclude_in_database
 
     def keeps(self, row: ServiceRow, zone: str | None) -> bool:
         """Exact matches, as Nova's ?host= and ?binary= are (MySQL's = ignores case and trailing spaces)."""

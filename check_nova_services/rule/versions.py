@@ -2,7 +2,9 @@
 
 Nova's minimum (``nova/db/main/api.py`` ``service_get_minimum_version``, ``nova/objects/service.py``
 ``get_minimum_version_all_cells``): in each cell, ``MIN(version)`` per binary over the rows with
-``deleted = 0`` and ``forced_down = false`` (NULL skipped, disabled rows counted); across cells, the
+``deleted = 0`` and ``forced_down = false`` (a NULL forced_down is not false: left out; disabled rows counted),
+``binary IN (...)`` compared by the database (MySQL's collations ignore case and trailing spaces: 'Nova-Compute '
+is a nova-compute there, not on SQLite), the NULL versions skipped by MIN; across cells, the
 smallest cell minimum that is not 0 or NULL (a cell whose minimum is 0 is left out). Its conductors,
 schedulers and API refuse to start when that minimum for ``nova-compute`` is not 0 and is below the alias
 of their release's ``OLDEST_SUPPORTED_SERVICE_VERSION`` (``nova/utils.py`` ``raise_if_old_compute``).
@@ -20,14 +22,30 @@ from check_nova_services.rule.releases import RELEASES, SERVICE_VERSION_ALIASES,
 COMPUTE = "nova-compute"
 #: The binaries whose newest version tells which release the control plane runs.
 CONTROL_PLANE = ("nova-conductor", "nova-scheduler")
+#: The binaries whose minimum Nova asks for and the check reads as Nova does (the compute floor, the control plane).
+VERSIONED = (COMPUTE, *CONTROL_PLANE)
 
 #: (version, services) of one binary, sorted by version: rows that count for Nova's minimum, NULL left out.
 VersionCounts = tuple[tuple[int, int], ...]
 
 
 def counts_for_minimum(row: ServiceRow) -> bool:
-    """A row Nova's minimum looks at: not forced down (deleted rows are never read), with a version."""
-    return not row.forced_down and row.version is not None
+    """A row Nova's minimum looks at: ``forced_down = false`` (neither forced down nor NULL; deleted rows are
+    never read), with a version."""
+    return not row.forced_down and not row.forced_down_unset and row.version is not None
+
+
+def minimum_binary(row: ServiceRow) -> str | None:
+    """The Nova binary whose minimum Nova counts this row in: the one the database compared its binary equal to,
+    else its own binary when it is one of VERSIONED; None for any other."""
+    if row.counted_as is not None:
+        return row.counted_as
+    return row.binary if row.binary in VERSIONED else None
+
+
+def lowest(histogram: VersionCounts) -> int | None:
+    """A cell's MIN(version) from its histogram; None when it has no version."""
+    return histogram[0][0] if histogram else None
 
 
 def merge(*histograms: VersionCounts) -> VersionCounts:

@@ -14,7 +14,7 @@ from sqlalchemy.engine import URL
 from check_nova_services.readings import Cell, CellReading, Clock, Deployment
 from check_nova_services.rule.heartbeat import ServiceRow
 from check_nova_services.rule.nodes import lag_tolerance
-from check_nova_services.rule.policy import PROBLEM_LIMIT, Policy, TallyBuilder, assess
+from check_nova_services.rule.policy import PROBLEM_LIMIT, Assessed, Policy, TallyBuilder, assess
 from check_nova_services.rule.selection import ServiceFilter
 from check_nova_services.rule.versions import naming_bound
 from check_nova_services.shared.deadline import Deadline
@@ -33,8 +33,8 @@ def show(cell: Cell) -> str:
 
 @dataclass(frozen=True)
 class ReadPlan:
-    """How each cell is read: counted by the database (the default), or row by row in Python for
-    what SQL cannot do (the list view, --zone, --exclude)."""
+    """How each cell is read: counted by the database (the default, --zone and --exclude included), or row by row
+    in Python for the list view, and for an --exclude pattern or a server the database form cannot serve."""
 
     where: ServiceFilter
     policy: Policy
@@ -44,6 +44,8 @@ class ReadPlan:
     keeps: Callable[[ServiceRow, str | None], bool] = lambda row, zone: True
     excludes: Callable[[ServiceRow], bool] = lambda row: False
     problem_limit: int = PROBLEM_LIMIT
+    #: --exclude's patterns, for the database to apply where it reads them as Python does (Link.regexp_as_python).
+    exclude: tuple[str, ...] = ()
 
 
 def read_cell(cell: Cell, link: Link, plan: ReadPlan, zone_of: Callable[[ServiceRow], str | None]) -> CellReading:
@@ -54,45 +56,61 @@ def read_cell(cell: Cell, link: Link, plan: ReadPlan, zone_of: Callable[[Service
     begun = time.monotonic()
     fixed = plan.clock if isinstance(plan.clock, dt.datetime) else None
     now = fixed or (None if plan.clock == "db" else utc_now())
-    policy = plan.policy
-    tolerance = lag_tolerance(policy.down_time, policy.ahead_after)
-    if plan.in_database:
-        query = TallyQuery(
-            plan.where,
-            policy.down_time,
-            policy.age_warning,
-            policy.count_disabled,
-            plan.problem_limit,
-            now,
-            policy.ahead_after,
-            naming_bound(policy.version_floor),
-        )
-        counts = read_counts_on(link, cell.url, query)
-        doubt = counts.node.doubt(tolerance) if counts.node is not None else None
-        if doubt is not None:
-            return CellReading(cell, error=doubt, seconds=time.monotonic() - begun, node=counts.node, stale=True)
-        assert counts.now is not None
-        problems = [assess(row, cell.name, counts.now, policy, zone_of(row)) for row in counts.problem_rows]
-        ahead = counts.furthest_ahead
-        return doubted(
-            CellReading(
-                cell,
-                counts.tallies,
-                problems,
-                seconds=time.monotonic() - begun,
-                skew=counts.skew,
-                furthest_ahead=None if ahead is None else assess(ahead, cell.name, counts.now, policy, zone_of(ahead)),
-                newest_age=counts.newest_age,
-                node=counts.node,
-                oldest_computes=[assess(row, cell.name, counts.now, policy, zone_of(row)) for row in counts.oldest_computes],
-            )
-        )
+    if plan.in_database and (not plan.exclude or link.regexp_as_python):
+        return _counted(cell, link, plan, zone_of, now, begun)
+    tolerance = lag_tolerance(plan.policy.down_time, plan.policy.ahead_after)
     rows, clock, node = read_services_on(link, cell.url, plan.where, with_db_clock=now is None, lag_tolerance=tolerance)
     doubt = node.doubt(tolerance) if node is not None else None
     if doubt is not None:
         return CellReading(cell, error=doubt, seconds=time.monotonic() - begun, node=node, stale=True)
     judged = judge_rows(cell, rows, plan, zone_of, now or (clock.now if clock else utc_now()), begun)
     return doubted(replace(judged, skew=clock.skew if clock else None, node=node))
+
+
+def _counted(
+    cell: Cell, link: Link, plan: ReadPlan, zone_of: Callable[[ServiceRow], str | None], now: dt.datetime | None, begun: float
+) -> CellReading:
+    """The cell counted by its database (counts.py); only the rows worth naming are judged here."""
+    assert cell.url is not None
+    policy = plan.policy
+    query = TallyQuery(
+        plan.where,
+        policy.down_time,
+        policy.age_warning,
+        policy.count_disabled,
+        plan.problem_limit,
+        now,
+        policy.ahead_after,
+        naming_bound(policy.version_floor),
+        plan.exclude,
+    )
+    counts = read_counts_on(link, cell.url, query)
+    doubt = counts.node.doubt(lag_tolerance(policy.down_time, policy.ahead_after)) if counts.node is not None else None
+    if doubt is not None:
+        return CellReading(cell, error=doubt, seconds=time.monotonic() - begun, node=counts.node, stale=True)
+    assert counts.now is not None
+    judged_at = counts.now
+
+    def assessed(row: ServiceRow) -> Assessed:
+        return assess(row, cell.name, judged_at, policy, zone_of(row))
+
+    ahead = counts.furthest_ahead
+    oldest = [replace(assessed(row), excluded=row.id in counts.excluded_oldest) for row in counts.oldest_computes]
+    return doubted(
+        CellReading(
+            cell,
+            counts.tallies,
+            [assessed(row) for row in counts.problem_rows],
+            seconds=time.monotonic() - begun,
+            skew=counts.skew,
+            furthest_ahead=None if ahead is None else assessed(ahead),
+            newest_age=counts.newest_age,
+            node=counts.node,
+            oldest_computes=oldest,
+            nova_versions=counts.nova_versions,
+            excluded_count=counts.excluded,
+        )
+    )
 
 
 def doubted(reading: CellReading) -> CellReading:
@@ -120,8 +138,10 @@ def judge_rows(
         if not plan.keeps(row, zone):
             continue
         assessed = assess(row, cell.name, now, plan.policy, zone)
-        if plan.excludes(row):
+        if plan.excludes(row):  # out of the counts, not out of Nova's minimum version
+            assessed = replace(assessed, excluded=True)
             excluded.append(assessed)
+            builder.add_version(assessed)
             continue
         builder.add(assessed)
     seconds = 0.0 if begun is None else time.monotonic() - begun
@@ -135,6 +155,8 @@ def judge_rows(
         furthest_ahead=builder.furthest_ahead,
         newest_age=builder.newest_age,
         oldest_computes=builder.kept_oldest_computes(),
+        nova_versions=builder.nova_versions,
+        excluded_count=len(excluded),
     )
 
 

@@ -28,12 +28,14 @@ from check_nova_services.rule.heartbeat import within
 from check_nova_services.rule.nodes import lag_tolerance
 from check_nova_services.rule.policy import BINARY_RANK, OLDEST_COMPUTES, OTHER_BINARY_RANK, PROBLEM_RANK, BinaryTally, Standing
 from check_nova_services.rule.selection import ServiceFilter
-from check_nova_services.rule.versions import COMPUTE
+from check_nova_services.rule.versions import COMPUTE, VersionCounts, merge
 from check_nova_services.shared.deadline import Deadline
 from check_nova_services.sources.services_table import (
     READABLE,
+    ExcludedBy,
     as_datetime,
     checked_row,
+    counted_as,
     exact,
     server_clock,
     services,
@@ -59,6 +61,8 @@ class TallyQuery:
     ahead_after: float | None = None
     #: A cell with a nova-compute below this version names its oldest computes (versions.naming_bound).
     name_below: int = 0
+    #: --exclude's patterns, applied by the database (services_table.ExcludedBy): out of the counts, not of the minimum.
+    exclude: tuple[str, ...] = ()
 
 
 def read_counts(url: URL, query: TallyQuery, deadline: Deadline) -> CellCounts:
@@ -93,7 +97,7 @@ def read_counts_on(link: Link, url: URL, query: TallyQuery) -> CellCounts:
             ahead = conn.execute(rule.furthest_ahead()).first()
         oldest_rows = []
         if rule.versioned and _worth_naming(groups, list(rule.atoms), query.name_below):
-            oldest_rows = [row._mapping for row in conn.execute(rule.oldest_computes())]
+            oldest_rows = [row._mapping for row in _execute(conn, ("oldest", *shape), rule.oldest_computes)]
         return clock, now, rule, groups, problems, ahead, oldest_rows
 
     node, result = read_in_snapshot(link, url, read, lag_tolerance(query.down_time, query.ahead_after))
@@ -101,14 +105,22 @@ def read_counts_on(link: Link, url: URL, query: TallyQuery) -> CellCounts:
         return CellCounts({}, [], query.now, node=node)
     clock, now, rule, groups, problems, ahead, oldest_rows = result
     tallies: dict[str, BinaryTally] = {}
+    nova_versions: dict[str, VersionCounts] = {}
     names = list(rule.atoms)
     newest: list[dt.datetime] = []
-    for binary, *flags, version, count, oldest, latest in groups:
+    excluded = 0
+    for binary, *flags, version, nova_binary, count, oldest, latest in groups:
         name = text_of(binary)
         atoms = {atom: bool(flag) for atom, flag in zip(names, flags)}
         tally = _group_tally(name, atoms, int(count), oldest, latest, now, query.count_disabled)
-        if version is not None and not atoms["forced"]:  # what Nova's minimum looks at
+        if version is not None and atoms["in_minimum"]:  # what Nova's minimum looks at
             tally = replace(tally, versions=((int(version), int(count)),), min_version=int(version))
+            if nova_binary is not None:  # and whose minimum: the binary as the database compares it
+                key = text_of(nova_binary)
+                nova_versions[key] = merge(nova_versions.get(key, ()), tally.versions)
+        if atoms["excluded"]:  # out of the counts; Nova's minimum above still has it
+            excluded += int(count)
+            continue
         tallies[name] = tallies[name].plus(tally) if name in tallies else tally  # NULL and '' are both ""
         stamp = as_datetime(latest) if atoms["readable"] and not atoms["defect"] else None
         if stamp is not None:
@@ -124,6 +136,9 @@ def read_counts_on(link: Link, url: URL, query: TallyQuery) -> CellCounts:
         newest_age,
         node,
         [checked_row(m) for m in oldest_rows],
+        nova_versions,
+        excluded,
+        frozenset(checked_row(m).id for m in oldest_rows if m[EXCLUDED]),
     )
 
 
@@ -131,10 +146,15 @@ def _worth_naming(groups, atoms: list[str], name_below: int) -> bool:
     """A nova-compute that Nova's minimum looks at runs an older version than another service of the cell, or
     than the highest floor a control plane may apply: then the cell's oldest computes are fetched, to be named
     if they turn out too old (the floor is known only once every cell is read)."""
-    forced = atoms.index("forced") + 1
-    versions = [(text_of(row[0]), row[len(atoms) + 1]) for row in groups if not row[forced] and row[len(atoms) + 1] is not None]
-    computes = [v for b, v in versions if b == COMPUTE]
+    counted = atoms.index("in_minimum") + 1
+    version, nova_binary = len(atoms) + 1, len(atoms) + 2
+    versions = [(row[nova_binary], row[version]) for row in groups if row[counted] and row[version] is not None]
+    computes = [v for b, v in versions if b is not None and text_of(b) == COMPUTE]
     return bool(computes) and (min(computes) < max(v for _, v in versions) or min(computes) < name_below)
+
+
+#: The label of the oldest computes' column that says --exclude left the row out.
+EXCLUDED = "excluded"
 
 
 #: Statements compiled for one server flavour, shared by every cell of the run: each cell has an engine of
@@ -205,6 +225,8 @@ class _RuleSql:
             "unreadable": and_(beat.is_not(None), not_(readable)),
             "readable": readable,
             "forced": false() if legacy else func.coalesce(s.forced_down, 0) != 0,
+            # Nova's minimum version: forced_down = false, which a NULL is not (the rule above reads NULL as not forced)
+            "in_minimum": false() if legacy else s.forced_down == false(),
             "disabled": disabled,
             "auto": and_(
                 disabled, exact(func.substr(func.coalesce(s.disabled_reason, ""), 1, 5)) == literal(b"AUTO:", LargeBinary)
@@ -212,6 +234,7 @@ class _RuleSql:
             "in_window": and_(beat >= _stamp(earliest), beat <= _stamp(latest)),
             "late_window": late_window,
             "ahead": false() if query.ahead_after is None else and_(not_(defect), readable, beat > _stamp(ahead_bound)),
+            "excluded": ExcludedBy(query.exclude) if query.exclude else false(),
         }
         self.beat = beat
         self.binary = exact(s.binary)
@@ -222,22 +245,26 @@ class _RuleSql:
         """One row per binary and combination of atoms (a handful): the database evaluates each atom once
         per row, and :func:`policy_logic` combines them per group in Python."""
         flags = [case((cond, 1), else_=0) for cond in self.atoms.values()]
-        # The version is grouped on too (a few per cell): the counts of each version, Nova's minimum with them.
-        version = [services.c.version] if self.versioned else [literal(None)]
-        columns = [self.binary, *flags, *version, func.count(), func.min(self.beat), func.max(self.beat)]
-        positions: list = [literal_column(str(n)) for n in range(1, len(flags) + 2 + int(self.versioned))]
+        # The version is grouped on too (a few per cell): the counts of each version, Nova's minimum with them; and the
+        # Nova binary the database compares the binary equal to (one per binary: it adds no group).
+        version = services.c.version if self.versioned else literal(None)
+        columns = [self.binary, *flags, version, counted_as(), func.count(), func.min(self.beat), func.max(self.beat)]
+        grouped = [1, *range(2, len(flags) + 2), *([len(flags) + 2] if self.versioned else []), len(flags) + 3]
+        positions: list = [literal_column(str(n)) for n in grouped]
         return select(*columns).select_from(services).where(*wanted(self.query.where)).group_by(*positions)
 
     def oldest_computes(self):
-        """The nova-compute rows of lowest version that Nova's minimum looks at (asked when versions differ)."""
+        """The nova-compute rows of lowest version that Nova's minimum looks at (asked when versions differ): binaries
+        compared as Nova's filter compares them, under the column's collation; forced_down = false, not NULL."""
         s = services.c
+        excluded = case((self.atoms["excluded"], 1), else_=0).label(EXCLUDED)
         return (
-            select(literal_column("services.*"))
+            select(literal_column("services.*"), counted_as(), excluded)
             .select_from(services)
             .where(
                 *wanted(self.query.where),
-                self.binary == COMPUTE.encode(),
-                func.coalesce(s.forced_down, 0) == 0,
+                s.binary == COMPUTE,
+                s.forced_down == false(),
                 s.version.is_not(None),
             )
             .order_by(s.version, s.id)
@@ -249,7 +276,7 @@ class _RuleSql:
         return (
             select(literal_column("services.*"))
             .select_from(services)
-            .where(*wanted(self.query.where), self.atoms["ahead"])
+            .where(*wanted(self.query.where), self.atoms["ahead"], not_(self.atoms["excluded"]))
             .order_by(self.beat.desc(), services.c.id)
             .limit(1)
         )
@@ -269,7 +296,7 @@ class _RuleSql:
         return (
             select(literal_column("services.*"))
             .select_from(services)
-            .where(*wanted(self.query.where), logic["problem"])
+            .where(*wanted(self.query.where), logic["problem"], not_(self.atoms["excluded"]))
             .order_by(rank, binary_rank, services.c.id)
             .limit(self.query.problem_limit)
         )

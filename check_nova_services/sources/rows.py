@@ -16,7 +16,7 @@ from check_nova_services.rule.heartbeat import ServiceRow
 from check_nova_services.rule.nodes import NodeState
 from check_nova_services.rule.selection import ServiceFilter
 from check_nova_services.shared.deadline import Deadline
-from check_nova_services.sources.services_table import ServerClock, checked_row, server_clock, services, wanted
+from check_nova_services.sources.services_table import ServerClock, checked_row, counted_as, server_clock, services, wanted
 from check_nova_services.sources.sessions import Link, is_sqlite
 from check_nova_services.sources.snapshot import read_in_snapshot
 
@@ -41,9 +41,10 @@ def read_services_on(
     from a node whose state casts doubt on them (a replica lagging beyond ``lag_tolerance`` seconds among them).
 
     One SELECT: ``services.*`` lets the same statement serve every schema since
-    Icehouse, and the rule tells old from new by the columns that come back.
+    Icehouse, and the rule tells old from new by the columns that come back; beside it, the Nova binary the
+    database compares each binary equal to (services_table.counted_as), for Nova's minimum version.
     """
-    stmt: Select = select(literal_column("services.*")).select_from(services).where(*wanted(where))
+    stmt: Select = select(literal_column("services.*"), counted_as()).select_from(services).where(*wanted(where))
 
     def read(conn: Connection) -> tuple[list, ServerClock | None]:
         clock = server_clock(conn, url) if with_db_clock or not is_sqlite(url) else None

@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from sqlalchemy import (
     LargeBinary,
     and_,
+    case,
     cast,
     column,
     false,
     func,
+    literal,
     literal_column,
     not_,
     or_,
@@ -21,9 +23,14 @@ from sqlalchemy import (
     table,
 )
 from sqlalchemy.engine import URL
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import ColumnElement
+from sqlalchemy.types import Boolean
 
 from check_nova_services.rule.heartbeat import API_BINARIES, ServiceRow
+from check_nova_services.rule.patterns import portable_regexp
 from check_nova_services.rule.selection import COMPUTE_TOPIC, ServiceFilter, ZoneHosts
+from check_nova_services.rule.versions import VERSIONED
 from check_nova_services.shared.errors import ReadError
 from check_nova_services.shared.text import safe
 from check_nova_services.shared.timestamps import parse_timestamp, utc_now
@@ -60,6 +67,49 @@ def utc_now_sql(url: URL):
 def exact(col):
     """Byte-exact comparisons, as Nova's Python does: MySQL's default collations ignore case and trailing spaces."""
     return cast(col, LargeBinary)
+
+
+#: The label of :func:`counted_as` in a result row.
+COUNTED_AS = "counted_as"
+
+
+def counted_as():
+    """The Nova binary the database compares a row's binary equal to, as Nova's ``binary IN (...)`` does under the
+    column's collation (MySQL/MariaDB: case and trailing spaces ignored; SQLite: exact); NULL for any other."""
+    binary = services.c.binary
+    return case(*((binary == name, name) for name in VERSIONED), else_=None).label(COUNTED_AS)
+
+
+class ExcludedBy(ColumnElement[bool]):
+    """--exclude applied by the database: a row's BINARY@HOST matches one of the patterns exactly where
+    ``re.search`` matches it. MariaDB's REGEXP (PCRE2) gets each pattern as rule.patterns.portable_regexp
+    writes it, over a binary-collated UTF-8 text (its default collation ignores case); SQLite's REGEXP is
+    SQLAlchemy's, Python's own ``re.search``, and gets the pattern as given. Only asked of those two
+    (sessions.Link.regexp_as_python)."""
+
+    inherit_cache = False  # compiled once per run by counts._execute, not by SQLAlchemy's cache
+    type = Boolean()
+
+    def __init__(self, patterns: tuple[str, ...]):
+        self.patterns = patterns
+
+
+@compiles(ExcludedBy, "mysql")
+def _excluded_by_mariadb(element: ExcludedBy, compiler, **kw) -> str:
+    subject = "CONVERT(CONCAT(COALESCE(services.`binary`, ''), '@', COALESCE(services.host, '')) USING utf8mb4)"
+    tests = []
+    for pattern in element.patterns:
+        portable = portable_regexp(pattern)
+        assert portable is not None, "ReadPlan sends such a pattern to the row path"
+        tests.append(f"{subject} COLLATE utf8mb4_bin REGEXP {compiler.process(literal(portable), **kw)}")
+    return "(" + " OR ".join(tests) + ")"
+
+
+@compiles(ExcludedBy, "sqlite")
+def _excluded_by_sqlite(element: ExcludedBy, compiler, **kw) -> str:
+    subject = "(COALESCE(services.\"binary\", '') || '@' || COALESCE(services.host, ''))"
+    tests = [f"{subject} REGEXP {compiler.process(literal(pattern), **kw)}" for pattern in element.patterns]
+    return "(" + " OR ".join(tests) + ")"
 
 
 def wanted(where: ServiceFilter) -> list:
@@ -158,6 +208,8 @@ def row_from_mapping(m: Mapping) -> ServiceRow:
         disabled=bool(m.get("disabled")),
         disabled_reason=None if m.get("disabled_reason") is None else text_of(m["disabled_reason"]),
         forced_down=bool(m.get("forced_down")),
+        forced_down_unset="forced_down" in m and m["forced_down"] is None,
+        counted_as=None if m.get(COUNTED_AS) is None else text_of(m[COUNTED_AS]),
         last_seen_up=last_seen_up,
         created_at=created_at,
         updated_at=updated_at,

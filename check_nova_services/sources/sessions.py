@@ -241,6 +241,13 @@ class Link:
             raise ReadError(describe_error(exc, url)) from None
         self.database = url.database
 
+    @property
+    def regexp_as_python(self) -> bool:
+        """The server can apply --exclude as Python's ``re`` would (services_table.ExcludedBy): SQLite through
+        SQLAlchemy's own REGEXP, MariaDB's PCRE2 on the portable form. Not MySQL (ICU reads ``.`` otherwise) nor a
+        proxy that hides which server is behind it: there the rows are read and judged here."""
+        return is_sqlite(self.url) or says_mariadb(self.conn.connection.dbapi_connection)
+
     def usable(self) -> bool:
         """Still connected (after a failed read: a lost connection is opened anew for the next cell)."""
         if self.conn.invalidated or self.conn.closed:

@@ -52,6 +52,7 @@ def survey(
         keep_all=list_every_service,
         keeps=selection.keeps,
         excludes=selection.excludes,
+        exclude=selection.exclude_in_database,
     )
     readings = read_cells(
         deployment.cells, lambda cell, link: read_cell(cell, link, plan, deployment.zone_of), deadline, limits
@@ -66,7 +67,7 @@ def survey(
         deployment, readings, narrowed=selection.narrowed, version_floor=policy.version_floor, host_clock=host_clock
     )
     if not reading.total and not reading.unreachable and not allow_empty:
-        hidden = f"; {len(reading.excluded)} excluded" if reading.excluded else ""
+        hidden = f"; {reading.excluded_count} excluded" if reading.excluded_count else ""
         raise NothingToJudge(f"no services matched{selection.text}{hidden}")
     return reading
 

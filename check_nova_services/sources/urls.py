@@ -31,25 +31,29 @@ _CREDENTIAL_OPTIONS = ("user", "password", "passwd")
 _OPTION_FILE_TLS = {f"ssl-{key}": f"ssl_{key}" for key in ("ca", "capath", "cert", "key", "cipher")}
 
 _ENCODING_HINT = "percent-encode @ / ? # in the user name and password (%40 %2F %3F %23)"
+_PORTS = range(1, 65536)
 
 
 def parse_db_url(text: str, origin: str) -> URL:
     """An SQLAlchemy URL the check can use, or a ConfigError whose message never repeats the text.
 
-    Refused before any connection or name lookup: a URL whose user name and password cannot be
-    told from the host (a raw ``@``, ``/``, ``?`` or ``#`` in them), and backends other than
-    MySQL/MariaDB and SQLite.  ``plugin=`` is dropped: a URL never makes the check load code.
+    Read as SQLAlchemy's ``make_url`` reads it, as Nova (oslo.db) does: a raw ``/ # : ?`` in the password is
+    part of it. Refused before any connection or name lookup, as Nova could not use them either: a URL whose
+    user name and password make_url cannot tell from the host (a raw ``@`` in them, a ``/`` or ``:`` in the
+    user name), a port out of range, and backends other than MySQL/MariaDB and SQLite.  ``plugin=`` is
+    dropped: a URL never makes the check load code.
     """
     if _userinfo_is_ambiguous(text):
         raise ConfigError(f"{origin}: cannot tell the password from the host; {_ENCODING_HINT}")
     try:
         url = make_url(text)
+        port = url.port
     except (ArgumentError, ValueError):
         raise ConfigError(f"{origin} is not a database URL (expected e.g. mysql+pymysql://user@host/nova)") from None
-    if url.host and "@" in url.host:
+    if _userinfo_unread(text, url):
         raise ConfigError(f"{origin}: cannot tell the password from the host; {_ENCODING_HINT}")
-    if not _same_userinfo(text, url):
-        raise ConfigError(f"{origin}: cannot tell the password from the host; {_ENCODING_HINT}")
+    if port is not None and port not in _PORTS:
+        raise ConfigError(f"{origin}: the port is out of range (1-65535)")
     driver = url.drivername.lower()
     if driver in _MYSQL_SPELLINGS:
         # Nova writes mysql+pymysql; mysql:// (MySQLdb) and mariadb:// name the same servers.
@@ -63,33 +67,21 @@ def parse_db_url(text: str, origin: str) -> URL:
 
 
 def _userinfo_is_ambiguous(text: str) -> bool:
-    """A second '@', or a '/' before the '@': part of the password would be read as host or database."""
+    """A second '@': make_url ends the password at the first, and the rest of it would be read as the host."""
     scheme, sep, rest = text.partition("://")
     if not sep or scheme.lower().startswith("sqlite"):
         return False
-    before_query = rest.split("?", 1)[0]
-    if before_query.count("@") > 1:
-        return True
-    userinfo, at, _ = before_query.partition("@")
-    return bool(at) and "/" in userinfo
+    return rest.count("@") > 1
 
 
-def _same_userinfo(text: str, url: URL) -> bool:
-    """SQLAlchemy and RFC 3986 (urllib, as Nova formats cell templates) must read the same user and host."""
-    if url.get_backend_name() == "sqlite" or "://" not in text:
-        return True
-    try:
-        split = urllib.parse.urlsplit(text)
-        port = split.port
-    except ValueError:
+def _userinfo_unread(text: str, url: URL) -> bool:
+    """A user and password make_url did not find (a '/' in the user name): they would be read as host, database
+    or options, and shown. The '@' of a user-info with a ':' before it, and no user read."""
+    scheme, _, rest = text.partition("://")
+    if scheme.lower().startswith("sqlite") or url.username is not None:
         return False
-    unquote = urllib.parse.unquote
-    return (
-        (unquote(split.username) if split.username is not None else None) == url.username
-        and (unquote(split.password) if split.password is not None else None) == url.password
-        and (split.hostname or None) == (url.host.lower() if url.host else None)
-        and port == url.port
-    )
+    before, at, _ = rest.partition("@")
+    return bool(at) and ":" in before
 
 
 def _printable(text: str) -> str:

@@ -273,6 +273,10 @@ class NovaDeployment:
         extra = ["--now", now] if now else []
         return self._script("verdict.py", *extra, *_conf_args(confs or [self.conf]))
 
+    def minimums(self, confs: list[Path] | None = None) -> dict:
+        """Nova's minimum versions and its startup check alone (tests/harness/nova_scripts/minimums.py)."""
+        return self._script("minimums.py", *_conf_args(confs or [self.conf]))
+
 
 def _conf_args(confs: list[Path]) -> list[str]:
     return [arg for conf in confs for arg in ("--config-file", str(conf))]

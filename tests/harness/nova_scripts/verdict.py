@@ -18,13 +18,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+import minimums
 import novaboot
 from nova import context as nova_context
-from nova import exception, objects, servicegroup, utils
+from nova import objects, servicegroup
 from nova.api.openstack import api_version_request, wsgi
 from nova.api.openstack.compute import services as services_api
 from nova.compute import api as compute_api
-from nova.objects import service as service_objects
 
 API_BINARIES = ("nova-osapi_compute", "nova-metadata")
 
@@ -88,25 +88,12 @@ def main() -> None:
         sys.exit(f"HostAPI lists services the API does not: {sorted(direct)}")
     # Service versions as Nova's control plane decides at startup: the minimum per binary across all cells,
     # and whether nova-conductor, nova-scheduler and nova-api would refuse to start beside the computes.
-    minimums = {
-        binary: service_objects.get_minimum_version_all_cells(ctxt, [binary])
-        for binary in ("nova-compute", "nova-conductor", "nova-scheduler")
-    }
-    try:
-        utils.raise_if_old_compute()
-        too_old = None
-    except exception.TooOldComputeService as exc:
-        too_old = str(exc)
     novaboot.dump(
         {
             "now": novaboot.show_time(novaboot.timeutils.utcnow()),
             "service_down_time": servicegroup_api._driver.service_down_time,
             "services": out,
-            "minimum_versions": minimums,
-            "oldest_supported": service_objects.SERVICE_VERSION_ALIASES[service_objects.OLDEST_SUPPORTED_SERVICE_VERSION],
-            "version_aliases": service_objects.SERVICE_VERSION_ALIASES,
-            "service_version": service_objects.SERVICE_VERSION,
-            "too_old": too_old,
+            **minimums.versions(ctxt),
         }
     )
 
