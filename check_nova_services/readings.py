@@ -7,8 +7,12 @@ no driver, no threads, no nagiosplugin here (tests/test_layers.py proves it). Th
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+import marshal
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, NamedTuple, Union
 
 from check_nova_services.rule.heartbeat import ServiceRow
 from check_nova_services.rule.nodes import NodeState
@@ -54,6 +58,97 @@ Clock = Union[str, dt.datetime]  # "local", "db", or a fixed naive-UTC instant
 WHOLE_CELL_MINIMUM = 2
 
 
+class ListedService(NamedTuple):
+    """One service as --list and -vv show it, in plain values: made when its row is judged (:func:`listed`), so
+    that a list of 100,000 services holds no row, verdict or assessment objects."""
+
+    binary: str
+    host: str
+    cell: str
+    zone: str | None
+    disabled: bool
+    up: bool
+    #: policy.Standing's value ("up", "down", "disabled", ...).
+    standing: str
+    forced_down: bool
+    disabled_reason: str | None
+    #: The heartbeat the verdict used, ISO-8601 to the microsecond (naive UTC); None: none, or unreadable.
+    heartbeat: str | None
+    #: Its column (last_seen_up, created_at, updated_at).
+    source: str | None
+    #: now - heartbeat, seconds (negative: in the future); None: no heartbeat.
+    age: float | None
+    id: int
+    uuid: str | None
+    version: int | None
+    #: Left out of the counts by --exclude.
+    excluded: bool
+    #: Why the row cannot be judged (heartbeat.Verdict.problem), and the stored text of an unreadable heartbeat.
+    problem: str | None
+    unreadable: str | None
+    #: The row names no service (NULL or empty host or binary).
+    defect: bool
+
+    @property
+    def order(self) -> tuple[str, str, str]:
+        """The list's order: binary, host, cell."""
+        return (self.binary, self.host, self.cell)
+
+
+def listed(a: Assessed, excluded: bool = False) -> ListedService:
+    """The plain values of one assessed service that the list and the long output show."""
+    row, verdict = a.row, a.verdict
+    stamp = getattr(row, verdict.source) if verdict.source and verdict.problem is None else None
+    return ListedService(
+        row.binary,
+        row.host,
+        a.cell_name,
+        a.zone,
+        row.disabled,
+        verdict.up,
+        a.standing.value,
+        row.forced_down,
+        row.disabled_reason,
+        None if stamp is None else stamp.isoformat(timespec="microseconds"),
+        verdict.source,
+        verdict.age,
+        row.id,
+        row.uuid,
+        row.version,
+        excluded or a.excluded,
+        verdict.problem,
+        dict(row.unreadable).get(verdict.source or "") if verdict.problem is not None else None,
+        row.defect is not None,
+    )
+
+
+class ListedBlocks:
+    """The services of one cell in list order (binary, host: the row path asks the database for that order),
+    kept as compressed blocks of plain tuples: about 40 bytes a service instead of some 2 KiB of objects."""
+
+    BLOCK = 1024
+
+    def __init__(self) -> None:
+        self.blocks: list[bytes] = []
+        self.open: list[tuple] = []
+        self.count = 0
+
+    def append(self, service: ListedService) -> None:
+        self.open.append(tuple(service))
+        self.count += 1
+        if len(self.open) >= self.BLOCK:
+            self.blocks.append(zlib.compress(marshal.dumps(self.open), 1))
+            self.open = []
+
+    def __iter__(self) -> Iterator[ListedService]:
+        for block in self.blocks:
+            yield from map(ListedService._make, marshal.loads(zlib.decompress(block)))
+        yield from map(ListedService._make, self.open)
+
+    def __len__(self) -> int:
+        return self.count
+
+
 @dataclass(frozen=True)
 class CellReading:
     """What one cell gave back: its counts and the problems worth showing, or why it could not."""
@@ -62,10 +157,8 @@ class CellReading:
     tallies: dict[str, BinaryTally] = field(default_factory=dict)
     #: Problem services, most important first (Assessed.problem_key), at most plan.problem_limit.
     problems: list[Assessed] = field(default_factory=list)
-    #: Every service, for the list view (-vv) only.
-    listed: list[Assessed] = field(default_factory=list)
-    #: The services --exclude left out, when read row by row (-vv lists them); the database only counts them.
-    excluded: list[Assessed] = field(default_factory=list)
+    #: Every service, for the list view (--list, -vv) only: those --exclude left out too, marked.
+    listed: ListedBlocks = field(default_factory=ListedBlocks)
     error: str | None = None
     seconds: float = 0.0
     #: The database server's clock against this host's, seconds (+ ahead); None when not measured (SQLite).
@@ -153,9 +246,8 @@ class Reading:
     tallies: dict[str, BinaryTally]
     #: Problem services of every cell, most important first (bounded: PROBLEM_LIMIT per cell).
     problems: tuple[Assessed, ...]
-    #: Every service (the list view, -vv), and those left out by --exclude.
-    listed: tuple[Assessed, ...] = ()
-    excluded: tuple[Assessed, ...] = ()
+    #: Every service of each cell that answered, for the list view (--list, -vv): every_service() merges them.
+    listed: tuple[ListedBlocks, ...] = ()
     #: Services --exclude left out of the counts, in every cell that answered.
     excluded_count: int = 0
     zones_problem: str | None = None
@@ -184,6 +276,11 @@ class Reading:
     @property
     def total(self) -> int:
         return sum(t.total for t in self.tallies.values())
+
+    def every_service(self) -> Iterator[ListedService]:
+        """The list view's services of every cell, in the list's order (binary, host, cell): each cell's come in
+        that order, so they are merged as they are read, never all unpacked at once."""
+        return heapq.merge(*self.listed, key=lambda service: service.order)
 
     def sum(self, attribute: str) -> int:
         return sum(getattr(t, attribute) for t in self.tallies.values())
@@ -223,8 +320,7 @@ def combine(
         unreachable=tuple(r for r in readings if r.error is not None),
         tallies=dict(sorted(tallies.items())),
         problems=tuple(problems),  # each cell handed over at most PROBLEM_LIMIT
-        listed=tuple(a for r in answered for a in r.listed),
-        excluded=tuple(a for r in answered for a in r.excluded),
+        listed=tuple(r.listed for r in answered if len(r.listed)),
         excluded_count=sum(r.excluded_count for r in answered),
         zones_problem=deployment.zones_problem,
         answered=tuple(answered),

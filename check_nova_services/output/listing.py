@@ -10,8 +10,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from check_nova_services.readings import Cell, Reading
-from check_nova_services.rule.policy import Assessed
+from check_nova_services.readings import Cell, ListedService, Reading
 from check_nova_services.rule.versions import release_of
 from check_nova_services.shared.text import duration, safe
 
@@ -35,32 +34,31 @@ _RED, _GREEN, _RESET = "\033[31m", "\033[32m", "\033[0m"
 
 def service_records(reading: Reading) -> Iterator[dict[str, Any]]:
     """One dict per service, sorted by binary, host, cell: the JSON objects, and the table's source. Made one
-    at a time, as they are written: a list of 100,000 dicts would hold hundreds of MiB."""
+    at a time, as they are written: a list of 100,000 dicts would hold hundreds of MiB. Services --exclude left
+    out are not listed."""
     uuids = {cell.name: cell.uuid for cell in reading.cells}
-    listed = sorted(reading.listed, key=lambda s: (s.row.binary or "", s.row.host or "", s.cell_name))
-    return (_record(s, uuids.get(s.cell_name)) for s in listed)
+    return (_record(s, uuids.get(s.cell)) for s in reading.every_service() if not s.excluded)
 
 
-def _record(s: Assessed, cell_uuid: str | None) -> dict[str, Any]:
-    row, verdict = s.row, s.verdict
-    stamp = getattr(row, verdict.source) if verdict.source and verdict.problem is None else None
+def _record(s: ListedService, cell_uuid: str | None) -> dict[str, Any]:
+    stamp = s.heartbeat
     return {
-        "binary": row.binary,
-        "host": row.host,
+        "binary": s.binary,
+        "host": s.host,
         "zone": s.zone,
-        "cell": s.cell_name,
+        "cell": s.cell,
         "cell_uuid": cell_uuid,
-        "status": "disabled" if row.disabled else "enabled",
-        "state": "up" if verdict.up else "down",
-        "forced_down": bool(row.forced_down),
-        "disabled_reason": row.disabled_reason,
-        "heartbeat": None if stamp is None else stamp.isoformat(timespec="microseconds") + "Z",
-        "heartbeat_source": verdict.source if stamp is not None else None,
-        "age_seconds": None if verdict.age is None or stamp is None else round(verdict.age, 3),
-        "id": row.id,
-        "uuid": row.uuid,
-        "version": row.version,
-        "release": None if row.version is None else release_of(row.version),
+        "status": "disabled" if s.disabled else "enabled",
+        "state": "up" if s.up else "down",
+        "forced_down": bool(s.forced_down),
+        "disabled_reason": s.disabled_reason,
+        "heartbeat": None if stamp is None else stamp + "Z",
+        "heartbeat_source": s.source if stamp is not None else None,
+        "age_seconds": None if s.age is None or stamp is None else round(s.age, 3),
+        "id": s.id,
+        "uuid": s.uuid,
+        "version": s.version,
+        "release": None if s.version is None else release_of(s.version),
     }
 
 

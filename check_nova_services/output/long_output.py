@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from check_nova_services.output.words import ahead_or_behind, cell_name, count_of, describe, who
-from check_nova_services.readings import Reading
+from check_nova_services.readings import Reading, listed
 from check_nova_services.rule.policy import PROBLEM_RANK, binary_rank
 from check_nova_services.rule.versions import release_of
 from check_nova_services.shared.text import duration, safe
@@ -57,9 +57,7 @@ def long_output(
             "the API database's aggregate_hosts and aggregate_metadata"
         )
     if every_service:  # the list view: every service, the excluded ones marked
-        everything = sorted(reading.listed + reading.excluded, key=lambda s: (s.row.binary, s.row.host, s.cell_name))
-        excluded = {id(s) for s in reading.excluded}
-        return lines + [describe(s, excluded=id(s) in excluded) for s in everything] + notes
+        return lines + [describe(s) for s in reading.every_service()] + notes
     problems = sorted(
         reading.problems,
         key=lambda s: (PROBLEM_RANK[s.standing], binary_rank(s.row.binary), s.row.binary, s.row.host, s.cell_name),
@@ -67,7 +65,7 @@ def long_output(
     budget = VERBOSE_BYTES - sum(len(x.encode()) + 1 for x in lines + notes)
     shown = 0
     for s in problems[:VERBOSE_LIMIT]:
-        line = describe(s)
+        line = describe(listed(s))
         if len(line.encode()) + 1 > budget:
             break
         lines.append(line)

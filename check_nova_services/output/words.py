@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from check_nova_services.readings import Cell
+from check_nova_services.readings import Cell, ListedService
 from check_nova_services.rule.policy import Assessed, Standing, binary_rank
 from check_nova_services.shared.text import duration, safe
 
@@ -65,43 +65,43 @@ def binary_order(tally) -> tuple[int, str]:
     return (binary_rank(tally.binary), tally.binary or "")
 
 
-def describe(s: Assessed, excluded: bool = False) -> str:
+def describe(s: ListedService) -> str:
     """One service as a long-output line: everything the on-call person needs to act."""
-    row, verdict = s.row, s.verdict
     fields = [
-        f"{'excluded, ' if excluded else ''}{s.standing.value}: {who(s, short=False)}",
-        f"cell={safe(s.cell_name)}",
+        f"{'excluded, ' if s.excluded else ''}{s.standing}: {_named(s.binary, s.host, s.id, s.defect, 255, 255)}",
+        f"cell={safe(s.cell)}",
     ]
     if s.zone is not None:
         fields.append(f"zone={safe(s.zone)}")
     fields += [
-        f"status={'disabled' if row.disabled else 'enabled'}",
-        f"state={'up' if verdict.up else 'down'}",
+        f"status={'disabled' if s.disabled else 'enabled'}",
+        f"state={'up' if s.up else 'down'}",
         f"heartbeat={_heartbeat(s)}",
-        f"forced_down={'yes' if row.forced_down else 'no'}",
-        f"disabled_reason={safe(row.disabled_reason, 120)}",
+        f"forced_down={'yes' if s.forced_down else 'no'}",
+        f"disabled_reason={safe(s.disabled_reason, 120)}",
     ]
     return " ".join(fields)
 
 
-def _heartbeat(s: Assessed) -> str:
-    verdict = s.verdict
-    if verdict.problem is not None:
-        stored = dict(s.row.unreadable).get(verdict.source or "")
-        return f"unreadable ({verdict.source} '{safe(stored, 40)}')" if stored is not None else f"none ({verdict.problem})"
-    if verdict.age is None:
+def _heartbeat(s: ListedService) -> str:
+    if s.problem is not None:
+        return f"unreadable ({s.source} '{safe(s.unreadable, 40)}')" if s.unreadable is not None else f"none ({s.problem})"
+    if s.age is None or s.heartbeat is None:
         return "none"
-    when = "in the future" if verdict.age < 0 else "ago"
-    stamp = getattr(s.row, verdict.source or "created_at")
-    return f"{duration(verdict.age)} {when} ({verdict.source} {stamp:%Y-%m-%d %H:%M:%S})"
+    when = "in the future" if s.age < 0 else "ago"
+    return f"{duration(s.age)} {when} ({s.source} {s.heartbeat[:19].replace('T', ' ')})"
 
 
 def who(s: Assessed, short: bool = True) -> str:
     """binary@host; the pager line shortens long names, the long output keeps all of Nova's 255."""
     binary_limit, host_limit = (40, 60) if short else (255, 255)
     row = s.row
-    if row.defect is not None:  # no name to act on: the row id finds it
-        binary = safe(row.binary, binary_limit) if row.binary else "?"
-        host = safe(row.host, host_limit) if row.host else "?"
-        return f"{binary}@{host} (services row id={row.id})"
-    return f"{safe(row.binary, binary_limit)}@{safe(row.host, host_limit)}"
+    return _named(row.binary, row.host, row.id, row.defect is not None, binary_limit, host_limit)
+
+
+def _named(binary: str, host: str, row_id: int, defect: bool, binary_limit: int, host_limit: int) -> str:
+    if defect:  # no name to act on: the row id finds it
+        named_binary = safe(binary, binary_limit) if binary else "?"
+        named_host = safe(host, host_limit) if host else "?"
+        return f"{named_binary}@{named_host} (services row id={row_id})"
+    return f"{safe(binary, binary_limit)}@{safe(host, host_limit)}"

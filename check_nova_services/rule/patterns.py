@@ -10,7 +10,7 @@ runs in time linear enough to be bounded by the deadline like the rest of the ru
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 if sys.version_info >= (3, 11):
@@ -103,30 +103,38 @@ def _written(items: Iterable[tuple[Any, Any]]) -> str:
 
 
 def _item(name: str, value: Any) -> str:
-    if name == "LITERAL":
-        return _char(value)
-    if name == "NOT_LITERAL":
-        return f"[^{_char(value)}]"
-    if name == "ANY":
-        return "."  # neither matches a line feed; PCRE2's newline is LF, as Python's
-    if name == "IN":
-        return _char_class(value)
-    if name in ("MAX_REPEAT", "MIN_REPEAT"):
-        low, high, body = value
-        if high != constants.MAXREPEAT and high > _PCRE_MAX_COUNT or low > _PCRE_MAX_COUNT:
-            raise _NotPortable
-        bounds = f"{{{low},}}" if high == constants.MAXREPEAT else f"{{{low},{high}}}"
-        return f"(?:{_written(body)}){bounds}{'?' if name == 'MIN_REPEAT' else ''}"
-    if name == "SUBPATTERN":
-        _group, add_flags, del_flags, body = value
-        if add_flags or del_flags:
-            raise _NotPortable
-        return f"(?:{_written(body)})"
-    if name == "BRANCH":
-        return "(?:" + "|".join(_written(branch) for branch in value[1]) + ")"
-    if name == "AT":
-        return _anchor(str(value))
-    raise _NotPortable
+    writer = _WRITERS.get(name)
+    if writer is None:  # look-arounds, back-references, categories, ...
+        raise _NotPortable
+    return writer(name, value)
+
+
+def _repeat(name: str, value: Any) -> str:
+    low, high, body = value
+    if high != constants.MAXREPEAT and high > _PCRE_MAX_COUNT or low > _PCRE_MAX_COUNT:
+        raise _NotPortable
+    bounds = f"{{{low},}}" if high == constants.MAXREPEAT else f"{{{low},{high}}}"
+    return f"(?:{_written(body)}){bounds}{'?' if name == 'MIN_REPEAT' else ''}"
+
+
+def _group(name: str, value: Any) -> str:
+    _number, add_flags, del_flags, body = value
+    if add_flags or del_flags:
+        raise _NotPortable
+    return f"(?:{_written(body)})"
+
+
+_WRITERS: dict[str, Callable[[str, Any], str]] = {
+    "LITERAL": lambda name, code: _char(code),
+    "NOT_LITERAL": lambda name, code: f"[^{_char(code)}]",
+    "ANY": lambda name, value: ".",  # neither matches a line feed; PCRE2's newline is LF, as Python's
+    "IN": lambda name, items: _char_class(items),
+    "MAX_REPEAT": _repeat,
+    "MIN_REPEAT": _repeat,
+    "SUBPATTERN": _group,
+    "BRANCH": lambda name, value: "(?:" + "|".join(_written(branch) for branch in value[1]) + ")",
+    "AT": lambda name, where: _anchor(str(where)),
+}
 
 
 #: Anchors that mean the same to both: ^ and $ without MULTILINE ($ also before a final line feed), \A, and

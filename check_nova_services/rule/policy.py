@@ -202,16 +202,41 @@ def watched(a: Assessed, policy: Policy) -> bool:
     return a.verdict.problem is None and a.verdict.age is not None and not policy.operator_disabled(a.row)
 
 
+class _Running:
+    """One binary's counts while its rows come in: plain numbers, made one BinaryTally at the end (a new
+    frozen tally per row cost more than judging the row)."""
+
+    __slots__ = ("total", "up", "down", "late", "disabled", "ahead", "problems", "max_age", "versions")
+
+    def __init__(self) -> None:
+        self.total = self.up = self.down = self.late = self.disabled = self.ahead = self.problems = 0
+        self.max_age: float | None = None
+        self.versions: dict[int, int] = {}
+
+    def tally(self, binary: str) -> BinaryTally:
+        versions = tuple(sorted(self.versions.items()))
+        return BinaryTally(
+            binary,
+            total=self.total,
+            up=self.up,
+            down=self.down,
+            late=self.late,
+            disabled=self.disabled,
+            ahead=self.ahead,
+            problems=self.problems,
+            max_age=self.max_age,
+            versions=versions,
+            min_version=versions[0][0] if versions else None,
+        )
+
+
 @dataclass
 class TallyBuilder:
     """Counts assessed services one at a time, keeping only the problems that can be shown."""
 
     policy: Policy
     problem_limit: int = PROBLEM_LIMIT
-    keep_all: bool = False
-    tallies: dict[str, BinaryTally] = field(default_factory=dict)
     problems: list[Assessed] = field(default_factory=list)
-    everything: list[Assessed] = field(default_factory=list)
     #: The service whose heartbeat lies furthest in the future beyond Policy.ahead_after, if any.
     furthest_ahead: Assessed | None = None
     #: now - the newest readable heartbeat added (negative in the future); None while there is none.
@@ -220,37 +245,39 @@ class TallyBuilder:
     oldest_computes: list[Assessed] = field(default_factory=list)
     #: Per Nova binary (versions.VERSIONED), version -> services Nova's minimum looks at, excluded ones included.
     seen_versions: dict[str, dict[int, int]] = field(default_factory=dict)
+    _running: dict[str, _Running] = field(default_factory=dict)
+
+    @property
+    def tallies(self) -> dict[str, BinaryTally]:
+        """Per binary, what was added so far."""
+        return {binary: running.tally(binary) for binary, running in self._running.items()}
 
     def add(self, a: Assessed) -> None:
-        t = self.tallies.get(a.row.binary) or BinaryTally(a.row.binary)
+        row, verdict = a.row, a.verdict
+        t = self._running.get(row.binary)
+        if t is None:
+            t = self._running[row.binary] = _Running()
         problem = a.standing is not Standing.UP
-        age = abs(a.verdict.age) if watched(a, self.policy) and a.verdict.age is not None else None
-        versioned = counts_for_minimum(a.row)
-        self.tallies[a.row.binary] = t.plus(
-            BinaryTally(
-                a.row.binary,
-                total=1,
-                up=int(a.verdict.up),
-                down=int(a.counts_down),
-                late=int(a.standing is Standing.LATE),
-                disabled=int(a.row.disabled),
-                ahead=int(self.policy.ahead(a.verdict)),
-                problems=int(problem),
-                max_age=None if age is None else round(age, 6),
-                versions=((a.row.version, 1),) if versioned and a.row.version is not None else (),
-                min_version=a.row.version if versioned else None,
-            )
-        )
+        t.total += 1
+        t.up += verdict.up
+        t.down += a.counts_down
+        t.late += a.standing is Standing.LATE
+        t.disabled += row.disabled
+        t.ahead += self.policy.ahead(verdict)
+        t.problems += problem
+        if verdict.age is not None and watched(a, self.policy):
+            age = round(abs(verdict.age), 6)
+            t.max_age = age if t.max_age is None else max(t.max_age, age)
+        if row.version is not None and counts_for_minimum(row):
+            t.versions[row.version] = t.versions.get(row.version, 0) + 1
         self.add_version(a)
-        if a.verdict.problem is None and a.verdict.age is not None:
-            age_now = round(a.verdict.age, 6)
+        if verdict.problem is None and verdict.age is not None:
+            age_now = round(verdict.age, 6)
             self.newest_age = age_now if self.newest_age is None else min(self.newest_age, age_now)
-        if self.policy.ahead(a.verdict) and (
-            self.furthest_ahead is None or (a.verdict.age or 0.0) < (self.furthest_ahead.verdict.age or 0.0)
+        if self.policy.ahead(verdict) and (
+            self.furthest_ahead is None or (verdict.age or 0.0) < (self.furthest_ahead.verdict.age or 0.0)
         ):
             self.furthest_ahead = a
-        if self.keep_all:
-            self.everything.append(a)
         if problem:
             self.problems.append(a)
             if len(self.problems) > 2 * self.problem_limit:  # trim now and then: memory stays bounded

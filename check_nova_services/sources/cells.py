@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from sqlalchemy.engine import URL
 
-from check_nova_services.readings import Cell, CellReading, Clock, Deployment
+from check_nova_services.readings import Cell, CellReading, Clock, Deployment, ListedBlocks, listed
 from check_nova_services.rule.heartbeat import ServiceRow
 from check_nova_services.rule.nodes import lag_tolerance
 from check_nova_services.rule.policy import PROBLEM_LIMIT, Assessed, Policy, TallyBuilder, assess
@@ -59,7 +59,9 @@ def read_cell(cell: Cell, link: Link, plan: ReadPlan, zone_of: Callable[[Service
     if plan.in_database and (not plan.exclude or link.regexp_as_python):
         return _counted(cell, link, plan, zone_of, now, begun)
     tolerance = lag_tolerance(plan.policy.down_time, plan.policy.ahead_after)
-    rows, clock, node = read_services_on(link, cell.url, plan.where, with_db_clock=now is None, lag_tolerance=tolerance)
+    rows, clock, node = read_services_on(
+        link, cell.url, plan.where, with_db_clock=now is None, lag_tolerance=tolerance, in_list_order=plan.keep_all
+    )
     doubt = node.doubt(tolerance) if node is not None else None
     if doubt is not None:
         return CellReading(cell, error=doubt, seconds=time.monotonic() - begun, node=node, stale=True)
@@ -130,9 +132,11 @@ def judge_rows(
     now: dt.datetime,
     begun: float | None = None,
 ) -> CellReading:
-    """Rows of one cell judged one by one in Python, with the same rule and policy as the database's counts."""
-    builder = TallyBuilder(plan.policy, plan.problem_limit, keep_all=plan.keep_all)
-    excluded = []
+    """Rows of one cell judged one by one in Python, with the same rule and policy as the database's counts; with
+    ``plan.keep_all`` each service is also kept for the list view, as plain values (readings.listed)."""
+    builder = TallyBuilder(plan.policy, plan.problem_limit)
+    services = ListedBlocks()
+    excluded = 0
     for row in rows:
         zone = zone_of(row)
         if not plan.keeps(row, zone):
@@ -140,23 +144,24 @@ def judge_rows(
         assessed = assess(row, cell.name, now, plan.policy, zone)
         if plan.excludes(row):  # out of the counts, not out of Nova's minimum version
             assessed = replace(assessed, excluded=True)
-            excluded.append(assessed)
+            excluded += 1
             builder.add_version(assessed)
-            continue
-        builder.add(assessed)
+        else:
+            builder.add(assessed)
+        if plan.keep_all:
+            services.append(listed(assessed))
     seconds = 0.0 if begun is None else time.monotonic() - begun
     return CellReading(
         cell,
         builder.tallies,
         builder.kept_problems(),
-        builder.everything,
-        excluded,
+        services,
         seconds=seconds,
         furthest_ahead=builder.furthest_ahead,
         newest_age=builder.newest_age,
         oldest_computes=builder.kept_oldest_computes(),
         nova_versions=builder.nova_versions,
-        excluded_count=len(excluded),
+        excluded_count=excluded,
     )
 
 

@@ -16,7 +16,15 @@ from check_nova_services.rule.heartbeat import ServiceRow
 from check_nova_services.rule.nodes import NodeState
 from check_nova_services.rule.selection import ServiceFilter
 from check_nova_services.shared.deadline import Deadline
-from check_nova_services.sources.services_table import ServerClock, checked_row, counted_as, server_clock, services, wanted
+from check_nova_services.sources.services_table import (
+    ServerClock,
+    checked_row,
+    counted_as,
+    exact,
+    server_clock,
+    services,
+    wanted,
+)
 from check_nova_services.sources.sessions import Link, is_sqlite
 from check_nova_services.sources.snapshot import read_in_snapshot
 
@@ -34,7 +42,13 @@ def read_services(
 
 
 def read_services_on(
-    link: Link, url: URL, where: ServiceFilter, with_db_clock: bool = False, *, lag_tolerance: float
+    link: Link,
+    url: URL,
+    where: ServiceFilter,
+    with_db_clock: bool = False,
+    *,
+    lag_tolerance: float,
+    in_list_order: bool = False,
 ) -> tuple[list[ServiceRow], ServerClock | None, NodeState | None]:
     """Non-deleted, non-API rows of one cell's services table, the server's clock (always measured
     on MySQL/MariaDB, for the skew; on SQLite only if asked), and the node's state. Rows are not read
@@ -45,13 +59,16 @@ def read_services_on(
     database compares each binary equal to (services_table.counted_as), for Nova's minimum version.
     """
     stmt: Select = select(literal_column("services.*"), counted_as()).select_from(services).where(*wanted(where))
+    if in_list_order:  # the list's order, binary then host, as Python orders text: by code point, which is UTF-8's byte order
+        stmt = stmt.order_by(exact(services.c.binary), exact(services.c.host), services.c.id)
 
-    def read(conn: Connection) -> tuple[list, ServerClock | None]:
+    def read(conn: Connection) -> tuple[list[ServiceRow], ServerClock | None]:
         clock = server_clock(conn, url) if with_db_clock or not is_sqlite(url) else None
-        return [row._mapping for row in conn.execute(stmt)], clock
+        # Streamed (an unbuffered cursor): each row becomes a ServiceRow as it arrives, no whole result held twice.
+        return [checked_row(row._mapping) for row in conn.execute(stmt.execution_options(stream_results=True))], clock
 
     node, result = read_in_snapshot(link, url, read, lag_tolerance)
     if result is None:
         return [], None, node
-    mappings, clock = result
-    return [checked_row(m) for m in mappings], clock, node
+    rows, clock = result
+    return rows, clock, node
