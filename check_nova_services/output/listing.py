@@ -62,26 +62,32 @@ def _record(s: ListedService, cell_uuid: str | None) -> dict[str, Any]:
     }
 
 
+#: One encoder for the run: json.dumps(..., ensure_ascii=False) makes a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
+
+
 def json_chunks(reading: Reading) -> Iterator[str]:
     """``{"services": [...], "errors": [...]}`` in pieces to write as they come: stable keys, one service object a
     line (json's C encoder; an indented document goes through its pure-Python one, ten times slower), one error
     object per unreachable cell. Together one valid JSON document."""
     yield '{"services": ['
+    encode = _ENCODER.encode
     for index, record in enumerate(service_records(reading)):
         yield ",\n  " if index else "\n  "
-        yield json.dumps(record, ensure_ascii=False)
+        yield encode(record)
     errors = [{"cell": r.cell.name, "cell_uuid": r.cell.uuid, "error": r.error} for r in reading.unreachable]
     yield '\n], "errors": ' + json.dumps(errors, ensure_ascii=False) + "}\n"
 
 
 def table_lines(reading: Reading, colour: bool = False) -> Iterator[str]:
     """An aligned table with a header, a line at a time; every cell made safe (no control characters, no ``|``
-    surprises)."""
-    rows = [_table_row(record) for record in service_records(reading)]
-    widths = [max([len(name), *(len(row[i]) for row in rows)]) for i, name in enumerate(COLUMNS)]
+    surprises). Two passes over the services, the widths first: no table held whole."""
+    widths = [len(name) for name in COLUMNS]
+    for record in service_records(reading):
+        widths = [max(width, len(value)) for width, value in zip(widths, _table_row(record))]
     yield "  ".join(name.ljust(width) for name, width in zip(COLUMNS, widths)).rstrip()
     state = COLUMNS.index("State")
-    for row in rows:
+    for row in map(_table_row, service_records(reading)):
         cells = [value.ljust(width) for value, width in zip(row, widths)]
         if colour:
             cells[state] = (_GREEN if row[state] == "up" else _RED) + cells[state] + _RESET

@@ -6,7 +6,7 @@ import datetime as dt
 import os
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy.engine import URL
@@ -22,7 +22,8 @@ from check_nova_services.shared.errors import ConfigError, ReadError
 from check_nova_services.shared.timestamps import utc_now
 from check_nova_services.sources.api_database import read_api_database
 from check_nova_services.sources.counts import TallyQuery, read_counts_on
-from check_nova_services.sources.rows import read_services_on
+from check_nova_services.sources.rows import judge_services_on
+from check_nova_services.sources.services_table import ServerClock
 from check_nova_services.sources.sessions import Link
 from check_nova_services.sources.urls import format_db_url, parse_db_url, show_url, with_api_credentials
 
@@ -59,14 +60,16 @@ def read_cell(cell: Cell, link: Link, plan: ReadPlan, zone_of: Callable[[Service
     if plan.in_database and (not plan.exclude or link.regexp_as_python):
         return _counted(cell, link, plan, zone_of, now, begun)
     tolerance = lag_tolerance(plan.policy.down_time, plan.policy.ahead_after)
-    rows, clock, node = read_services_on(
-        link, cell.url, plan.where, with_db_clock=now is None, lag_tolerance=tolerance, in_list_order=plan.keep_all
-    )
-    doubt = node.doubt(tolerance) if node is not None else None
-    if doubt is not None:
-        return CellReading(cell, error=doubt, seconds=time.monotonic() - begun, node=node, stale=True)
-    judged = judge_rows(cell, rows, plan, zone_of, now or (clock.now if clock else utc_now()), begun)
-    return doubted(replace(judged, skew=clock.skew if clock else None, node=node))
+
+    def judged(rows: Iterator[ServiceRow], clock: ServerClock | None) -> CellReading:
+        reading = judge_rows(cell, rows, plan, zone_of, now or (clock.now if clock else utc_now()), begun)
+        return replace(reading, skew=clock.skew if clock else None)
+
+    node, reading = judge_services_on(link, cell.url, plan.where, judged, now is None, tolerance, plan.keep_all)
+    if reading is None:
+        assert node is not None
+        return CellReading(cell, error=node.doubt(tolerance), seconds=time.monotonic() - begun, node=node, stale=True)
+    return doubted(replace(reading, node=node))
 
 
 def _counted(
