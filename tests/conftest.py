@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.harness.mariadb import MariaDB, free_port  # noqa: F401 - re-exported for tests
 
@@ -58,6 +59,22 @@ def run_check(*args: str, env: dict[str, str] | None = None, timeout: float = 60
         timeout=timeout,
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+#: Hypothesis settings of the property tests that write a cell per example on a real server (noisy machines: no deadline).
+CELL_PROPERTY = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+
+
+def one_cell_on_each_backend(mariadb, tmp_path_factory, name: str) -> dict:
+    """A cell database called ``name`` on the test MariaDB and an SQLite file: where an SQL form is proven."""
+    from sqlalchemy.engine import make_url
+
+    return {
+        "mariadb": mariadb.create_database(name),
+        "sqlite": make_url(f"sqlite:///{tmp_path_factory.mktemp(name) / 'cell.sqlite'}"),
+    }
 
 
 @pytest.fixture(scope="session")

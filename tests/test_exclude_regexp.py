@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from check_nova_services.rule.patterns import portable_regexp, runaway_repetition
 from check_nova_services.rule.selection import Selection, ServiceFilter
 from check_nova_services.shared.deadline import Deadline
-from tests.conftest import NOW
+from tests.conftest import CELL_PROPERTY, NOW, one_cell_on_each_backend
 
 ALPHABET = ["a", "b", "A", "-", "@", ".", "0", "9", "é", "\n", " ", "É", "_"]
 atoms = st.one_of(
@@ -136,16 +136,11 @@ exclusions = st.lists(
 
 @pytest.fixture(scope="module")
 def cells(mariadb, tmp_path_factory):
-    from sqlalchemy.engine import make_url
-
-    return {
-        "mariadb": mariadb.create_database("exclude_sql"),
-        "sqlite": make_url(f"sqlite:///{tmp_path_factory.mktemp('exclude') / 'cell.sqlite'}"),
-    }
+    return one_cell_on_each_backend(mariadb, tmp_path_factory, "exclude_sql")
 
 
 @pytest.mark.parametrize("backend", ["mariadb", "sqlite"])
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@CELL_PROPERTY
 @given(drawn=rows_strategy, patterns=exclusions)
 def test_the_database_excludes_what_python_excludes(cells, backend, drawn, patterns):
     """The same cell read twice: counted by the database with its REGEXP, and row by row with re.search. Counts,

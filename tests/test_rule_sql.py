@@ -7,9 +7,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy.engine import make_url
 
 from check_nova_services.demo.writer import service, write_cell
 from check_nova_services.rule.heartbeat import judge
@@ -18,7 +17,7 @@ from check_nova_services.rule.selection import Selection, ServiceFilter
 from check_nova_services.shared.deadline import Deadline
 from check_nova_services.sources.counts import TallyQuery, read_counts
 from check_nova_services.sources.rows import read_services
-from tests.conftest import CLOCK, NOW
+from tests.conftest import CELL_PROPERTY, CLOCK, NOW, one_cell_on_each_backend
 from tests.harness.factories import reading_of, row
 from tests.harness.faults import run_in_process
 
@@ -112,14 +111,11 @@ def sql_form(url, query: TallyQuery):
 
 @pytest.fixture(scope="module")
 def databases(mariadb, tmp_path_factory):
-    return {
-        "mariadb": mariadb.create_database("rule_sql"),
-        "sqlite": make_url(f"sqlite:///{tmp_path_factory.mktemp('rule') / 'cell.sqlite'}"),
-    }
+    return one_cell_on_each_backend(mariadb, tmp_path_factory, "rule_sql")
 
 
 @pytest.mark.parametrize("backend", ["mariadb", "sqlite"])
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@CELL_PROPERTY
 @given(
     drawn=rows_strategy,
     shift=st.sampled_from([0.0, US, 0.5, 0.999999]),

@@ -7,16 +7,15 @@ MariaDB (whose = ignores case and trailing spaces: the form must not) and on SQL
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy.engine import make_url
 
 from check_nova_services.demo.writer import service, write_cell
 from check_nova_services.readings import Deployment
 from check_nova_services.rule.selection import Selection, ServiceFilter, ZoneHosts
 from check_nova_services.shared.deadline import Deadline
 from check_nova_services.sources.rows import read_services
-from tests.conftest import NOW
+from tests.conftest import CELL_PROPERTY, NOW, one_cell_on_each_backend
 
 #: Hosts of the rows: spellings MariaDB's collation takes for one another, an empty and a NULL host.
 ROW_HOSTS = ["cmp1", "CMP1", "cmp1 ", "cmp2", "cmp3", "ctl1", "", None]
@@ -62,14 +61,11 @@ def kept_by_nova_rule(url, deployment: Deployment, wanted: tuple[str, ...]) -> t
 
 @pytest.fixture(scope="module")
 def databases(mariadb, tmp_path_factory):
-    return {
-        "mariadb": mariadb.create_database("zone_sql"),
-        "sqlite": make_url(f"sqlite:///{tmp_path_factory.mktemp('zones') / 'cell.sqlite'}"),
-    }
+    return one_cell_on_each_backend(mariadb, tmp_path_factory, "zone_sql")
 
 
 @pytest.mark.parametrize("backend", ["mariadb", "sqlite"])
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@CELL_PROPERTY
 @given(
     drawn=rows_strategy,
     zones_by_host=st.dictionaries(st.sampled_from(AGGREGATE_HOSTS), st.sets(st.sampled_from(ZONES), max_size=2)),
