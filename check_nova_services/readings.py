@@ -12,6 +12,7 @@ import marshal
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, NamedTuple, Union
 
 from check_nova_services.rule.heartbeat import ServiceRow
@@ -207,8 +208,14 @@ class Deployment:
             return None
         if row.topic != COMPUTE_TOPIC:
             return self.internal_zone
-        zones = self.zones_by_host.get(row.host)
-        return ",".join(sorted(zones)) if zones else self.default_zone
+        return self._zone_names.get(row.host, self.default_zone)
+
+    @cached_property
+    def _zone_names(self) -> dict[str, str]:
+        """Each host's zones as one name ("az1,az2"), made once per host, not once per row (the list view's rows)."""
+        names: dict[frozenset[str], str] = {}
+        by_host = self.zones_by_host or {}
+        return {host: names.setdefault(frozenset(zones), ",".join(sorted(zones))) for host, zones in by_host.items() if zones}
 
 
 @dataclass(frozen=True)
