@@ -180,6 +180,7 @@ def _assemble(
             only=tuple(args.cell),
             default_zone=conf.default_availability_zone or "nova",
             internal_zone=conf.internal_service_availability_zone or "internal",
+            zones_shown=bool(args.zone or args.verbose or args.list),
         ),
         conf=conf,
         service_down_time=service_down_time,

@@ -108,6 +108,17 @@ def cells_args(port: int) -> list[str]:
     return ["--api-db-url", api, "--cell-credentials", "api", CLOCK]
 
 
+@pytest.mark.parametrize(("extra", "read"), [((), False), (("-v",), True), (("--zone", "az1"), True), (("--list",), True)])
+def test_the_zones_are_read_only_by_a_run_that_shows_them(cells, extra, read):
+    """Issue 29: a check that names no zone asks the aggregates with LIMIT 0 (its grants checked, "zones unknown"
+    still said) instead of reading every aggregated host of the cloud; -v, --zone and --list read them."""
+    grant_all_but(cells, None)
+    run, _, statements = logged_run(cells, lambda: run_check(*cells_args(cells.admin.port), *extra), "priv_cells")
+    asked = [s for s in statements if "FROM aggregate_hosts" in s]
+    assert [s.endswith(" LIMIT 0") for s in asked] == [not read], asked
+    assert (run.code, run.stderr) == (0, "")
+
+
 def test_select_on_four_tables_is_all_every_cell_needs(cells):
     grant_all_but(cells, None)
     run = run_check(*cells_args(cells.admin.port), "--zone", "az2", "-vv")
@@ -206,8 +217,8 @@ def test_the_plugins_engine_cannot_write_sqlite(tmp_path):
         assert conn.execute("SELECT COUNT(*) FROM services").fetchone() == (3,)
 
 
-def logged_run(server, run) -> tuple:
-    """``run()`` with the server's general log on: its result, priv_single's connections, and the statements they
+def logged_run(server, run, user: str = "priv_single") -> tuple:
+    """``run()`` with the server's general log on: its result, ``user``'s connections, and the statements they
     sent, in order."""
     server.execute("SET GLOBAL log_output = 'TABLE'", "TRUNCATE mysql.general_log", "SET GLOBAL general_log = ON")
     try:
@@ -217,7 +228,7 @@ def logged_run(server, run) -> tuple:
     threads = [
         row[0]
         for row in server.execute(
-            "SELECT thread_id FROM mysql.general_log WHERE command_type = 'Connect' AND argument LIKE 'priv_single@%'"
+            f"SELECT thread_id FROM mysql.general_log WHERE command_type = 'Connect' AND argument LIKE '{user}@%'"
         )
     ]
     statements = [

@@ -49,9 +49,13 @@ class ApiDatabase:
     zones_problem: str | None = None
 
 
-def read_api_database(url: URL, deadline: Deadline, with_zones: bool) -> ApiDatabase:
+def read_api_database(url: URL, deadline: Deadline, zones_shown: bool = True) -> ApiDatabase:
     """Every cell mapping (cell0 and disabled cells included, as Nova's API lists them), in id order,
-    and the availability zones of each host from the aggregates' ``availability_zone`` metadata."""
+    and the availability zones of each host from the aggregates' ``availability_zone`` metadata.
+
+    Without ``zones_shown`` (a check that names no zone: no -v, no --zone, no list) the zones are only asked
+    for, not read (``zones`` None): whether they can be read is still said ("zones unknown"), but a cloud of
+    100,000 aggregated hosts does not pay their map, about 0.5 s and 45 MiB, on every run."""
     mappings_stmt = select(
         cell_mappings.c.uuid, cell_mappings.c.name, cell_mappings.c.database_connection, cell_mappings.c.disabled
     ).order_by(cell_mappings.c.id)
@@ -70,18 +74,25 @@ def read_api_database(url: URL, deadline: Deadline, with_zones: bool) -> ApiData
                 CellMappingRow(text_of(uuid), None if name is None else text_of(name), text_of(conn_url), bool(disabled))
                 for uuid, name, conn_url, disabled in conn.execute(mappings_stmt)
             ]
-            if with_zones:
-                try:
-                    zones = {}
-                    for host, zone in conn.execute(zones_stmt):
-                        zones.setdefault(text_of(host), set()).add(text_of(zone))
-                except DBAPIError as exc:
-                    if exc.connection_invalidated:  # the server went away: not a matter of grants
-                        raise
-                    zones, zones_problem = None, describe_error(exc, url)
-                    conn.rollback()
+            try:
+                if zones_shown:
+                    zones = _zones_of_hosts(conn, zones_stmt)
+                else:  # asked with LIMIT 0: the grants are checked, nothing is read
+                    conn.execute(zones_stmt.limit(0)).all()
+            except DBAPIError as exc:
+                if exc.connection_invalidated:  # the server went away: not a matter of grants
+                    raise
+                zones, zones_problem = None, describe_error(exc, url)
+                conn.rollback()
     except Exception as exc:  # noqa: BLE001 - the driver raises more than DBAPI errors (option files, TLS files)
         raise ReadError(describe_error(exc, url)) from None
     finally:
         engine.dispose()
     return ApiDatabase(mappings, zones, zones_problem)
+
+
+def _zones_of_hosts(conn, zones_stmt) -> dict[str, set[str]]:
+    zones: dict[str, set[str]] = {}
+    for host, zone in conn.execute(zones_stmt):
+        zones.setdefault(text_of(host), set()).add(text_of(zone))
+    return zones

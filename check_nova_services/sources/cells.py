@@ -179,6 +179,8 @@ class CellSource:
     only: tuple[str, ...] = ()
     default_zone: str = "nova"
     internal_zone: str = "internal"
+    #: Some output names zones (-v, --zone, the list): each host's zones are read; else only asked for.
+    zones_shown: bool = True
 
     def deployment(self, deadline: Deadline) -> Deployment:
         if self.api_url is None:
@@ -192,6 +194,7 @@ class CellSource:
             only=self.only,
             default_zone=self.default_zone,
             internal_zone=self.internal_zone,
+            zones_shown=self.zones_shown,
         )
 
 
@@ -213,10 +216,11 @@ def discover(
     only: tuple[str, ...] = (),
     default_zone: str = "nova",
     internal_zone: str = "internal",
+    zones_shown: bool = True,
 ) -> Deployment:
     """Cells listed in the API database (filtered by name or uuid), with their URLs formatted."""
     try:
-        api = read_api_database(api_url, deadline, with_zones=True)
+        api = read_api_database(api_url, deadline, zones_shown)
     except ReadError as exc:
         raise ReadError(f"API database unreachable: {exc}") from None
     base = None if base_url is None else base_url.render_as_string(hide_password=False)
