@@ -133,8 +133,14 @@ class ListedBlocks:
         self.blocks: list[bytes] = []
         self.open: list[tuple] = []
         self.count = 0
+        self.last: tuple[str, str, str] | None = None
+        #: Appended in list order so far (the database's byte order is Python's, but for text that is no UTF-8).
+        self.in_order = True
 
     def append(self, service: ListedService) -> None:
+        if self.last is not None and service.order < self.last:
+            self.in_order = False
+        self.last = service.order
         self.open.append(tuple(service))
         self.count += 1
         if len(self.open) >= self.BLOCK:
@@ -148,6 +154,16 @@ class ListedBlocks:
 
     def __len__(self) -> int:
         return self.count
+
+    def in_list_order(self) -> ListedBlocks:
+        """These services in list order: as they are, unless a name that is no UTF-8 (read with replacement
+        characters) came out of the database's byte order; then sorted here, once."""
+        if self.in_order:
+            return self
+        again = ListedBlocks()
+        for service in sorted(self, key=lambda s: s.order):
+            again.append(service)
+        return again
 
 
 @dataclass(frozen=True)

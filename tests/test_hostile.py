@@ -15,7 +15,7 @@ import sqlite3
 from dataclasses import dataclass
 
 import pytest
-from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 from nagiosplugin import Range
 
@@ -350,6 +350,9 @@ def default_code(expected: dict[str, Expected]) -> int:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(rows=rows_strategy)
+# A host that is no UTF-8 reads as U+FFFD, which sorts after U+0080 although its byte 0x80 comes before 0xC2 0x80 in
+# the database's order: the list view sorts such a cell here (found in CI, issue 29).
+@example(rows=[Row(host, "nova-compute", None, None, 60.0, False, None, False, 0) for host in ("\x80", b"\x80")])
 def test_random_rows_always_give_parseable_output_and_nova_counts(tmp_path_factory, rows):
     path = tmp_path_factory.mktemp("rows") / "cell.sqlite"
     write_sqlite(path, rows)

@@ -158,7 +158,7 @@ def judge_rows(
         cell,
         builder.tallies,
         builder.kept_problems(),
-        services,
+        services.in_list_order(),
         seconds=seconds,
         furthest_ahead=builder.furthest_ahead,
         newest_age=builder.newest_age,
