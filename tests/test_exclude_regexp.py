@@ -156,7 +156,8 @@ def test_the_database_excludes_what_python_excludes(cells, backend, drawn, patte
     assert counted_oldest in ([], judged_oldest)
 
 
-def test_the_database_form_is_used_and_counts_on_a_known_table(cells):
+def test_the_database_form_is_used_and_counts_on_a_known_table(cells, mariadb):
+    """The server's general log shows the database applying the pattern (REGEXP in the aggregate), no row read."""
     from check_nova_services.demo.writer import service, write_cell
 
     url = cells["mariadb"]
@@ -168,6 +169,18 @@ def test_the_database_form_is_used_and_counts_on_a_known_table(cells):
             service("cmp1", "nova-compute", NOW, age=2.0),
         ],
     )
-    tallies, problems, excluded, versions, oldest = _services_read(url, ("@cmp-old-[0-9]+$",), True)
+    mariadb.execute("SET GLOBAL log_output = 'TABLE'", "TRUNCATE mysql.general_log", "SET GLOBAL general_log = ON")
+    try:
+        tallies, problems, excluded, versions, oldest = _services_read(url, ("@cmp-old-[0-9]+$",), True)
+    finally:
+        mariadb.execute("SET GLOBAL general_log = OFF")
+    statements = [
+        row[0].decode() if isinstance(row[0], bytes) else row[0]
+        for row in mariadb.execute("SELECT argument FROM mysql.general_log WHERE command_type = 'Query'")
+    ]
+    mariadb.execute("TRUNCATE mysql.general_log")
+    reads = [s for s in statements if "FROM services" in s and "LIMIT 0" not in s]
+    assert reads and all("GROUP BY" in s or "LIMIT" in s for s in reads), reads  # counted, never every row
+    assert any("REGEXP" in s and "GROUP BY" in s for s in reads), reads
     assert (tallies["nova-compute"].total, tallies["nova-compute"].down, problems, excluded) == (2, 1, [2], 1)
     assert (versions["nova-compute"], oldest) == (((57, 1), (74, 2)), [(1, True), (2, False), (3, False)])
