@@ -10,7 +10,8 @@ import datetime as dt
 import heapq
 import marshal
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, NamedTuple, Union
@@ -133,15 +134,20 @@ class ListedBlocks:
         self.blocks: list[bytes] = []
         self.open: list[tuple] = []
         self.count = 0
-        self.last: tuple[str, str, str] | None = None
+        self.last: tuple | None = None
         #: Appended in list order so far (the database's byte order is Python's, but for text that is no UTF-8).
         self.in_order = True
 
     def append(self, service: ListedService) -> None:
-        if self.last is not None and service.order < self.last:
+        self.append_values(tuple(service))
+
+    def append_values(self, values: tuple) -> None:
+        """A service as the plain tuple of ListedService's fields (the database's listing makes no NamedTuple)."""
+        order = values[:3]
+        if self.last is not None and order < self.last:
             self.in_order = False
-        self.last = service.order
-        self.open.append(tuple(service))
+        self.last = order
+        self.open.append(values)
         self.count += 1
         if len(self.open) >= self.BLOCK:
             self.blocks.append(zlib.compress(marshal.dumps(self.open), 1))
@@ -206,32 +212,50 @@ class CellReading:
         return self.services >= WHOLE_CELL_MINIMUM and sum(t.down for t in self.tallies.values()) == self.services
 
 
+@dataclass(frozen=True)
+class ZoneNames:
+    """Each aggregated host's zones as the one name Nova shows ("az1,az2"), and Nova's set_availability_zones
+    over it: only topic 'compute' gets aggregate zones, a compute outside every zone is in the default one."""
+
+    by_host: Mapping[str, str]
+    default_zone: str = "nova"
+    internal_zone: str = "internal"
+
+    def of(self, host: str, compute: bool) -> str:
+        return self.by_host.get(host, self.default_zone) if compute else self.internal_zone
+
+    def of_row(self, row: ServiceRow) -> str:
+        return self.of(row.host, row.topic == COMPUTE_TOPIC)
+
+
 @dataclass
 class Deployment:
     """What the API database says: the cells to read and where each compute host's zones are."""
 
     cells: list[Cell]
     #: None when there is no API database to ask: zones are then unknown.
-    zones_by_host: dict[str, set[str]] | None = None
+    zones_by_host: Mapping[str, AbstractSet[str]] | None = None
     default_zone: str = "nova"
     internal_zone: str = "internal"
     #: Why zones are unknown although there is an API database (e.g. no SELECT on aggregate_hosts).
     zones_problem: str | None = None
 
     def zone_of(self, row: ServiceRow) -> str | None:
-        """Nova's set_availability_zones: only topic 'compute' gets aggregate zones."""
-        if self.zones_by_host is None:
-            return None
-        if row.topic != COMPUTE_TOPIC:
-            return self.internal_zone
-        return self._zone_names.get(row.host, self.default_zone)
+        zones = self.zone_names
+        return None if zones is None else zones.of_row(row)
 
     @cached_property
-    def _zone_names(self) -> dict[str, str]:
-        """Each host's zones as one name ("az1,az2"), made once per host, not once per row (the list view's rows)."""
-        names: dict[frozenset[str], str] = {}
-        by_host = self.zones_by_host or {}
-        return {host: names.setdefault(frozenset(zones), ",".join(sorted(zones))) for host, zones in by_host.items() if zones}
+    def zone_names(self) -> ZoneNames | None:
+        """The zones' names, made once per host, not once per row (the list view's rows); None: zones unknown."""
+        if self.zones_by_host is None:
+            return None
+        names: dict[AbstractSet[str], str] = {}
+        by_host = {
+            host: names.setdefault(frozenset(zones), ",".join(sorted(zones)))
+            for host, zones in self.zones_by_host.items()
+            if zones
+        }
+        return ZoneNames(by_host, self.default_zone, self.internal_zone)
 
 
 @dataclass(frozen=True)
@@ -257,6 +281,8 @@ class CellCounts:
     excluded: int = 0
     #: Ids of the oldest computes that --exclude left out (named so on the first line).
     excluded_oldest: frozenset[int] = frozenset()
+    #: Every service in list order, when the list view asked for it (sources.counts.Listing).
+    listed: ListedBlocks | None = None
 
 
 @dataclass(frozen=True)

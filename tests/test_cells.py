@@ -386,7 +386,7 @@ def test_a_compute_row_without_the_compute_topic_is_in_the_internal_zone():
     selection = Selection(zones=("az1",))
     plan = ReadPlan(selection.where, POLICY, FACTORY_NOW, in_database=False, keep_all=True, keeps=selection.keeps)
     cell = Cell("cell1", "11111111-1111-4111-8111-111111111111", None)
-    reading = judge_rows(cell, [with_topic, without_topic], plan, deployment.zone_of, FACTORY_NOW)
+    reading = judge_rows(cell, [with_topic, without_topic], plan, deployment.zone_names, FACTORY_NOW)
     lines = long_output(combine(readings.Deployment([cell]), [reading], narrowed=True), every_service=True)
     assert lines == [
         "up: nova-compute@cmp1 cell=cell1 zone=az1 status=enabled state=up heartbeat=5s ago "

@@ -175,7 +175,7 @@ def test_a_whole_cell_down_on_a_replica_whose_lag_is_unknown_is_stale_a_partial_
     cell = Cell("cell1", None, None)
 
     def read(rows):
-        return doubted(dataclasses.replace(judge_rows(cell, rows, plan, lambda r: None, NOW), node=node))
+        return doubted(dataclasses.replace(judge_rows(cell, rows, plan, None, NOW), node=node))
 
     whole = read(controllers("ctl1", age=300) + computes("cmp", 3, age=300))
     assert (whole.error, whole.stale, whole.tallies) == (
@@ -187,9 +187,7 @@ def test_a_whole_cell_down_on_a_replica_whose_lag_is_unknown_is_stale_a_partial_
     assert (partial.error, partial.stale, partial.tallies["nova-compute"].down) == (None, False, 3)
     alone = read(computes("cmp", 1, age=300))
     assert (alone.error, alone.tallies["nova-compute"].down) == (None, 1)
-    plain = dataclasses.replace(
-        judge_rows(cell, computes("cmp", 3, age=300), plan, lambda r: None, NOW), node=NodeState.of({}, PLAIN)
-    )
+    plain = dataclasses.replace(judge_rows(cell, computes("cmp", 3, age=300), plan, None, NOW), node=NodeState.of({}, PLAIN))
     assert doubted(plain) is plain
 
 

@@ -106,7 +106,7 @@ def _services_read(url, patterns: tuple[str, ...], in_database: bool):
     )
     link = Link(url, Deadline.after(10))
     try:
-        reading = read_cell(Cell("cell", None, url), link, plan, lambda row: None)
+        reading = read_cell(Cell("cell", None, url), link, plan, None)
     finally:
         link.close()
     assert reading.error is None, reading.error

@@ -350,11 +350,11 @@ def test_a_cell_read_says_what_it_found_at_vvv(tmp_path, caplog):
     with caplog.at_level(logging.DEBUG, logger="nagiosplugin.check_nova_services"):
         counted, listed = read_cells(
             [cell, dataclasses.replace(cell, name="cell2")],
-            lambda c, link: read_cell(c, link, plan if c.name == "cell1" else rows_plan, lambda row: None),
+            lambda c, link: read_cell(c, link, plan if c.name == "cell1" else rows_plan, None),
             Deadline.after(5),
         )
     assert (counted.error, counted.services, listed.error, listed.services) == (None, 1, None, 1)
     assert 0 < counted.seconds < 5 and 0 < listed.seconds < 5
-    assert judge_rows(cell, [], rows_plan, lambda row: None, NOW).seconds == 0.0
+    assert judge_rows(cell, [], rows_plan, None, NOW).seconds == 0.0
     lines = [re.sub(r"in [0-9.]+s", "in Ns", record.getMessage()) for record in caplog.records]
     assert lines == [f"cell {name}: 1 services in Ns from {cell.url}" for name in ("cell1", "cell2")]

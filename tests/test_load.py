@@ -117,7 +117,7 @@ def test_every_cell_read_concurrently_150_times_leaves_nothing_behind(mariadb, l
     plan = ReadPlan(ServiceFilter(), Policy(60, 35), clock=NOW)
     for _ in range(50):
         deadline = Deadline.after(5)
-        reports = read_cells(cells, partial(read_cell, plan=plan, zone_of=lambda row: None), deadline)
+        reports = read_cells(cells, partial(read_cell, plan=plan, zones=None), deadline)
         assert [r.error for r in reports] == [None, None, None]
     assert threading.active_count() == threads
     assert open_fds() == fds

@@ -1,6 +1,7 @@
 """The rule and the policy exist twice: in Python (heartbeat.judge, policy.assess, for single rows and the
-list view) and in SQL (db.read_counts, for whole tables).  Over rows at every boundary, both must give the
-same counts, the same max_age and the same problem rows, on the real MariaDB and on SQLite."""
+row path) and in SQL (counts.read_counts, for whole tables and the list view).  Over rows at every boundary,
+both must give the same counts, the same max_age, the same problem rows and the same listed services, on the
+real MariaDB and on SQLite."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from check_nova_services.rule.heartbeat import judge
 from check_nova_services.rule.policy import Policy, Standing, TallyBuilder, assess
 from check_nova_services.rule.selection import Selection, ServiceFilter
 from check_nova_services.shared.deadline import Deadline
-from check_nova_services.sources.counts import TallyQuery, read_counts
+from check_nova_services.readings import listed
+from check_nova_services.sources.counts import Listing, TallyQuery, read_counts
 from check_nova_services.sources.rows import read_services
 from tests.conftest import CELL_PROPERTY, CLOCK, NOW, one_cell_on_each_backend
 from tests.harness.factories import reading_of, row
@@ -54,7 +56,8 @@ rows_strategy = st.lists(
                 ]
             ),
             "version": st.sampled_from([74, 72, 57, 0, -1, None]),
-            "host": st.sampled_from(["named", "named", "named", "", None]),
+            # a NUL first (SQLite's length() stops there) and trailing spaces (MySQL's = ignores them): no defect
+            "host": st.sampled_from(["named", "named", "named", "nul", "spaced", "", None]),
             "deleted": st.sampled_from([0, 0, 0, 0, 3]),
         }
     ),
@@ -79,7 +82,7 @@ def as_rows(drawn: list[dict]) -> list[dict]:
             version=d["version"],
         )
         row["binary"] = d["binary"]
-        row["host"] = {"named": f"h{index}", "": "", None: None}[d["host"]]
+        row["host"] = {"named": f"h{index}", "nul": f"\x00h{index}", "spaced": f"h{index}  ", "": "", None: None}[d["host"]]
         if d["host"] == "" and any(r["host"] == "" for r in rows):
             row["host"] = None  # the unique (host, binary/topic, deleted) constraints allow one ''
         if d["created_age"] is None:
@@ -92,21 +95,28 @@ def python_form(url, query: TallyQuery, now: dt.datetime):
     rows, _ = read_services(url, query.where, Deadline.after(10))
     policy = Policy(query.down_time, query.age_warning, query.count_disabled, query.ahead_after)
     builder = TallyBuilder(policy, query.problem_limit)
+    listing = []
     for service_row in rows:
-        builder.add(assess(service_row, "cell", now, policy))
+        assessed = assess(service_row, "cell", now, policy)
+        builder.add(assessed)
+        listing.append(listed(assessed))
     furthest = builder.furthest_ahead
     problems = [a.row.id for a in builder.kept_problems()]
-    return builder.tallies, problems, furthest and abs(furthest.verdict.age or 0), builder.nova_versions
+    listing.sort(key=lambda s: s.id)
+    return builder.tallies, problems, furthest and abs(furthest.verdict.age or 0), builder.nova_versions, listing
 
 
 def sql_form(url, query: TallyQuery):
-    counts = read_counts(url, query, Deadline.after(10))
+    """The counts, and the list view's rows as the database judges them (counts.Listing), in id order."""
+    counts = read_counts(url, query, Deadline.after(10), Listing("cell"))
     furthest = counts.furthest_ahead
     distance = None
     if furthest is not None:
         verdict = judge(furthest, counts.now, query.down_time)
         distance = abs(verdict.age or 0)
-    return counts.tallies, [row.id for row in counts.problem_rows], distance, counts.nova_versions
+    assert counts.listed is not None
+    listing = sorted(counts.listed, key=lambda s: s.id)
+    return counts.tallies, [row.id for row in counts.problem_rows], distance, counts.nova_versions, listing
 
 
 @pytest.fixture(scope="module")
@@ -148,17 +158,27 @@ def test_the_forms_agree_on_a_known_table(databases):
         ],
     )
     query = TallyQuery(ServiceFilter(), DOWN_TIME, AGE_WARNING, False, 100, NOW, REPORT_INTERVAL)
-    tallies, problems, furthest, _ = sql_form(url, query)
-    assert (tallies, problems, furthest, _) == python_form(url, query, NOW)
+    tallies, problems, furthest, versions, listing = sql_form(url, query)
+    assert (tallies, problems, furthest, versions, listing) == python_form(url, query, NOW)
+    # the list view's standings, a to g, as the database judged them
+    assert [(s.host, s.standing, s.up) for s in listing] == [
+        ("a", "up, heartbeat late", True),
+        ("b", "down", False),
+        ("c", "down", False),
+        ("d", "up, heartbeat late", True),
+        ("e", "down", False),
+        ("f", "disabled by Nova (AUTO)", True),
+        ("g", "disabled, down", False),
+    ]
     compute = tallies["nova-compute"]
     assert (compute.total, compute.up, compute.down, compute.late, compute.disabled, compute.problems) == (6, 3, 3, 2, 2, 6)
     assert (compute.ahead, furthest) == (1, 61.0)  # c, 61 s ahead: down by Nova's abs(), and its writer's clock is noted
     assert compute.max_age == 61.0  # b and c, by distance; g (maintenance) is not watched
     assert problems == [5, 2, 3, 6, 1, 4, 7]  # conductor e first among the down, then b c f; late a d; disabled g
     write_cell(url, [service("a", "nova-compute", NOW, age=-10.0), service("b", "nova-compute", NOW, age=-11.0)])
-    tallies, problems, furthest, versions = sql_form(url, query)
+    tallies, problems, furthest, versions, listing = sql_form(url, query)
     assert (tallies["nova-compute"].ahead, furthest) == (1, 11.0)  # exactly report_interval ahead is not
-    assert (tallies, problems, furthest, versions) == python_form(url, query, NOW)
+    assert (tallies, problems, furthest, versions, listing) == python_form(url, query, NOW)
 
 
 @pytest.mark.parametrize(("backend", "computes"), [("mariadb", ((57, 1), (74, 1))), ("sqlite", ((74, 1),))])
@@ -176,8 +196,8 @@ def test_the_forms_agree_on_novas_minimum_at_its_edges(databases, backend, compu
         ],
     )
     query = TallyQuery(ServiceFilter(), DOWN_TIME, AGE_WARNING, False, 100, NOW, REPORT_INTERVAL)
-    tallies, problems, furthest, versions = sql_form(url, query)
-    assert (tallies, problems, furthest, versions) == python_form(url, query, NOW)
+    tallies, problems, furthest, versions, listing = sql_form(url, query)
+    assert (tallies, problems, furthest, versions, listing) == python_form(url, query, NOW)
     assert versions == {"nova-compute": computes}
     assert (tallies["nova-compute"].versions, tallies["Nova-Compute "].versions) == (((74, 1),), ((57, 1),))
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from check_nova_services.rule.heartbeat import ServiceRow
@@ -24,7 +26,9 @@ class ZoneHosts:
     internal: bool = False
 
     @classmethod
-    def of(cls, zones: tuple[str, ...], zones_by_host: dict[str, set[str]], default_zone: str, internal_zone: str) -> ZoneHosts:
+    def of(
+        cls, zones: tuple[str, ...], zones_by_host: Mapping[str, AbstractSet[str]], default_zone: str, internal_zone: str
+    ) -> ZoneHosts:
         wanted = set(zones)
         zoned = frozenset(host for host, names in zones_by_host.items() if names)
         return cls(

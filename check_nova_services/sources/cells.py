@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 from sqlalchemy.engine import URL
 
-from check_nova_services.readings import Cell, CellReading, Clock, Deployment, ListedBlocks, listed
+from check_nova_services.readings import Cell, CellReading, Clock, Deployment, ListedBlocks, ZoneNames, listed
 from check_nova_services.rule.heartbeat import ServiceRow
 from check_nova_services.rule.nodes import lag_tolerance
 from check_nova_services.rule.policy import PROBLEM_LIMIT, Assessed, Policy, TallyBuilder, assess
@@ -21,7 +21,7 @@ from check_nova_services.shared.deadline import Deadline
 from check_nova_services.shared.errors import ConfigError, ReadError
 from check_nova_services.shared.timestamps import utc_now
 from check_nova_services.sources.api_database import read_api_database
-from check_nova_services.sources.counts import TallyQuery, read_counts_on
+from check_nova_services.sources.counts import Listing, TallyQuery, read_counts_on
 from check_nova_services.sources.rows import judge_services_on
 from check_nova_services.sources.services_table import ServerClock
 from check_nova_services.sources.sessions import Link
@@ -34,8 +34,8 @@ def show(cell: Cell) -> str:
 
 @dataclass(frozen=True)
 class ReadPlan:
-    """How each cell is read: counted by the database (the default, --zone and --exclude included), or row by row
-    in Python for the list view, and for an --exclude pattern or a server the database form cannot serve."""
+    """How each cell is read: counted by the database (the default, --zone, --exclude and the list view included), or
+    row by row in Python for an --exclude pattern or a server the database form cannot serve."""
 
     where: ServiceFilter
     policy: Policy
@@ -49,20 +49,20 @@ class ReadPlan:
     exclude: tuple[str, ...] = ()
 
 
-def read_cell(cell: Cell, link: Link, plan: ReadPlan, zone_of: Callable[[ServiceRow], str | None]) -> CellReading:
-    """One cell over an open connection, judged: by the database, or row by row with the same rule and policy.
-    A node that casts doubt on its own data (nodes.py) gives a stale reading: nothing judged; so does a whole
-    cell down on a replica whose lag cannot be read (:func:`doubted`)."""
+def read_cell(cell: Cell, link: Link, plan: ReadPlan, zones: ZoneNames | None) -> CellReading:
+    """One cell over an open connection, judged: by the database (its list too, for the list view), or row by row
+    with the same rule and policy. A node that casts doubt on its own data (nodes.py) gives a stale reading:
+    nothing judged; so does a whole cell down on a replica whose lag cannot be read (:func:`doubted`)."""
     assert cell.url is not None
     begun = time.monotonic()
     fixed = plan.clock if isinstance(plan.clock, dt.datetime) else None
     now = fixed or (None if plan.clock == "db" else utc_now())
     if plan.in_database and (not plan.exclude or link.regexp_as_python):
-        return _counted(cell, link, plan, zone_of, now, begun)
+        return _counted(cell, link, plan, zones, now, begun)
     tolerance = lag_tolerance(plan.policy.down_time, plan.policy.ahead_after)
 
     def judged(rows: Iterator[ServiceRow], clock: ServerClock | None) -> CellReading:
-        reading = judge_rows(cell, rows, plan, zone_of, now or (clock.now if clock else utc_now()), begun)
+        reading = judge_rows(cell, rows, plan, zones, now or (clock.now if clock else utc_now()), begun)
         return replace(reading, skew=clock.skew if clock else None)
 
     node, reading = judge_services_on(link, cell.url, plan.where, judged, now is None, tolerance, plan.keep_all)
@@ -73,9 +73,10 @@ def read_cell(cell: Cell, link: Link, plan: ReadPlan, zone_of: Callable[[Service
 
 
 def _counted(
-    cell: Cell, link: Link, plan: ReadPlan, zone_of: Callable[[ServiceRow], str | None], now: dt.datetime | None, begun: float
+    cell: Cell, link: Link, plan: ReadPlan, zones: ZoneNames | None, now: dt.datetime | None, begun: float
 ) -> CellReading:
-    """The cell counted by its database (counts.py); only the rows worth naming are judged here."""
+    """The cell counted by its database (counts.py); only the rows worth naming are judged here. The list view's
+    rows come judged by the same SQL (counts.Listing)."""
     assert cell.url is not None
     policy = plan.policy
     query = TallyQuery(
@@ -89,7 +90,7 @@ def _counted(
         naming_bound(policy.version_floor),
         plan.exclude,
     )
-    counts = read_counts_on(link, cell.url, query)
+    counts = read_counts_on(link, cell.url, query, Listing(cell.name, zones) if plan.keep_all else None)
     doubt = counts.node.doubt(lag_tolerance(policy.down_time, policy.ahead_after)) if counts.node is not None else None
     if doubt is not None:
         return CellReading(cell, error=doubt, seconds=time.monotonic() - begun, node=counts.node, stale=True)
@@ -97,7 +98,7 @@ def _counted(
     judged_at = counts.now
 
     def assessed(row: ServiceRow) -> Assessed:
-        return assess(row, cell.name, judged_at, policy, zone_of(row))
+        return assess(row, cell.name, judged_at, policy, None if zones is None else zones.of_row(row))
 
     ahead = counts.furthest_ahead
     oldest = [replace(assessed(row), excluded=row.id in counts.excluded_oldest) for row in counts.oldest_computes]
@@ -114,6 +115,7 @@ def _counted(
             oldest_computes=oldest,
             nova_versions=counts.nova_versions,
             excluded_count=counts.excluded,
+            listed=ListedBlocks() if counts.listed is None else counts.listed.in_list_order(),
         )
     )
 
@@ -131,7 +133,7 @@ def judge_rows(
     cell: Cell,
     rows: Iterable[ServiceRow],
     plan: ReadPlan,
-    zone_of: Callable[[ServiceRow], str | None],
+    zones: ZoneNames | None,
     now: dt.datetime,
     begun: float | None = None,
 ) -> CellReading:
@@ -141,7 +143,7 @@ def judge_rows(
     services = ListedBlocks()
     excluded = 0
     for row in rows:
-        zone = zone_of(row)
+        zone = None if zones is None else zones.of_row(row)
         if not plan.keeps(row, zone):
             continue
         assessed = assess(row, cell.name, now, plan.policy, zone)

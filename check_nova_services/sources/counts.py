@@ -23,11 +23,11 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL
 from sqlalchemy.sql import ColumnElement
 
-from check_nova_services.readings import CellCounts
+from check_nova_services.readings import CellCounts, ListedBlocks, ZoneNames
 from check_nova_services.rule.heartbeat import within
 from check_nova_services.rule.nodes import lag_tolerance
 from check_nova_services.rule.policy import BINARY_RANK, OLDEST_COMPUTES, OTHER_BINARY_RANK, PROBLEM_RANK, BinaryTally, Standing
-from check_nova_services.rule.selection import ServiceFilter
+from check_nova_services.rule.selection import COMPUTE_TOPIC, ServiceFilter
 from check_nova_services.rule.versions import COMPUTE, VersionCounts, merge
 from check_nova_services.shared.deadline import Deadline
 from check_nova_services.sources.services_table import (
@@ -37,9 +37,12 @@ from check_nova_services.sources.services_table import (
     checked_row,
     counted_as,
     exact,
+    name_defect,
+    row_id,
     server_clock,
     services,
     text_of,
+    version_of,
     wanted,
 )
 from check_nova_services.sources.sessions import Link, is_sqlite
@@ -65,19 +68,29 @@ class TallyQuery:
     exclude: tuple[str, ...] = ()
 
 
-def read_counts(url: URL, query: TallyQuery, deadline: Deadline) -> CellCounts:
+@dataclass(frozen=True)
+class Listing:
+    """The list view (--list, -vv) asked of the database too: every wanted row, judged by the same SQL as the counts."""
+
+    cell_name: str
+    #: Each host's zone (None: zones unknown).
+    zones: ZoneNames | None = None
+
+
+def read_counts(url: URL, query: TallyQuery, deadline: Deadline, listing: Listing | None = None) -> CellCounts:
     """:func:`read_counts_on` over a connection of its own."""
     link = Link(url, deadline)
     try:
-        return read_counts_on(link, url, query)
+        return read_counts_on(link, url, query, listing)
     finally:
         link.close()
 
 
-def read_counts_on(link: Link, url: URL, query: TallyQuery) -> CellCounts:
+def read_counts_on(link: Link, url: URL, query: TallyQuery, listing: Listing | None = None) -> CellCounts:
     """Nova's rule and the plugin's policy applied by the database: one row per binary, whatever the
     number of services, and the first ``problem_limit`` problem rows in :attr:`Assessed.problem_key` order,
-    in one read-only snapshot with the node's own state (a node that casts doubt is not counted).
+    in one read-only snapshot with the node's own state (a node that casts doubt is not counted). With a
+    ``listing``, every wanted row too, in the list's order, judged by the same SQL (:meth:`_RuleSql.listing`).
 
     The rule in SQL is heartbeat.judge's interval form (:func:`heartbeat.within`): bounds are computed
     here to the microsecond and bound as parameters, so no date arithmetic happens in the database.
@@ -98,12 +111,16 @@ def read_counts_on(link: Link, url: URL, query: TallyQuery) -> CellCounts:
         oldest_rows = []
         if rule.versioned and _worth_naming(groups, list(rule.atoms), query.name_below):
             oldest_rows = [row._mapping for row in _execute(conn, ("oldest", *shape), rule.oldest_computes)]
-        return clock, now, rule, groups, problems, ahead, oldest_rows
+        listed = None
+        if listing is not None:  # last: its rows stream in as they are judged, none held but in ListedBlocks
+            rows = _execute(conn, ("listing", *shape), rule.listing, stream=True)
+            listed = _listed(rows, rule, now, listing)
+        return clock, now, rule, groups, problems, ahead, oldest_rows, listed
 
     node, result = read_in_snapshot(link, url, read, lag_tolerance(query.down_time, query.ahead_after))
     if result is None:
         return CellCounts({}, [], query.now, node=node)
-    clock, now, rule, groups, problems, ahead, oldest_rows = result
+    clock, now, rule, groups, problems, ahead, oldest_rows, listed = result
     tallies: dict[str, BinaryTally] = {}
     nova_versions: dict[str, VersionCounts] = {}
     names = list(rule.atoms)
@@ -139,6 +156,7 @@ def read_counts_on(link: Link, url: URL, query: TallyQuery) -> CellCounts:
         nova_versions,
         excluded,
         frozenset(checked_row(m).id for m in oldest_rows if m[EXCLUDED]),
+        listed,
     )
 
 
@@ -165,14 +183,16 @@ _COMPILED: dict[tuple, tuple[str, Any]] = {}
 _COMPILED_LIMIT = 64
 
 
-def _execute(conn, key: tuple, build):
-    """``conn.execute(build())``, compiling once per run for all MySQL/MariaDB cells that ask the same thing.
+def _execute(conn, key: tuple, build, stream: bool = False):
+    """``conn.execute(build())``, compiling once per run for all MySQL/MariaDB cells that ask the same thing;
+    ``stream``: through an unbuffered cursor, the rows read as they are used.
 
     Only where the driver takes the values as they are (PyMySQL: no bind processors for our types);
     SQLite's datetimes need SQLAlchemy's processing, so SQLite goes the usual way."""
     dialect = conn.dialect
+    options = {"stream_results": True} if stream else None
     if dialect.driver != "pymysql":
-        return conn.execute(build())
+        return conn.execute(build(), execution_options=options or {})
     flavour = (dialect.server_version_info, dialect.identifier_preparer.initial_quote, getattr(dialect, "is_mariadb", None))
     entry = _COMPILED.get((flavour, key))
     if entry is None:
@@ -183,7 +203,7 @@ def _execute(conn, key: tuple, build):
         if len(_COMPILED) >= _COMPILED_LIMIT:
             _COMPILED.clear()
         _COMPILED[(flavour, key)] = entry
-    return conn.exec_driver_sql(*entry)
+    return conn.exec_driver_sql(*entry, execution_options=options)
 
 
 def _distance(now: dt.datetime, *stamps: object) -> float | None:
@@ -214,7 +234,9 @@ class _RuleSql:
         earliest, latest = within(now, query.down_time)
         readable = and_(beat.is_not(None), beat >= _stamp(READABLE[0]), beat <= _stamp(READABLE[1]))
         disabled = func.coalesce(s.disabled, 0) != 0
-        defect = or_(s.host.is_(None), func.length(s.host) == 0, s.binary.is_(None), func.length(s.binary) == 0)
+        # Empty as Python sees it: every byte compared (SQLite's length() stops at a NUL, MySQL's = ignores trailing spaces).
+        nothing = literal(b"", LargeBinary)
+        defect = or_(s.host.is_(None), exact(s.host) == nothing, s.binary.is_(None), exact(s.binary) == nothing)
         ahead_bound = now + dt.timedelta(seconds=query.ahead_after or 0)
         late_window: ColumnElement[bool] = false()
         if query.age_warning is not None:
@@ -237,6 +259,15 @@ class _RuleSql:
             "excluded": ExcludedBy(query.exclude) if query.exclude else false(),
         }
         self.beat = beat
+        #: The columns the heartbeat is taken from, in heartbeat.heartbeat_of's order.
+        self.sources = ("updated_at", "created_at") if legacy else ("last_seen_up", "created_at")
+        #: The listing's facts of a row beyond the atoms, as bits of one number with them (:meth:`listing`).
+        self.facts: dict[str, ColumnElement] = {
+            **self.atoms,
+            "compute": exact(s.topic) == COMPUTE_TOPIC.encode(),
+            "second_source": getattr(s, self.sources[0]).is_(None),
+        }
+        self.has_uuid = "uuid" in columns
         self.binary = exact(s.binary)
         #: The table has Nova's version column (since Liberty).
         self.versioned = "version" in columns
@@ -279,6 +310,27 @@ class _RuleSql:
             .where(*wanted(self.query.where), self.atoms["ahead"], not_(self.atoms["excluded"]))
             .order_by(self.beat.desc(), services.c.id)
             .limit(1)
+        )
+
+    def listing(self):
+        """Every wanted row in the list's order (binary, host: as Python orders text, by code point, which is UTF-8's
+        byte order; then id), with what the list shows of it and its facts as the bits of one number."""
+        s = services.c
+        facts = sum((case((fact, 1 << bit), else_=0) for bit, fact in enumerate(self.facts.values())), literal(0))
+        return (
+            select(
+                s.binary,
+                s.host,
+                facts,
+                self.beat,
+                s.disabled_reason,
+                s.id,
+                s.uuid if self.has_uuid else literal(None),
+                s.version if self.versioned else literal(None),
+            )
+            .select_from(services)
+            .where(*wanted(self.query.where))
+            .order_by(self.binary, exact(s.host), s.id)
         )
 
     def problems(self):
@@ -338,3 +390,102 @@ def _group_tally(name: str, atoms: dict[str, bool], count: int, oldest, newest, 
 
 def _stamp(moment: dt.datetime):
     return literal(moment, DateTime())
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """What a combination of a row's facts means for the list: decided once per combination (a handful per cell)
+    with the policy's own logic, not once per row."""
+
+    standing: Standing
+    up: bool
+    disabled: bool
+    forced: bool
+    excluded: bool
+    compute: bool
+    defect: bool
+    unreadable: bool
+    second_source: bool
+
+    @classmethod
+    def of(cls, facts: dict[str, bool], count_disabled: bool) -> _Kind:
+        logic = policy_logic(facts.__getitem__, lambda *x: all(x), lambda *x: any(x), lambda x: not x, False, count_disabled)
+        return cls(
+            standing_of(facts, logic, count_disabled),
+            logic["up"],
+            facts["disabled"],
+            facts["forced"],
+            facts["excluded"],
+            facts["compute"],
+            facts["defect"],
+            facts["unreadable"],
+            facts["second_source"],
+        )
+
+
+def standing_of(facts: dict[str, bool], logic: dict, count_disabled: bool) -> Standing:
+    """policy.assess's standing, from the atoms of one row and their policy_logic."""
+    quiet = facts["disabled"] and not facts["auto"] and not count_disabled
+    if facts["defect"] or facts["unreadable"]:
+        return Standing.UNREADABLE
+    if facts["auto"]:
+        return Standing.AUTO_DISABLED
+    if not logic["up"]:
+        return Standing.DISABLED_DOWN if quiet else Standing.DOWN
+    if quiet:
+        return Standing.DISABLED
+    return Standing.LATE if logic["late"] else Standing.UP
+
+
+def _listed(rows, rule: _RuleSql, now: dt.datetime, listing: Listing) -> ListedBlocks:
+    """The listing's rows as readings.ListedService's plain values, kept compressed as they arrive."""
+    listed = ListedBlocks()
+    kinds: dict[int, _Kind] = {}
+    names = list(rule.facts)
+    for binary, host, facts, beat, reason, service_id, uuid, version in rows:
+        kind = kinds.get(facts)
+        if kind is None:
+            bits = {name: bool(facts >> bit & 1) for bit, name in enumerate(names)}
+            kind = kinds[facts] = _Kind.of(bits, rule.query.count_disabled)
+        host_name = text_of(host)
+        source = None if kind.defect or beat is None else rule.sources[kind.second_source]
+        listed.append_values(
+            (
+                text_of(binary),
+                host_name,
+                listing.cell_name,
+                None if listing.zones is None else listing.zones.of(host_name, kind.compute),
+                kind.disabled,
+                kind.up,
+                kind.standing.value,
+                kind.forced,
+                None if reason is None else text_of(reason),
+                *_heartbeat(kind, source, beat, now),
+                row_id(service_id),
+                None if uuid is None else text_of(uuid),
+                version_of(version),
+                kind.excluded,
+                *_problem(kind, source, beat, binary, host),
+                kind.defect,
+            )
+        )
+    return listed
+
+
+def _heartbeat(kind: _Kind, source: str | None, beat: object, now: dt.datetime) -> tuple:
+    """ListedService's heartbeat (ISO text), its source column and its age, as heartbeat.judge reads them."""
+    if kind.defect or kind.unreadable:
+        return (None, source, None)
+    stamp = as_datetime(beat)
+    if stamp is None:
+        return (None, None, None)
+    return (stamp.isoformat(timespec="microseconds"), source, (now - stamp).total_seconds())
+
+
+def _problem(kind: _Kind, source: str | None, beat: object, binary: object, host: object) -> tuple[str | None, str | None]:
+    """ListedService's problem (heartbeat.Verdict.problem) and the stored text of an unreadable heartbeat."""
+    if kind.defect:
+        return (name_defect("host", host) or name_defect("binary", binary), None)
+    if kind.unreadable:
+        return (f"{source} unreadable", text_of(beat))
+    return (None, None)

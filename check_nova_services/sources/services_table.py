@@ -53,6 +53,7 @@ services = table(
             "created_at",
             "updated_at",
             "version",
+            "uuid",
         )
     ),
 )
@@ -201,7 +202,7 @@ def row_from_mapping(m: Mapping) -> ServiceRow:
     created_at, updated_at = stamp("created_at"), stamp("updated_at")
     host, binary = m["host"], m["binary"]
     return ServiceRow(
-        id=_row_id(m["id"]),
+        id=row_id(m["id"]),
         host=text_of(host),
         binary=text_of(binary),
         topic=None if m.get("topic") is None else text_of(m["topic"]),
@@ -216,12 +217,12 @@ def row_from_mapping(m: Mapping) -> ServiceRow:
         uuid=None if m.get("uuid") is None else text_of(m["uuid"]),
         legacy_schema=legacy,
         unreadable=tuple(unreadable),
-        defect=_missing("host", host) or _missing("binary", binary),
-        version=_version(m.get("version")),
+        defect=name_defect("host", host) or name_defect("binary", binary),
+        version=version_of(m.get("version")),
     )
 
 
-def _version(value: object) -> int | None:
+def version_of(value: object) -> int | None:
     """An Integer column; anything else a driver could hand back (text on SQLite) is read as no version."""
     if value is None or isinstance(value, bool):
         return None
@@ -231,13 +232,13 @@ def _version(value: object) -> int | None:
         return None
 
 
-def _missing(column: str, value: object) -> str | None:
+def name_defect(column: str, value: object) -> str | None:
     if value is None:
         return f"{column} NULL"
     return f"{column} empty" if text_of(value) == "" else None
 
 
-def _row_id(value: object) -> int:
+def row_id(value: object) -> int:
     try:
         return int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError):

@@ -48,20 +48,20 @@ def survey(
         policy=policy,
         # One instant for the whole run on this host's clock: every cell is judged as of the same moment.
         clock=utc_now() if clock == "local" else clock,
-        in_database=not (selection.needs_rows or list_every_service),
+        in_database=not selection.needs_rows,
         keep_all=list_every_service,
         keeps=selection.keeps,
         excludes=selection.excludes,
         exclude=selection.exclude_in_database,
     )
     readings = read_cells(
-        deployment.cells, lambda cell, link: read_cell(cell, link, plan, deployment.zone_of), deadline, limits
+        deployment.cells, lambda cell, link: read_cell(cell, link, plan, deployment.zone_names), deadline, limits
     )
     host_clock = None if clock != "local" or skew_limit is None else _odd_host_clock(readings, skew_limit)
     if host_clock is not None:
         by_servers = replace(plan, clock="db")
         readings = read_cells(
-            deployment.cells, lambda cell, link: read_cell(cell, link, by_servers, deployment.zone_of), deadline, limits
+            deployment.cells, lambda cell, link: read_cell(cell, link, by_servers, deployment.zone_names), deadline, limits
         )
     reading = combine(
         deployment, readings, narrowed=selection.narrowed, version_floor=policy.version_floor, host_clock=host_clock

@@ -101,7 +101,7 @@ def reading_of(
         for i, name in enumerate(names)
     }
     for name, rows in cells.items():
-        readings.append(judge_rows(cell_of[name], rows, plan, lambda r: None, NOW))
+        readings.append(judge_rows(cell_of[name], rows, plan, None, NOW))
     for name, error in (unreachable or {}).items():
         readings.append(CellReading(cell_of[name], error=error))
     for name, doubt in (stale or {}).items():

@@ -141,7 +141,7 @@ def main() -> None:
         deadline = Deadline.after(60)
 
         def read(cell, link):
-            return read_cell(cell, link, plan, lambda row: None)
+            return read_cell(cell, link, plan, None)
 
         started = time.perf_counter()
         for cell in cells:
