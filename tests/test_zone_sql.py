@@ -9,11 +9,14 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
 
-from check_nova_services.demo.writer import service, write_cell
+from check_nova_services.demo.writer import service, write_api_database, write_cell
 from check_nova_services.readings import Deployment
 from check_nova_services.rule.selection import Selection, ServiceFilter, ZoneHosts
 from check_nova_services.shared.deadline import Deadline
+from check_nova_services.sources.api_database import _zone_hosts_grouped, read_api_database
 from check_nova_services.sources.rows import read_services
 from tests.conftest import CELL_PROPERTY, NOW, one_cell_on_each_backend
 
@@ -90,3 +93,36 @@ def test_the_forms_agree_on_a_known_table(databases):
     for wanted, ids in expected.items():
         zones = ZoneHosts.of(wanted, zones_by_host, "nova", "internal")
         assert (kept_by_sql(url, zones), kept_by_nova_rule(url, Deployment([], zones_by_host), wanted)) == (ids, (ids, ids))
+
+
+@pytest.mark.parametrize("backend", ["mariadb", "sqlite"])
+def test_the_zone_map_is_read_whole_however_the_host_names_look(mariadb, tmp_path, backend):
+    """MariaDB sends each zone aggregate's hosts as one GROUP_CONCAT text; a host name holding its separator (a line
+    break) is seen by the count of names and the map read row by row instead; SQLite reads rows. Either way, every
+    host has every zone of its aggregates, shared between hosts alike."""
+    api = mariadb.create_database("zone_map") if backend == "mariadb" else f"sqlite:///{tmp_path}/api.sqlite"
+    zones = {"az1": ["h1", "h2", "h3 "], "az2": ["h2"], "az3": ["H1"]}
+    write_api_database(api, [], zones)
+    expected = {"h1": {"az1"}, "h2": {"az1", "az2"}, "h3 ": {"az1"}, "H1": {"az3"}}
+    read = read_api_database(make_url(str(api)) if backend == "sqlite" else api, Deadline.after(10))
+    assert read.zones == expected
+    assert read.zones is not None and read.zones["h1"] is read.zones["h3 "]
+    one_text_each = [("az1", ["h1", "h2", "h3 "]), ("az2", ["h2"]), ("az3", ["H1"])]
+    assert grouped(api, backend) == (one_text_each if backend == "mariadb" else None)
+    write_api_database(api, [], {**zones, "az4": ["a\nb", "h1"]})
+    read = read_api_database(make_url(str(api)) if backend == "sqlite" else api, Deadline.after(10))
+    assert read.zones == {**expected, "h1": {"az1", "az4"}, "a\nb": {"az4"}}
+    assert grouped(api, backend) is None
+
+
+def grouped(api, backend: str):
+    """What the grouped read gave (None: the rows were read); SQLite always reads the rows."""
+    if backend == "sqlite":
+        return None
+    engine = create_engine(api)
+    try:
+        with engine.connect() as conn:
+            pairs = _zone_hosts_grouped(conn)
+    finally:
+        engine.dispose()
+    return None if pairs is None else sorted((zone, sorted(hosts)) for zone, hosts in pairs)
