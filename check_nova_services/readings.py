@@ -128,7 +128,7 @@ class ListedBlocks:
     """The services of one cell in list order (binary, host: the row path asks the database for that order),
     kept as compressed blocks of plain tuples: about 40 bytes a service instead of some 2 KiB of objects."""
 
-    BLOCK = 1024
+    BLOCK = 128
 
     def __init__(self) -> None:
         self.blocks: list[bytes] = []

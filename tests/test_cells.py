@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from check_nova_services import readings
 from check_nova_services.demo.writer import CELL0_UUID, service, write_api_database, write_cell
-from check_nova_services.output.long_output import long_output
+from check_nova_services.output.long_output import every_service_output
 from check_nova_services.readings import Cell, combine
 from check_nova_services.rule.policy import Policy
 from check_nova_services.rule.selection import Selection
@@ -387,7 +387,7 @@ def test_a_compute_row_without_the_compute_topic_is_in_the_internal_zone():
     plan = ReadPlan(selection.where, POLICY, FACTORY_NOW, in_database=False, keep_all=True, keeps=selection.keeps)
     cell = Cell("cell1", "11111111-1111-4111-8111-111111111111", None)
     reading = judge_rows(cell, [with_topic, without_topic], plan, deployment.zone_names, FACTORY_NOW)
-    lines = long_output(combine(readings.Deployment([cell]), [reading], narrowed=True), every_service=True)
+    lines = list(every_service_output(combine(readings.Deployment([cell]), [reading], narrowed=True)))
     assert lines == [
         "up: nova-compute@cmp1 cell=cell1 zone=az1 status=enabled state=up heartbeat=5s ago "
         "(last_seen_up 2026-11-26 14:59:55) forced_down=no disabled_reason=-"

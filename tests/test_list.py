@@ -8,7 +8,12 @@ import json
 import pytest
 
 from check_nova_services.demo.writer import service, write_api_database, write_cell
+from check_nova_services.output.listing import json_chunks, service_records
+from check_nova_services.readings import Cell, Deployment, combine
+from check_nova_services.rule.selection import ServiceFilter
+from check_nova_services.sources.cells import ReadPlan, judge_rows
 from tests.conftest import CLOCK, NOW, free_port, run_check
+from tests.harness import factories
 
 CELL1 = "11111111-aaaa-4bbb-8ccc-000000000001"
 CELL2 = "22222222-aaaa-4bbb-8ccc-000000000002"
@@ -191,3 +196,25 @@ def test_a_reader_that_goes_away_ends_the_run_quietly(tmp_path, extra, head, cod
     code = proc.wait(60)
     assert (first[: len(head)], stderr) == (head, b"")
     assert code in codes, code
+
+
+def test_each_json_object_is_the_text_pythons_json_writes_of_its_record():
+    """json_chunks writes each object without a dict (issue 29): the text must be json.dumps' of the record, for
+    values that need escaping, none, negative ages, odd versions, every state."""
+    rows = [
+        factories.row('cmp\u202e"1\\', age=5.0, version=0),
+        factories.row("cmp2", age=-120.5, version=None),
+        factories.row("cmp3", age=None, reason='RAM | "swap"\n\tnow'),
+        factories.row("cmp4", "nova-conductor", age=3600.25, forced_down=True, version=66),
+        factories.row("", "nova-compute", age=5.0),
+        factories.row("ctl1", "nova-scheduler", age=1e-6, version=1),
+    ]
+    plan = ReadPlan(ServiceFilter(), factories.POLICY, factories.NOW, in_database=False, keep_all=True)
+    cell = Cell("cell \u00e9", "00000000-0000-4000-8000-000000000001", None)
+    deployment = Deployment([cell], {"cmp2": {"az\u00e9"}})
+    reading = combine(deployment, [judge_rows(cell, rows, plan, deployment.zone_names, factories.NOW)])
+    records = list(service_records(reading))
+    assert len(records) == len(rows) and {r["state"] for r in records} == {"up", "down"}
+    objects = [json.dumps(record, ensure_ascii=False) for record in records]
+    expected = '{"services": [\n  ' + ",\n  ".join(objects) + '\n], "errors": []}\n'
+    assert "".join(json_chunks(reading)) == expected

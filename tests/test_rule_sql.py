@@ -12,11 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from check_nova_services.demo.writer import service, write_cell
+from check_nova_services.readings import listed
 from check_nova_services.rule.heartbeat import judge
 from check_nova_services.rule.policy import Policy, Standing, TallyBuilder, assess
 from check_nova_services.rule.selection import Selection, ServiceFilter
 from check_nova_services.shared.deadline import Deadline
-from check_nova_services.readings import listed
 from check_nova_services.sources.counts import Listing, TallyQuery, read_counts
 from check_nova_services.sources.rows import read_services
 from tests.conftest import CELL_PROPERTY, CLOCK, NOW, one_cell_on_each_backend

@@ -124,11 +124,14 @@ def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoRetur
     import nagiosplugin
 
     from check_nova_services.plugin.check import build_check
+    from check_nova_services.plugin.streamed import StreamedOutput
     from check_nova_services.settings import build_settings
     from check_nova_services.shared.deadline import Deadline
 
-    # The Runtime captures "nagiosplugin.*" log lines from now on, shown at -vvv.
-    nagiosplugin.Runtime().verbose = min(args.verbose, 3)
+    # The Runtime captures "nagiosplugin.*" log lines from now on, shown at -vvv; -vv's lines are written as made.
+    runtime = nagiosplugin.Runtime()
+    runtime.output = StreamedOutput(runtime.logchan)
+    runtime.verbose = min(args.verbose, 3)
     settings = build_settings(args, Deadline.after(args.timeout, started))
     secrets.extend(settings.secrets)
     log = logging.getLogger("nagiosplugin.check_nova_services")

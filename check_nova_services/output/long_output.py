@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from itertools import chain
 
 from check_nova_services.output.words import ahead_or_behind, cell_name, count_of, describe, who
 from check_nova_services.readings import Reading, listed
@@ -18,12 +19,42 @@ VERBOSE_LIMIT = 30
 VERBOSE_BYTES = 5500
 
 
-def long_output(
-    reading: Reading,
-    unmatched_thresholds: Iterable[str] = (),
-    every_service: bool = False,
-    skew_warning: float | None = None,
-) -> list[str]:
+def long_output(reading: Reading, unmatched_thresholds: Iterable[str] = (), skew_warning: float | None = None) -> list[str]:
+    """-v: the facts, then the problem services worth naming, most important first, within Nagios's 8 KiB."""
+    lines, notes = _facts_and_notes(reading, unmatched_thresholds, skew_warning)
+    problems = sorted(
+        reading.problems,
+        key=lambda s: (PROBLEM_RANK[s.standing], binary_rank(s.row.binary), s.row.binary, s.row.host, s.cell_name),
+    )
+    budget = VERBOSE_BYTES - sum(len(x.encode()) + 1 for x in lines + notes)
+    shown = 0
+    for s in problems[:VERBOSE_LIMIT]:
+        line = describe(listed(s))
+        if len(line.encode()) + 1 > budget:
+            break
+        lines.append(line)
+        budget -= len(line.encode()) + 1
+        shown += 1
+    total_problems = reading.sum("problems")
+    if total_problems > shown:
+        lines.append(f"... and {total_problems - shown} more problem services (-vv lists every service)")
+    if reading.excluded_count:
+        lines.append(f"excluded by --exclude: {reading.excluded_count} services (-vv lists them)")
+    return lines + notes
+
+
+def every_service_output(
+    reading: Reading, unmatched_thresholds: Iterable[str] = (), skew_warning: float | None = None
+) -> Iterator[str]:
+    """-vv: the facts, every service (the excluded ones marked) and the notes, a line at a time as they are
+    written (plugin/streamed.py): 100,000 services are never held as lines."""
+    lines, notes = _facts_and_notes(reading, unmatched_thresholds, skew_warning)
+    return chain(lines, map(describe, reading.every_service()), notes)
+
+
+def _facts_and_notes(
+    reading: Reading, unmatched_thresholds: Iterable[str], skew_warning: float | None
+) -> tuple[list[str], list[str]]:
     lines = [
         f"stale: {cell_name(r.cell)}: its database {safe(r.error, 300)}; its heartbeats may be stale, not judged"
         if r.stale
@@ -56,27 +87,7 @@ def long_output(
             f"note: availability zones unknown ({safe(reading.zones_problem, 300)}); they need SELECT on "
             "the API database's aggregate_hosts and aggregate_metadata"
         )
-    if every_service:  # the list view: every service, the excluded ones marked
-        return lines + [describe(s) for s in reading.every_service()] + notes
-    problems = sorted(
-        reading.problems,
-        key=lambda s: (PROBLEM_RANK[s.standing], binary_rank(s.row.binary), s.row.binary, s.row.host, s.cell_name),
-    )
-    budget = VERBOSE_BYTES - sum(len(x.encode()) + 1 for x in lines + notes)
-    shown = 0
-    for s in problems[:VERBOSE_LIMIT]:
-        line = describe(listed(s))
-        if len(line.encode()) + 1 > budget:
-            break
-        lines.append(line)
-        budget -= len(line.encode()) + 1
-        shown += 1
-    total_problems = reading.sum("problems")
-    if total_problems > shown:
-        lines.append(f"... and {total_problems - shown} more problem services (-vv lists every service)")
-    if reading.excluded_count:
-        lines.append(f"excluded by --exclude: {reading.excluded_count} services (-vv lists them)")
-    return lines + notes
+    return lines, notes
 
 
 def _leftover_notes(reading: Reading) -> list[str]:

@@ -6,7 +6,7 @@ import nagiosplugin
 from nagiosplugin import Critical, Ok, Unknown, Warn
 
 from check_nova_services.output.fit import SUMMARY_BUDGET
-from check_nova_services.output.long_output import long_output
+from check_nova_services.output.long_output import every_service_output, long_output
 from check_nova_services.output.pager import first_line, unmatched_threshold_names
 from check_nova_services.plugin.resource import NovaServices
 from check_nova_services.shared.redaction import hide_passwords
@@ -49,12 +49,15 @@ class ServicesSummary(nagiosplugin.Summary):
         return first_line(reading, unmatched_threshold_names(reading, self.threshold_binaries), skew_warning=self.skew_warning)
 
     def verbose(self, results):
+        """-v's lines; -vv's as an iterator, written as they are made (plugin/streamed.py)."""
         resource = _resource(results)
         if resource is None or resource.reading is None:
             return []
         reading = resource.reading
         unmatched = unmatched_threshold_names(reading, self.threshold_binaries)
-        return long_output(reading, unmatched, every_service=self.verbosity >= 2, skew_warning=self.skew_warning)
+        if self.verbosity >= 2:
+            return every_service_output(reading, unmatched, skew_warning=self.skew_warning)
+        return long_output(reading, unmatched, skew_warning=self.skew_warning)
 
 
 def _resource(results) -> NovaServices | None:
