@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, NamedTuple, Union
+from typing import TYPE_CHECKING, NamedTuple, Union, cast
 
 from check_nova_services.rule.heartbeat import ServiceRow
 from check_nova_services.rule.nodes import NodeState
@@ -217,12 +217,18 @@ class ZoneNames:
     """Each aggregated host's zones as the one name Nova shows ("az1,az2"), and Nova's set_availability_zones
     over it: only topic 'compute' gets aggregate zones, a compute outside every zone is in the default one."""
 
-    by_host: Mapping[str, str]
+    #: Each aggregated host's zones (hosts alike share one set: api_database reads them so).
+    by_host: Mapping[str, frozenset[str]]
+    #: The name of each set of zones.
+    names: Mapping[frozenset[str], str]
     default_zone: str = "nova"
     internal_zone: str = "internal"
 
     def of(self, host: str, compute: bool) -> str:
-        return self.by_host.get(host, self.default_zone) if compute else self.internal_zone
+        if not compute:
+            return self.internal_zone
+        zones = self.by_host.get(host)
+        return self.names[zones] if zones else self.default_zone
 
     def of_row(self, row: ServiceRow) -> str:
         return self.of(row.host, row.topic == COMPUTE_TOPIC)
@@ -246,16 +252,16 @@ class Deployment:
 
     @cached_property
     def zone_names(self) -> ZoneNames | None:
-        """The zones' names, made once per host, not once per row (the list view's rows); None: zones unknown."""
+        """The zones' names, made once per set of zones, not once per row (the list view's rows); None: unknown."""
         if self.zones_by_host is None:
             return None
-        names: dict[AbstractSet[str], str] = {}
-        by_host = {
-            host: names.setdefault(frozenset(zones), ",".join(sorted(zones)))
-            for host, zones in self.zones_by_host.items()
-            if zones
-        }
-        return ZoneNames(by_host, self.default_zone, self.internal_zone)
+        by_host: Mapping[str, frozenset[str]]
+        if all(isinstance(zones, frozenset) for zones in self.zones_by_host.values()):  # as api_database reads them
+            by_host = cast("Mapping[str, frozenset[str]]", self.zones_by_host)
+        else:
+            by_host = {host: frozenset(zones) for host, zones in self.zones_by_host.items()}
+        names = {zones: ",".join(sorted(zones)) for zones in set(by_host.values())}
+        return ZoneNames(by_host, names, self.default_zone, self.internal_zone)
 
 
 @dataclass(frozen=True)
