@@ -25,6 +25,7 @@ from check_nova_services.shared.errors import ConfigError
 from check_nova_services.shared.redaction import redact
 from check_nova_services.shared.text import safe
 from check_nova_services.shared.timestamps import parse_timestamp
+from check_nova_services.sources.api_database import ZonesWanted
 from check_nova_services.sources.cells import CellSource
 from check_nova_services.sources.config import (
     DEFAULT_PLACES,
@@ -180,7 +181,7 @@ def _assemble(
             only=tuple(args.cell),
             default_zone=conf.default_availability_zone or "nova",
             internal_zone=conf.internal_service_availability_zone or "internal",
-            zones_shown=bool(args.zone or args.verbose or args.list),
+            zones=ZonesWanted(bool(args.verbose or args.list), tuple(args.zone), conf.default_availability_zone or "nova"),
         ),
         conf=conf,
         service_down_time=service_down_time,

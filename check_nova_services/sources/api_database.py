@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import (
+    LargeBinary,
+    cast,
     column,
     select,
     table,
@@ -49,22 +51,48 @@ class ApiDatabase:
     zones_problem: str | None = None
 
 
-def read_api_database(url: URL, deadline: Deadline, zones_shown: bool = True) -> ApiDatabase:
-    """Every cell mapping (cell0 and disabled cells included, as Nova's API lists them), in id order,
-    and the availability zones of each host from the aggregates' ``availability_zone`` metadata.
+@dataclass(frozen=True)
+class ZonesWanted:
+    """Whose zones a run reads from the API database: a cloud of 100,000 aggregated hosts pays for their map
+    (about 0.1 s and 15 MiB) only where the output needs it."""
 
-    Without ``zones_shown`` (a check that names no zone: no -v, no --zone, no list) the zones are only asked
-    for, not read (``zones`` None): whether they can be read is still said ("zones unknown"), but a cloud of
-    100,000 aggregated hosts does not pay their map, about 0.5 s and 45 MiB, on every run."""
+    #: Some output names each service's zone (-v, the list): every aggregated host's zones are read.
+    shown: bool = True
+    #: --zone's zones: without ``shown``, only their hosts are read -- all aggregated hosts when the default zone is
+    #: one of them (its computes are those outside every zone).
+    selected: tuple[str, ...] = ()
+    default_zone: str = "nova"
+
+    @property
+    def to_read(self) -> tuple[str, ...] | None:
+        """None: every zone; (): none, the tables only asked for (their grants checked); else these zones."""
+        if self.shown or self.default_zone in self.selected:
+            return None
+        return self.selected
+
+
+#: Every aggregated host's zones.
+EVERY_ZONE = ZonesWanted()
+
+
+def read_api_database(url: URL, deadline: Deadline, wanted: ZonesWanted = EVERY_ZONE) -> ApiDatabase:
+    """Every cell mapping (cell0 and disabled cells included, as Nova's API lists them), in id order,
+    and the availability zones of the hosts ``wanted`` from the aggregates' ``availability_zone`` metadata.
+
+    When no zone is wanted (a check with no -v, --zone or list) the zones are only asked for, not read (``zones``
+    None): whether they can be read is still said ("zones unknown")."""
     mappings_stmt = select(
         cell_mappings.c.uuid, cell_mappings.c.name, cell_mappings.c.database_connection, cell_mappings.c.disabled
     ).order_by(cell_mappings.c.id)
+    only = wanted.to_read
     zones_stmt = (
         select(aggregate_hosts.c.host, aggregate_metadata.c.value)
         .select_from(aggregate_hosts)
         .join(aggregate_metadata, aggregate_hosts.c.aggregate_id == aggregate_metadata.c.aggregate_id)
         .where(aggregate_metadata.c.key == "availability_zone")
     )
+    if only:  # compared exactly, as ZoneHosts.of compares them (MySQL's = ignores case and trailing spaces)
+        zones_stmt = zones_stmt.where(cast(aggregate_metadata.c.value, LargeBinary).in_([z.encode() for z in only]))
     engine = make_engine(url, deadline)
     zones: dict[str, frozenset[str]] | None = None
     zones_problem = None
@@ -75,8 +103,8 @@ def read_api_database(url: URL, deadline: Deadline, zones_shown: bool = True) ->
                 for uuid, name, conn_url, disabled in conn.execute(mappings_stmt)
             ]
             try:
-                if zones_shown:
-                    zones = _zones_of_hosts(conn, zones_stmt)
+                if only != ():
+                    zones = _zones_of_hosts(conn, zones_stmt, only)
                 else:  # asked with LIMIT 0: the grants are checked, nothing is read
                     conn.execute(zones_stmt.limit(0)).all()
             except DBAPIError as exc:
@@ -91,9 +119,10 @@ def read_api_database(url: URL, deadline: Deadline, zones_shown: bool = True) ->
     return ApiDatabase(mappings, zones, zones_problem)
 
 
-def _zones_of_hosts(conn, zones_stmt) -> dict[str, frozenset[str]]:
-    """Each aggregated host's zones; hosts with the same zones share one set (100,000 hosts, a handful of sets)."""
-    pairs = _zone_hosts_grouped(conn) if conn.dialect.name == "mysql" else None
+def _zones_of_hosts(conn, zones_stmt, only: tuple[str, ...] | None) -> dict[str, frozenset[str]]:
+    """Each aggregated host's zones (of ``only`` these zones, if given); hosts with the same zones share one set
+    (100,000 hosts, a handful of sets)."""
+    pairs = _zone_hosts_grouped(conn, only) if conn.dialect.name == "mysql" else None
     if pairs is None:
         pairs = [(text_of(zone), [text_of(host)]) for host, zone in conn.execute(zones_stmt)]
     zones: dict[str, frozenset[str]] = {}
@@ -110,7 +139,7 @@ def _zones_of_hosts(conn, zones_stmt) -> dict[str, frozenset[str]]:
 _SEPARATOR = "\n"
 
 
-def _zone_hosts_grouped(conn) -> list[tuple[str, list[str]]] | None:
+def _zone_hosts_grouped(conn, only: tuple[str, ...] | None = None) -> list[tuple[str, list[str]]] | None:
     """MySQL/MariaDB: each zone aggregate's hosts as one text (a row per aggregate, not per host: half the time of
     100,000 rows); None when a host name holds the separator or the text was cut (group_concat_max_len), as the
     count of names and their length in characters tell."""
@@ -120,7 +149,9 @@ def _zone_hosts_grouped(conn) -> list[tuple[str, list[str]]] | None:
         "GROUP_CONCAT(aggregate_hosts.host SEPARATOR '\\n') "
         "FROM aggregate_hosts JOIN aggregate_metadata ON aggregate_hosts.aggregate_id = aggregate_metadata.aggregate_id "
         "WHERE aggregate_metadata.`key` = 'availability_zone' "
-        "GROUP BY aggregate_hosts.aggregate_id, aggregate_metadata.value"
+        + (f"AND CAST(aggregate_metadata.value AS BINARY) IN ({', '.join(['%s'] * len(only))}) " if only else "")
+        + "GROUP BY aggregate_hosts.aggregate_id, aggregate_metadata.value",
+        tuple(zone.encode() for zone in only or ()),
     )
     pairs = []
     for zone, count, length, hosts in grouped:

@@ -20,7 +20,7 @@ from check_nova_services.rule.versions import naming_bound
 from check_nova_services.shared.deadline import Deadline
 from check_nova_services.shared.errors import ConfigError, ReadError
 from check_nova_services.shared.timestamps import utc_now
-from check_nova_services.sources.api_database import read_api_database
+from check_nova_services.sources.api_database import EVERY_ZONE, ZonesWanted, read_api_database
 from check_nova_services.sources.counts import Listing, TallyQuery, read_counts_on
 from check_nova_services.sources.rows import judge_services_on
 from check_nova_services.sources.services_table import ServerClock
@@ -181,8 +181,8 @@ class CellSource:
     only: tuple[str, ...] = ()
     default_zone: str = "nova"
     internal_zone: str = "internal"
-    #: Some output names zones (-v, --zone, the list): each host's zones are read; else only asked for.
-    zones_shown: bool = True
+    #: Whose zones are read (every host's, --zone's hosts, or none: only asked for).
+    zones: ZonesWanted = EVERY_ZONE
 
     def deployment(self, deadline: Deadline) -> Deployment:
         if self.api_url is None:
@@ -196,7 +196,7 @@ class CellSource:
             only=self.only,
             default_zone=self.default_zone,
             internal_zone=self.internal_zone,
-            zones_shown=self.zones_shown,
+            zones=self.zones,
         )
 
 
@@ -218,11 +218,11 @@ def discover(
     only: tuple[str, ...] = (),
     default_zone: str = "nova",
     internal_zone: str = "internal",
-    zones_shown: bool = True,
+    zones: ZonesWanted = EVERY_ZONE,
 ) -> Deployment:
     """Cells listed in the API database (filtered by name or uuid), with their URLs formatted."""
     try:
-        api = read_api_database(api_url, deadline, zones_shown)
+        api = read_api_database(api_url, deadline, zones)
     except ReadError as exc:
         raise ReadError(f"API database unreachable: {exc}") from None
     base = None if base_url is None else base_url.render_as_string(hide_password=False)
