@@ -8,6 +8,7 @@ import sys
 from typing import NoReturn
 
 from check_nova_services import __version__
+from check_nova_services.output.listing import COLUMNS
 from check_nova_services.rule.thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING
 from check_nova_services.shared.errors import UsageError
 from check_nova_services.shared.text import safe
@@ -349,8 +350,8 @@ def _service_list(parser: argparse.ArgumentParser) -> None:
     tools.add_argument(
         "--list",
         action="store_true",
-        help="list every matching service (Binary, Host, Zone, Status, State, Updated_At, Cell, Age, Forced down, "
-        "Disabled reason) as nova-manage service list did, by Nova's rule, without Keystone or the Nova API; "
+        help=f"list every matching service ({', '.join(COLUMNS)}) as nova-manage service list did, by Nova's rule, "
+        "without Keystone or the Nova API; "
         "exit 0 complete, 1 partial (cells unreachable: named on stderr or in the JSON's errors), 3 no list",
     )
     tools.add_argument(
