@@ -164,7 +164,7 @@ class _Signals:
     """SIGINT and SIGTERM only set a flag: the loop finishes what it writes, then stops."""
 
     received: str | None = None
-    previous: dict[int, object] = field(default_factory=dict)
+    previous: dict[int, Callable[[int, FrameType | None], object] | int | None] = field(default_factory=dict)
 
     def __enter__(self) -> _Signals:
         for number in (signal.SIGINT, signal.SIGTERM):
@@ -173,7 +173,7 @@ class _Signals:
 
     def __exit__(self, *exc: object) -> None:
         for number, handler in self.previous.items():
-            signal.signal(number, handler)  # type: ignore[arg-type]
+            signal.signal(number, handler)
 
     def _handle(self, number: int, frame: FrameType | None) -> None:
         self.received = signal.Signals(number).name
@@ -243,7 +243,7 @@ class LiveDemo:
             raise Usage(f"--event {event.text!r}: no service in the demo matches {event.target}")
         return found
 
-    def _write(self, services: list[Service], what: str, values: Callable[[dt.datetime], dict]) -> bool:
+    def _write(self, services: list[Service], what: str, values: Callable[[dt.datetime], dict[str, object]]) -> bool:
         """One UPDATE per cell on these services' rows; a failure is logged, the demo goes on."""
         ok = True
         for index, engine in enumerate(self.engines):
@@ -291,12 +291,12 @@ class LiveDemo:
             engine.dispose()
 
 
-def _heartbeat(now: dt.datetime) -> dict:
+def _heartbeat(now: dt.datetime) -> dict[str, object]:
     """What a state report changes in the row (Nova's service_update when report_count grows)."""
     return {"last_seen_up": now, "updated_at": now, "report_count": _services.c.report_count + 1}
 
 
-def _enabled(now: dt.datetime) -> dict:
+def _enabled(now: dt.datetime) -> dict[str, object]:
     return {"forced_down": False, "disabled": False, "disabled_reason": None, "updated_at": now}
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import (
+    Connection,
+    Executable,
     column,
     select,
     table,
@@ -91,7 +93,7 @@ def read_api_database(url: URL, deadline: Deadline, zones_shown: bool = True) ->
     return ApiDatabase(mappings, zones, zones_problem)
 
 
-def _zones_of_hosts(conn, zones_stmt) -> dict[str, set[str]]:
+def _zones_of_hosts(conn: Connection, zones_stmt: Executable) -> dict[str, set[str]]:
     zones: dict[str, set[str]] = {}
     for host, zone in conn.execute(zones_stmt):
         zones.setdefault(text_of(host), set()).add(text_of(zone))
