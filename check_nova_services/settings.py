@@ -9,6 +9,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sqlalchemy.engine import URL
 
@@ -40,6 +41,8 @@ from check_nova_services.sources.config import (
 from check_nova_services.sources.fanout import DEFAULT_LIMITS, Limits
 from check_nova_services.sources.survey import survey
 from check_nova_services.sources.urls import show_url
+
+_T = TypeVar("_T")
 
 SELECTION_OPTIONS = ("cell", "zone", "host", "binary", "exclude")
 
@@ -270,7 +273,7 @@ def check_clock_reach(clock: Clock, policy: Policy, text: str) -> None:
         )
 
 
-def _compile_excludes(patterns: list[str]) -> tuple[re.Pattern, ...]:
+def _compile_excludes(patterns: list[str]) -> tuple[re.Pattern[str], ...]:
     compiled = []
     for pattern in patterns:
         try:
@@ -286,7 +289,8 @@ def _compile_excludes(patterns: list[str]) -> tuple[re.Pattern, ...]:
     return tuple(compiled)
 
 
-def _first(*values):
+def _first(*values: _T | None) -> _T:
+    """The first value given: the command line's, else the config files', else Nova's default."""
     return next(v for v in values if v is not None)
 
 

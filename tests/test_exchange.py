@@ -1,9 +1,9 @@
 """icingaexchange.yml, the file Icinga Exchange imports the project from: it parses, names the project, its
 repository and license, and its newest release is the package's version.
 
-PyYAML is not a test dependency: the file keeps to a small block subset of YAML (mappings, ``-`` items on a line
-of their own, plain or double-quoted scalars, comments), which ``read_simple_yaml`` reads and refuses anything
-beyond. Where PyYAML is installed, it must read the file alike.
+The file keeps to a small block subset of YAML (mappings, ``-`` items on a line of their own, plain or
+double-quoted scalars, comments), which ``read_simple_yaml`` reads and refuses anything beyond; PyYAML, a test
+dependency, must read the file alike, so that the subset's reader is proven against a real YAML parser.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 import check_nova_services
 
@@ -104,7 +105,6 @@ def test_the_newest_release_is_the_package_version():
 
 
 def test_pyyaml_reads_the_file_alike():
-    yaml = pytest.importorskip("yaml")
     assert yaml.safe_load(EXCHANGE.read_text(encoding="utf-8")) == exchange()
 
 

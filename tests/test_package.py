@@ -98,6 +98,7 @@ def test_sdist_carries_docs_license_metadata_definitions_and_tests(dist):
         "CONTRIBUTING.md",
         "docs/design.md",
         "docs/operator-guide.md",
+        "docs/options.md",
         "LICENSE",
         "setup.cfg",
         "pyproject.toml",
@@ -109,6 +110,7 @@ def test_sdist_carries_docs_license_metadata_definitions_and_tests(dist):
         "tests/conftest.py",
         "tests/harness/mariadb.py",
         "tools/mutate.py",
+        "tools/options_reference.py",
         "tools/benchmarks/versus_floor.py",
     ]:
         assert f"{top}/{name}" in names, name

@@ -286,10 +286,7 @@ class AsProxySQL:
         real, (old, new) = self.conn.cursor(), self.mangle
 
         class Cursor:
-            def __enter__(self):
-                return self
-
-            def __exit__(self, *exc):
+            def close(self):
                 real.close()
 
             def execute(self, statement):

@@ -5,13 +5,18 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from typing import NoReturn
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from check_nova_services import __version__
+from check_nova_services.output.listing import COLUMNS
 from check_nova_services.rule.thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING
 from check_nova_services.shared.errors import UsageError
 from check_nova_services.shared.text import safe
 from check_nova_services.sources.fanout import DEFAULT_PARALLEL, DEFAULT_PER_SERVER
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 UNKNOWN = 3
 
@@ -31,10 +36,10 @@ class _Parser(argparse.ArgumentParser):
             sys.stdout.write(message)
         sys.exit(UNKNOWN)
 
-    def print_help(self, file=None) -> None:
-        super().print_help(sys.stdout)
+    def print_help(self, file: SupportsWrite[str] | None = None) -> None:
+        super().print_help(sys.stdout)  # a plugin's words go to stdout, --help's too, whatever file argparse asks
 
-    def _print_message(self, message: str, file=None) -> None:
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
         if message:
             sys.stdout.write(message)
 
@@ -97,7 +102,7 @@ def _connections(text: str) -> int:
     return value
 
 
-def _one_of(*choices: str):
+def _one_of(*choices: str) -> Callable[[str], str]:
     """A choice type whose error message does not change between Python versions."""
 
     def parse(text: str) -> str:
@@ -111,7 +116,13 @@ def _one_of(*choices: str):
 class _ConfigSource(argparse._AppendAction):
     """--config-file and --config-dir into one list of ("file"|"dir", PATH), in command-line order (oslo.config's)."""
 
-    def __call__(self, parser, namespace, values, option_string=None) -> None:
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
         items = list(getattr(namespace, self.dest, None) or [])
         items.append(("dir" if option_string == "--config-dir" else "file", values))
         setattr(namespace, self.dest, items)
@@ -349,8 +360,8 @@ def _service_list(parser: argparse.ArgumentParser) -> None:
     tools.add_argument(
         "--list",
         action="store_true",
-        help="list every matching service (Binary, Host, Zone, Status, State, Updated_At, Cell, Age, Forced down, "
-        "Disabled reason) as nova-manage service list did, by Nova's rule, without Keystone or the Nova API; "
+        help=f"list every matching service ({', '.join(COLUMNS)}) as nova-manage service list did, by Nova's rule, "
+        "without Keystone or the Nova API; "
         "exit 0 complete, 1 partial (cells unreachable: named on stderr or in the JSON's errors), 3 no list",
     )
     tools.add_argument(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import NoReturn
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,7 +29,7 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def _count(limit: int):
+def _count(limit: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         if not text.strip().isdigit() or int(text) > limit:
             raise ValueError(text)

@@ -100,18 +100,36 @@ def parse_event(text: str) -> Event:
     if len(parts) < 3:
         raise Usage(f"--event {text!r}: expected {EVENT_SYNTAX}, e.g. 30:stop:nova-compute@cmp001")
     seconds, action, target = parts[:3]
-    reason = parts[3] if len(parts) == 4 else None
+    at = _event_seconds(text, seconds)
+    if action not in ACTIONS:
+        raise Usage(f"--event {text!r}: unknown action {action!r} (one of {', '.join(ACTIONS)})")
+    binary, host = _event_target(text, target)
+    reason = _event_reason(text, action, parts[3] if len(parts) == 4 else None)
+    return Event(at, action, host, binary, reason, text)
+
+
+def _event_seconds(text: str, seconds: str) -> float:
+    """When the event is due, in seconds after the start: a finite number, 0 or more."""
     try:
         at = float(seconds)
     except ValueError:
         at = math.nan
     if not math.isfinite(at) or at < 0:
         raise Usage(f"--event {text!r}: {seconds!r} is not a number of seconds (0 or more)")
-    if action not in ACTIONS:
-        raise Usage(f"--event {text!r}: unknown action {action!r} (one of {', '.join(ACTIONS)})")
+    return at
+
+
+def _event_target(text: str, target: str) -> tuple[str | None, str]:
+    """``BINARY@HOST`` or ``HOST`` (every service on it) as (binary or None, host)."""
     binary, at_sign, host = target.rpartition("@")
     if not host or (at_sign and not binary):
         raise Usage(f"--event {text!r}: the target must be BINARY@HOST or HOST, not {target!r}")
+    return binary or None, host
+
+
+def _event_reason(text: str, action: str, reason: str | None) -> str | None:
+    """The disabled_reason the event writes: only disable and auto-disable take one; Nova's own starts "AUTO:"
+    and has a default (what libvirt's loss says); none may exceed the column."""
     if reason is not None:
         if action not in ("disable", "auto-disable"):
             raise Usage(f"--event {text!r}: only disable and auto-disable take a reason")
@@ -122,7 +140,7 @@ def parse_event(text: str) -> Event:
         reason = reason if reason.startswith(AUTO_DISABLED_PREFIX) else f"{AUTO_DISABLED_PREFIX} {reason}"
     if reason is not None and len(reason) > _REASON_LIMIT:
         raise Usage(f"--event {text!r}: the reason is longer than Nova's {_REASON_LIMIT} characters")
-    return Event(at, action, host, binary or None, reason, text)
+    return reason
 
 
 def parse_interval(text: str) -> float:
@@ -146,7 +164,7 @@ class _Signals:
     """SIGINT and SIGTERM only set a flag: the loop finishes what it writes, then stops."""
 
     received: str | None = None
-    previous: dict[int, object] = field(default_factory=dict)
+    previous: dict[int, Callable[[int, FrameType | None], object] | int | None] = field(default_factory=dict)
 
     def __enter__(self) -> _Signals:
         for number in (signal.SIGINT, signal.SIGTERM):
@@ -155,7 +173,7 @@ class _Signals:
 
     def __exit__(self, *exc: object) -> None:
         for number, handler in self.previous.items():
-            signal.signal(number, handler)  # type: ignore[arg-type]
+            signal.signal(number, handler)
 
     def _handle(self, number: int, frame: FrameType | None) -> None:
         self.received = signal.Signals(number).name
@@ -225,7 +243,7 @@ class LiveDemo:
             raise Usage(f"--event {event.text!r}: no service in the demo matches {event.target}")
         return found
 
-    def _write(self, services: list[Service], what: str, values: Callable[[dt.datetime], dict]) -> bool:
+    def _write(self, services: list[Service], what: str, values: Callable[[dt.datetime], dict[str, object]]) -> bool:
         """One UPDATE per cell on these services' rows; a failure is logged, the demo goes on."""
         ok = True
         for index, engine in enumerate(self.engines):
@@ -273,12 +291,12 @@ class LiveDemo:
             engine.dispose()
 
 
-def _heartbeat(now: dt.datetime) -> dict:
+def _heartbeat(now: dt.datetime) -> dict[str, object]:
     """What a state report changes in the row (Nova's service_update when report_count grows)."""
     return {"last_seen_up": now, "updated_at": now, "report_count": _services.c.report_count + 1}
 
 
-def _enabled(now: dt.datetime) -> dict:
+def _enabled(now: dt.datetime) -> dict[str, object]:
     return {"forced_down": False, "disabled": False, "disabled_reason": None, "updated_at": now}
 
 

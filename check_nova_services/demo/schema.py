@@ -6,6 +6,9 @@ initial migrations (``nova/db/main/migrations``, ``nova/db/api/migrations``).
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from sqlalchemy import (
     Boolean,
     Column,
@@ -21,14 +24,14 @@ from sqlalchemy import (
 )
 
 
-def _timestamps() -> list[Column]:
+def _timestamps() -> list[Column[dt.datetime]]:
     return [Column("created_at", DateTime), Column("updated_at", DateTime)]
 
 
 def cell_metadata(legacy: bool = False) -> MetaData:
     """A cell database's ``services`` table; ``legacy`` drops the Liberty+ columns."""
     meta = MetaData()
-    columns = [
+    columns: list[Column[Any]] = [
         *_timestamps(),
         Column("deleted_at", DateTime),
         Column("id", Integer, primary_key=True, autoincrement=True),

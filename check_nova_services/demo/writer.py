@@ -15,8 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import uuid as uuidlib
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypedDict
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, create_engine, func, insert, inspect, select, table
 from sqlalchemy.engine import URL, Connection, make_url
@@ -35,6 +35,24 @@ DEFAULT_URL = "sqlite:///nova-demo.sqlite"
 
 #: The marker table in every database the demo writes: one row, who wrote it and when.
 MARKER = "check_nova_services_demo"
+
+
+class ServiceRow(TypedDict):
+    """A ``services`` row as Nova writes it, column by column: what the demo inserts and the live demo changes."""
+
+    created_at: dt.datetime
+    updated_at: dt.datetime | None
+    host: str
+    binary: str
+    topic: str | None
+    report_count: int
+    disabled: bool
+    disabled_reason: str | None
+    deleted: int
+    last_seen_up: dt.datetime | None
+    forced_down: bool
+    version: int | None
+    uuid: str
 
 
 class Refused(Exception):
@@ -116,7 +134,7 @@ def service(
     deleted: int = 0,
     topic: str | None = "",
     version: int | None = 74,
-) -> dict:
+) -> ServiceRow:
     """A services row as Nova writes it; ``age`` seconds since last_seen_up (None: never reported); ``version``
     Nova 34's (Hibiscus) by default."""
     last_seen_up = None if age is None else now - dt.timedelta(seconds=age)
@@ -138,7 +156,7 @@ def service(
     }
 
 
-def demo_rows(now: dt.datetime, computes: int = 36) -> list[dict]:
+def demo_rows(now: dt.datetime, computes: int = 36) -> list[ServiceRow]:
     """Two controllers and ``computes`` hypervisors, a few of them in trouble."""
     rows = []
     for n, ctl in enumerate(("ctl1", "ctl2"), start=1):
@@ -163,7 +181,7 @@ def demo_rows(now: dt.datetime, computes: int = 36) -> list[dict]:
     return rows
 
 
-def write_cell(url: URL | str, rows: list[dict], legacy: bool = False) -> None:
+def write_cell(url: URL | str, rows: Sequence[ServiceRow], legacy: bool = False) -> None:
     """Create (or replace) the services table at ``url`` and fill it with ``rows``.
 
     Raises :class:`Refused`, having changed nothing, if a services table there holds rows
@@ -171,17 +189,18 @@ def write_cell(url: URL | str, rows: list[dict], legacy: bool = False) -> None:
     engine = create_engine(url, poolclass=NullPool)
     meta = cell_metadata(legacy=legacy)
     services = meta.tables["services"]
+    values: Sequence[Mapping[str, object]] = rows
     if legacy:
         dropped = {"last_seen_up", "forced_down", "version", "uuid"}
-        rows = [{k: v for k, v in row.items() if k not in dropped} for row in rows]
+        values = [{k: v for k, v in row.items() if k not in dropped} for row in rows]
     try:
         with engine.begin() as conn:
             _guard(conn, url, meta.tables)
             _mark(conn)
             meta.drop_all(conn)
             meta.create_all(conn)
-            if rows:
-                conn.execute(insert(services), rows)
+            if values:
+                conn.execute(insert(services), values)
     finally:
         engine.dispose()
 

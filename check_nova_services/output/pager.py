@@ -10,7 +10,7 @@ match no service). fit.py shares the budget out; words.py names services, cells 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from check_nova_services.output.fit import SEPARATOR, SUMMARY_BUDGET, Fact, fit, heads_fit
 from check_nova_services.output.words import (
@@ -94,7 +94,7 @@ def _unreachable(reading: Reading, alone: bool) -> list[Fact]:
     return facts
 
 
-def _several(reports: list, head: str, terse: str) -> list[Fact]:
+def _several(reports: Sequence[CellReading], head: str, terse: str) -> list[Fact]:
     """Several cells by name, and their reason when they share one (a shared cause is the news)."""
     names = [short_cell(r.cell) for r in reports]
     facts = [Fact(head, names, len(names), terse=terse)]

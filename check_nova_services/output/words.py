@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from check_nova_services.readings import Cell, ListedService
-from check_nova_services.rule.policy import Assessed, Standing, binary_rank
+from check_nova_services.rule.policy import Assessed, BinaryTally, Standing, binary_rank
 from check_nova_services.shared.text import duration, safe
 
 
@@ -61,7 +61,7 @@ def ahead_or_behind(seconds: float) -> str:
     return "ahead of" if seconds > 0 else "behind"
 
 
-def binary_order(tally) -> tuple[int, str]:
+def binary_order(tally: BinaryTally) -> tuple[int, str]:
     return (binary_rank(tally.binary), tally.binary or "")
 
 

@@ -4,25 +4,30 @@ can give (UNKNOWN), a symmetric limit that may be off. States only: the words ar
 from __future__ import annotations
 
 import nagiosplugin
-from nagiosplugin import Critical, Ok, ScalarContext, Unknown, Warn
+from nagiosplugin import Critical, Metric, Ok, Range, Resource, Result, ScalarContext, Unknown, Warn
 from nagiosplugin.performance import Performance
+from nagiosplugin.state import ServiceState
 
+from check_nova_services.plugin.resource import NovaServices
 from check_nova_services.rule.thresholds import ThresholdTable
 
 
 class DownContext(nagiosplugin.Context):
     """Down count of one binary against that binary's warning and critical ranges."""
 
-    def __init__(self, warning: ThresholdTable, critical: ThresholdTable):
+    def __init__(self, warning: ThresholdTable, critical: ThresholdTable) -> None:
         super().__init__("down")
         self.warning = warning
         self.critical = critical
 
-    def ranges(self, metric, resource):
+    def ranges(self, metric: Metric, resource: Resource) -> tuple[Range | None, Range | None]:
+        """The binary's own ranges for its count of this many services: a share (10%) is of the binary's total."""
+        if not isinstance(resource, NovaServices):  # the check has no other Resource
+            raise TypeError(f"down counts come from NovaServices, not {type(resource).__name__}")
         tally = resource.binary_of(metric.name)
         return self.warning.for_binary(tally.binary, tally.total), self.critical.for_binary(tally.binary, tally.total)
 
-    def evaluate(self, metric, resource):
+    def evaluate(self, metric: Metric, resource: Resource) -> Result:
         warning, critical = self.ranges(metric, resource)
         if critical is not None and not critical.match(metric.value):
             return self.result_cls(Critical, None, metric)
@@ -30,7 +35,7 @@ class DownContext(nagiosplugin.Context):
             return self.result_cls(Warn, None, metric)
         return self.result_cls(Ok, None, metric)
 
-    def performance(self, metric, resource):
+    def performance(self, metric: Metric, resource: Resource) -> Performance:
         warning, critical = self.ranges(metric, resource)
         return Performance(metric.name, metric.value, "", warning, critical, metric.min, metric.max)
 
@@ -38,11 +43,11 @@ class DownContext(nagiosplugin.Context):
 class CellsContext(ScalarContext):
     """An unreachable cell means the check cannot know: UNKNOWN (no range can say that), or CRITICAL if asked."""
 
-    def __init__(self, unreachable_state=Unknown):
+    def __init__(self, unreachable_state: ServiceState = Unknown) -> None:
         super().__init__("cells")
         self.unreachable_state = unreachable_state
 
-    def evaluate(self, metric, resource):
+    def evaluate(self, metric: Metric, resource: Resource) -> Result:
         if metric.value:
             return self.result_cls(self.unreachable_state, None, metric)
         return self.result_cls(Ok, None, metric)
@@ -52,16 +57,16 @@ class SkewContext(nagiosplugin.Context):
     """A database server's clock against this host's: heartbeats are judged with this host's clock, so a
     skew beyond the limit makes healthy services look late or down (or hides dead ones). WARNING."""
 
-    def __init__(self, limit: float | None):
+    def __init__(self, limit: float | None) -> None:
         super().__init__("skew")
         self.limit = limit
 
-    def evaluate(self, metric, resource):
+    def evaluate(self, metric: Metric, resource: Resource) -> Result:
         if self.limit is not None and abs(metric.value) > self.limit:
             return self.result_cls(Warn, None, metric)
         return self.result_cls(Ok, None, metric)
 
-    def performance(self, metric, resource):
+    def performance(self, metric: Metric, resource: Resource) -> Performance:
         limit = "" if self.limit is None else f"{-self.limit:g}:{self.limit:g}"
         return Performance(metric.name, metric.value, "s", limit, "", None, None)
 
@@ -74,7 +79,7 @@ class HostClockContext(nagiosplugin.Context):
     def __init__(self) -> None:
         super().__init__("host_clock")
 
-    def evaluate(self, metric, resource):
+    def evaluate(self, metric: Metric, resource: Resource) -> Result:
         return self.result_cls(Warn, None, metric)
 
 
@@ -82,8 +87,8 @@ class UnboundedContext(nagiosplugin.Context):
     """A number every value of which is OK, a negative one too: ScalarContext's empty range is 0 to infinity, so a
     service version of -1 (a row written by hand) would be CRITICAL there. Perfdata without thresholds."""
 
-    def evaluate(self, metric, resource):
+    def evaluate(self, metric: Metric, resource: Resource) -> Result:
         return self.result_cls(Ok, None, metric)
 
-    def performance(self, metric, resource):
+    def performance(self, metric: Metric, resource: Resource) -> Performance:
         return Performance(metric.name, metric.value, metric.uom or "", None, None, metric.min, metric.max)

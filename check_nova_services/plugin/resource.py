@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterable
 
 import nagiosplugin
 
@@ -26,7 +26,7 @@ class NovaServices(nagiosplugin.Resource):
         self.reading: Reading | None = None
         self.labels: dict[str, str] = {}
 
-    def probe(self):
+    def probe(self) -> Generator[nagiosplugin.Metric, None, None]:
         try:
             reading = self.survey()
         except ReadError as exc:
@@ -68,7 +68,7 @@ class NovaServices(nagiosplugin.Resource):
         return self.reading.tallies[binary]
 
 
-def _labels(binaries) -> dict[str, str]:
+def _labels(binaries: Iterable[str]) -> dict[str, str]:
     """binary -> perfdata label prefix, from the binary's name alone (text.label), so that a graph keeps
     its binary from run to run whatever rows come and go. ``cells`` and ``services`` prefix the check's
     own metrics: a binary of either name is labelled as one whose name had to be changed."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import nagiosplugin
-from nagiosplugin import Critical, Ok, Unknown, Warn
+from nagiosplugin import Critical, Ok, Results, Unknown, Warn
+from nagiosplugin.state import ServiceState
 
 from check_nova_services.output.fit import SUMMARY_BUDGET
 from check_nova_services.output.long_output import every_service_output, long_output
@@ -21,7 +24,7 @@ class SeverityResults(nagiosplugin.Results):
     """Worst-state ordering for paging: OK < WARNING < UNKNOWN < CRITICAL."""
 
     @property
-    def most_significant_state(self):
+    def most_significant_state(self) -> ServiceState:
         return max(self.by_state, key=SEVERITY.__getitem__)
 
 
@@ -34,13 +37,13 @@ class ServicesSummary(nagiosplugin.Summary):
         self.threshold_binaries = threshold_binaries
         self.skew_warning = skew_warning
 
-    def ok(self, results):
+    def ok(self, results: Results) -> str:
         return self.status_text(results)
 
-    def problem(self, results):
+    def problem(self, results: Results) -> str:
         return self.status_text(results)
 
-    def status_text(self, results) -> str:
+    def status_text(self, results: Results) -> str:
         resource = _resource(results)
         if resource is None or resource.reading is None:  # probe failed before any metric: the CheckError says why
             reason = "; ".join(str(r) for r in results if r.state != Ok) or "no result"
@@ -48,7 +51,7 @@ class ServicesSummary(nagiosplugin.Summary):
         reading = resource.reading
         return first_line(reading, unmatched_threshold_names(reading, self.threshold_binaries), skew_warning=self.skew_warning)
 
-    def verbose(self, results):
+    def verbose(self, results: Results) -> list[str] | Iterator[str]:  # type: ignore[override]  # StreamedOutput walks it
         """-v's lines; -vv's as an iterator, written as they are made (plugin/streamed.py)."""
         resource = _resource(results)
         if resource is None or resource.reading is None:
@@ -60,7 +63,7 @@ class ServicesSummary(nagiosplugin.Summary):
         return long_output(reading, unmatched, skew_warning=self.skew_warning)
 
 
-def _resource(results) -> NovaServices | None:
+def _resource(results: Results) -> NovaServices | None:
     for result in results:
         if isinstance(result.resource, NovaServices):
             return result.resource

@@ -67,7 +67,7 @@ class Selection:
     hosts: tuple[str, ...] = ()
     binaries: tuple[str, ...] = ()
     zones: tuple[str, ...] = ()
-    exclude: tuple[re.Pattern, ...] = ()
+    exclude: tuple[re.Pattern[str], ...] = ()
     #: --cell, applied when the cells are discovered; here it only says the view is narrowed.
     cells: tuple[str, ...] = ()
     #: The filters as given on the command line, for "no services matched (...)".

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import (
+    Connection,
+    Executable,
     LargeBinary,
     cast,
     column,
@@ -119,7 +121,7 @@ def read_api_database(url: URL, deadline: Deadline, wanted: ZonesWanted = EVERY_
     return ApiDatabase(mappings, zones, zones_problem)
 
 
-def _zones_of_hosts(conn, zones_stmt, only: tuple[str, ...] | None) -> dict[str, frozenset[str]]:
+def _zones_of_hosts(conn: Connection, zones_stmt: Executable, only: tuple[str, ...] | None) -> dict[str, frozenset[str]]:
     """Each aggregated host's zones (of ``only`` these zones, if given); hosts with the same zones share one set
     (100,000 hosts, a handful of sets)."""
     pairs = _zone_hosts_grouped(conn, only) if conn.dialect.name == "mysql" else None
@@ -139,7 +141,7 @@ def _zones_of_hosts(conn, zones_stmt, only: tuple[str, ...] | None) -> dict[str,
 _SEPARATOR = "\n"
 
 
-def _zone_hosts_grouped(conn, only: tuple[str, ...] | None = None) -> list[tuple[str, list[str]]] | None:
+def _zone_hosts_grouped(conn: Connection, only: tuple[str, ...] | None = None) -> list[tuple[str, list[str]]] | None:
     """MySQL/MariaDB: each zone aggregate's hosts as one text (a row per aggregate, not per host: half the time of
     100,000 rows); None when a host name holds the separator or the text was cut (group_concat_max_len), as the
     count of names and their length in characters tell."""

@@ -191,12 +191,12 @@ class _OsloTemplate(string.Template):
     idpattern = r"[_a-z][\._a-z0-9]*"
 
 
-def _substitute(value: str, section: str, merged: dict, depth: int = 0) -> str:
+def _substitute(value: str, section: str, merged: dict[str, dict[str, tuple[str, str]]], depth: int = 0) -> str:
     if "$" not in value or depth > 10:
         return value
     value = value.replace("\\$", "$$")  # oslo reads \$ as $$ too
 
-    class Lookup(dict):
+    class Lookup(dict[str, str]):
         def __missing__(self, key: str) -> str:
             group, _, name = key.rpartition(".")
             for where in [group] if group else [section, "DEFAULT"]:

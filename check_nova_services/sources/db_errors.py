@@ -45,7 +45,7 @@ def describe_error(exc: BaseException, url: URL) -> str:
 
 
 def _describe_driver_error(orig: BaseException, url: URL, wrapped: bool) -> str:
-    args: tuple = getattr(orig, "args", ())
+    args: tuple[object, ...] = getattr(orig, "args", ())
     if len(args) >= 2 and isinstance(args[0], int):  # PyMySQL and mysqlclient: (code, message)
         return _describe_coded(args[0], _naming_the_socket(args[0], str(args[1]), url), orig, url)
     if isinstance(orig, configparser.Error):

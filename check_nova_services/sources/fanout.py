@@ -19,7 +19,7 @@ from check_nova_services.shared.errors import ReadError
 from check_nova_services.shared.redaction import redact
 from check_nova_services.shared.text import safe
 from check_nova_services.sources.cells import show
-from check_nova_services.sources.sessions import Link, open_link, server_key, sharing_key
+from check_nova_services.sources.sessions import Link, ServerKey, open_link, server_key, sharing_key
 
 log = logging.getLogger("nagiosplugin.check_nova_services")
 
@@ -52,7 +52,7 @@ class Phase(enum.Enum):
 class _Group:
     """Cells one connection can read in turn (same server, same credentials)."""
 
-    server: tuple
+    server: ServerKey
     pending: deque[int] = field(default_factory=deque)
     active: int = 0
     #: Workers holding an open connection to it, and those still opening one.
@@ -79,7 +79,7 @@ def read_cells(
             continue
         groups.setdefault(sharing_key(cell.url), _Group(server_key(cell.url))).pending.append(index)
     lock = threading.Condition()
-    busy: dict[tuple, int] = {}
+    busy: dict[ServerKey, int] = {}
 
     def finish(index: int, outcome: CellReading) -> None:
         outcomes[index], phases[index] = outcome, Phase.DONE

@@ -6,18 +6,25 @@ from __future__ import annotations
 import logging
 import math
 import os
+import socket
 import sqlite3
+import ssl
 import threading
 import urllib.parse
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import URL
-from sqlalchemy.pool import NullPool
+from sqlalchemy.engine import URL, Dialect
+from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor, ExecutionContext
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 from check_nova_services.shared.deadline import Deadline
 from check_nova_services.shared.errors import ReadError
 from check_nova_services.sources.db_errors import describe_error
 from check_nova_services.sources.urls import option_file
+
+if TYPE_CHECKING:
+    import pymysql.connections
 
 # Under "nagiosplugin" so that nagiosplugin shows these lines in the output at -vvv.
 log = logging.getLogger("nagiosplugin.check_nova_services")
@@ -56,11 +63,18 @@ def make_engine(url: URL, deadline: Deadline) -> Engine:
         statement_limit = round(0.8 * seconds, 3)
         hint = f"SELECT /*+ MAX_EXECUTION_TIME({max(1, int(statement_limit * 1000))}) */"
 
-        def on_connect(dbapi_connection, _record) -> None:
+        def on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
             for failure in session_setup(dbapi_connection, statement_limit):
                 log.debug("session setup on %s: %s", url.host or url.query.get("unix_socket") or "?", failure)
 
-        def limit_each_select(_conn, cursor, statement: str, parameters, _context, _executemany):
+        def limit_each_select(
+            _conn: Connection,
+            cursor: DBAPICursor,
+            statement: str,
+            parameters: object,
+            _context: ExecutionContext | None,
+            _executemany: bool,
+        ) -> tuple[str, object]:
             """MySQL's limit rides in each SELECT, not in the session (see session_setup)."""
             if statement[:7].upper() == "SELECT " and not says_mariadb(cursor.connection):
                 statement = hint + statement[6:]
@@ -72,7 +86,9 @@ def make_engine(url: URL, deadline: Deadline) -> Engine:
     return engine
 
 
-def _pymysql_sharing_tls_defaults(dialect, _record, cargs, cparams):
+def _pymysql_sharing_tls_defaults(
+    dialect: Dialect, _record: ConnectionPoolEntry, cargs: tuple[Any, ...], cparams: dict[str, Any]
+) -> pymysql.connections.Connection[Any] | None:
     """PyMySQL (1.2) gives every connection without TLS options a fresh "preferred" TLS context, and
     loading the system's CA store for it costs about 20 ms of CPU: a 20-cell run spent a third of its
     time there. Every such connection of the run now shares the first one's context, built by PyMySQL
@@ -82,45 +98,55 @@ def _pymysql_sharing_tls_defaults(dialect, _record, cargs, cparams):
     return _shared_tls_connection_class()(*cargs, **cparams)
 
 
-_SHARED_TLS: dict[str, object] = {}
-_SHARED_TLS_LOCK = threading.Lock()
+class _SharedTls:
+    """The run's one default TLS context, and the PyMySQL connection class that shares it (made at first use:
+    PyMySQL is imported only where a URL needs it)."""
+
+    lock = threading.Lock()
+    context: ssl.SSLContext | None = None
+    connection_class: type[pymysql.connections.Connection[Any]] | None = None
 
 
-def _shared_tls_connection_class():
-    connection_class = _SHARED_TLS.get("class")
-    if connection_class is None:
-        import pymysql.connections
-        import pymysql.err
+def _shared_tls_connection_class() -> type[pymysql.connections.Connection[Any]]:
+    if _SharedTls.connection_class is not None:
+        return _SharedTls.connection_class
+    import pymysql.connections
+    import pymysql.err
 
-        class SharedTlsDefaults(pymysql.connections.Connection):
-            def _create_ssl_ctx(self, sslp):
-                if sslp:  # the URL asked for TLS in its own way
-                    return super()._create_ssl_ctx(sslp)
-                with _SHARED_TLS_LOCK:
-                    if "context" not in _SHARED_TLS:
-                        _SHARED_TLS["context"] = super()._create_ssl_ctx(sslp)
-                    return _SHARED_TLS["context"]
+    class SharedTlsDefaults(pymysql.connections.Connection):
+        def _create_ssl_ctx(self, sslp: dict[str, Any]) -> ssl.SSLContext:
+            # _create_ssl_ctx is PyMySQL's private method, absent from its stubs: hence the ignores.
+            if sslp:  # the URL asked for TLS in its own way
+                own: ssl.SSLContext = super()._create_ssl_ctx(sslp)  # type: ignore[misc]
+                return own
+            with _SharedTls.lock:
+                if _SharedTls.context is None:
+                    _SharedTls.context = super()._create_ssl_ctx(sslp)  # type: ignore[misc]
+                return _SharedTls.context
 
-            def connect(self, sock=None):
-                """A refusal says whether the connection had TLS: an account that REQUIREs SSL refuses one without.
-                PyMySQL calls a Unix socket secure, but speaks no TLS there, and MariaDB refuses such an account on it."""
-                try:
-                    return super().connect(sock)
-                except pymysql.err.OperationalError as exc:
-                    exc.without_tls = not self._secure or bool(self.unix_socket)
-                    raise
+        def connect(self, sock: socket.socket | None = None) -> None:
+            """A refusal says whether the connection had TLS: an account that REQUIREs SSL refuses one without.
+            PyMySQL calls a Unix socket secure, but speaks no TLS there, and MariaDB refuses such an account on it."""
+            try:
+                super().connect(sock)
+            except pymysql.err.OperationalError as exc:
+                # _secure (the handshake went TLS) is private to PyMySQL; without_tls is read back by db_errors.
+                exc.without_tls = not self._secure or bool(self.unix_socket)  # type: ignore[attr-defined]
+                raise
 
-        connection_class = _SHARED_TLS.setdefault("class", SharedTlsDefaults)
-    return connection_class
+    with _SharedTls.lock:
+        if _SharedTls.connection_class is None:
+            _SharedTls.connection_class = SharedTlsDefaults
+        return _SharedTls.connection_class
 
 
-def says_mariadb(dbapi_connection) -> bool:
+def says_mariadb(dbapi_connection: DBAPIConnection | None) -> bool:
     """The server's version in the handshake names MariaDB: the server itself, not a proxy (ProxySQL gives its
     own mysql-server_version, SQLAlchemy's SELECT VERSION() may reach the backend)."""
     return "mariadb" in str(getattr(dbapi_connection, "get_server_info", lambda: "")() or "").lower()
 
 
-def session_setup(dbapi_connection, statement_limit: float) -> list[str]:
+def session_setup(dbapi_connection: DBAPIConnection, statement_limit: float) -> list[str]:
     """Every transaction of the session is READ ONLY (the check never writes), and no statement outlives
     the check: MariaDB's max_statement_time, lock_wait_timeout.
 
@@ -138,13 +164,16 @@ def session_setup(dbapi_connection, statement_limit: float) -> list[str]:
         statements.append(f"SET SESSION max_statement_time = {max(1, int(statement_limit))}")
     statements.append(f"SET SESSION lock_wait_timeout = {max(1, math.ceil(statement_limit))}")
     refused = []
-    with dbapi_connection.cursor() as cursor:
+    cursor = dbapi_connection.cursor()
+    try:
         for statement in statements:
             try:
                 cursor.execute(statement)
             except Exception as exc:  # noqa: BLE001 - any refusal: the read goes on without it
                 code = getattr(exc, "args", ("",))[0]
                 refused.append(f"{statement!r} refused ({code}): the read goes on without it")
+    finally:
+        cursor.close()
     return refused
 
 
@@ -204,10 +233,14 @@ def sharing_key(url: URL) -> str:
     return url.set(database="").render_as_string(hide_password=False)
 
 
-def server_key(url: URL) -> tuple:
+#: A server as (backend, host or SQLite file, port, Unix socket): what cells on one server have in common.
+ServerKey = tuple[str, Optional[str], Optional[int], Union[str, tuple[str, ...], None]]
+
+
+def server_key(url: URL) -> ServerKey:
     """The server a URL reaches, whoever logs in: cells on one server share its connection budget."""
     if is_sqlite(url):
-        return ("sqlite", url.database)
+        return ("sqlite", url.database, None, None)
     socket = url.query.get("unix_socket")
     return (url.get_backend_name(), (url.host or "localhost").lower(), url.port or 3306, socket)
 
@@ -215,7 +248,7 @@ def server_key(url: URL) -> tuple:
 class Link:
     """One open connection, reused for every cell whose URL differs only by its database name."""
 
-    def __init__(self, url: URL, deadline: Deadline):
+    def __init__(self, url: URL, deadline: Deadline) -> None:
         self.url = url
         # A shared connection logs in to no database: one cell's missing database or grant (1049, 1044) must not
         # read as the refusal of every cell of the server; each cell's database is chosen by use().
