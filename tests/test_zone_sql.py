@@ -6,6 +6,8 @@ MariaDB (whose = ignores case and trailing spaces: the form must not) and on SQL
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,7 +18,9 @@ from check_nova_services.demo.writer import service, write_api_database, write_c
 from check_nova_services.readings import Deployment
 from check_nova_services.rule.selection import Selection, ServiceFilter, ZoneHosts
 from check_nova_services.shared.deadline import Deadline
+from check_nova_services.sources import counts
 from check_nova_services.sources.api_database import ZonesWanted, _zone_hosts_grouped, read_api_database
+from check_nova_services.sources.counts import TallyQuery
 from check_nova_services.sources.rows import read_services
 from tests.conftest import CELL_PROPERTY, NOW, one_cell_on_each_backend
 
@@ -148,3 +152,37 @@ def test_a_zone_selected_and_not_shown_reads_only_its_hosts(mariadb, tmp_path, b
     assert read(False, "nova") == every
     assert read(True, "az1") == every
     assert read(False) is None
+
+
+def counted(url, zones: ZoneHosts, narrow_from: int):
+    """The database's counts and problem rows with ``zones``, its host sets cut to the cell's computes from
+    ``narrow_from`` hosts on (counts.NARROW_FROM)."""
+    query = TallyQuery(ServiceFilter(zones=zones), 60, None, False, 100, NOW, 10)
+    with mock.patch.object(counts, "NARROW_FROM", narrow_from):
+        result = counts.read_counts(url, query, Deadline.after(10))
+    return result.tallies, [r.id for r in result.problem_rows]
+
+
+@pytest.mark.parametrize("backend", ["mariadb", "sqlite"])
+@CELL_PROPERTY
+@given(
+    drawn=rows_strategy,
+    zones_by_host=st.dictionaries(st.sampled_from(AGGREGATE_HOSTS), st.sets(st.sampled_from(ZONES), max_size=2)),
+    wanted=st.lists(st.sampled_from([*ZONES, "internal"]), min_size=1, max_size=3, unique=True),
+)
+def test_a_zone_set_cut_to_the_cells_computes_counts_the_same(databases, backend, drawn, zones_by_host, wanted):
+    """A large zone set (the default zone's complement: every aggregated host) is cut down to the hosts of the cell's
+    computes before it is sent (ZoneHosts.within): the same rows are counted, on every spelling of a host."""
+    url = databases[backend]
+    written(url, drawn)
+    zones = ZoneHosts.of(tuple(wanted), zones_by_host, "nova", "internal")
+    assert counted(url, zones, narrow_from=0) == counted(url, zones, narrow_from=10**9)
+
+
+def test_a_cut_zone_set_holds_only_the_cells_computes(databases):
+    url = databases["mariadb"]
+    written(url, [("cmp1", "compute"), ("CMP2", "compute"), ("ctl1", "conductor"), (None, "compute")])
+    zones = ZoneHosts.of(("nova",), {"cmp1": {"az1"}, "cmp2": {"az1"}, "ctl1": {"az1"}, "cmp9": {"az2"}}, "nova", "internal")
+    assert zones.within(frozenset({"cmp1", "CMP2"})) == ZoneHosts(frozenset(), frozenset({"cmp1"}), False)
+    tallies, _ = counted(url, zones, narrow_from=0)
+    assert {b: t.total for b, t in tallies.items()} == {"nova-b1": 1, "nova-b3": 1}  # CMP2 and the NULL host

@@ -37,6 +37,16 @@ class ZoneHosts:
             internal=internal_zone in wanted,
         )
 
+    @property
+    def size(self) -> int:
+        """Hosts the SQL form names."""
+        return len(self.hosts) + len(self.default_outside or ())
+
+    def within(self, hosts: frozenset[str]) -> ZoneHosts:
+        """The same choice for rows whose host is one of ``hosts`` (a cell's computes): the sets cut down to them."""
+        outside = None if self.default_outside is None else self.default_outside & hosts
+        return ZoneHosts(self.hosts & hosts, outside, self.internal)
+
     def keeps(self, row: ServiceRow) -> bool:
         """The same choice made row by row: the reference the SQL form is tested against."""
         if row.topic != COMPUTE_TOPIC:
