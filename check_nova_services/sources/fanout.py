@@ -69,137 +69,214 @@ def read_cells(
 
     Daemon threads: a cell stuck in a socket read must not hold the process past its timeout,
     so it is abandoned rather than joined."""
-    outcomes: list[CellReading | None] = [None] * len(cells)
-    phases = [Phase.WAITING] * len(cells)
-    links: dict[int, Link] = {}
-    groups: dict[str, _Group] = {}
-    for index, cell in enumerate(cells):
-        if cell.problem is not None or cell.url is None:
-            outcomes[index], phases[index] = CellReading(cell, error=cell.problem or "no database URL"), Phase.DONE
-            continue
-        groups.setdefault(sharing_key(cell.url), _Group(server_key(cell.url))).pending.append(index)
-    lock = threading.Condition()
-    busy: dict[ServerKey, int] = {}
+    readings = _Fanout(cells, read, deadline, limits, connect).run()
+    for reading in readings:
+        _log_reading(reading)
+    return readings
 
-    def finish(index: int, outcome: CellReading) -> None:
-        outcomes[index], phases[index] = outcome, Phase.DONE
-        links.pop(index, None)
-        lock.notify_all()
 
-    def take() -> _Group | None:
-        for group in groups.values():
-            if group.pending and busy.get(group.server, 0) < limits.per_server and group.active < group.limit:
+class _Fanout:
+    """One run's scheduler: workers take a group of cells with room on its server, read its cells over one
+    connection in turn, and leave what they could not start to the deadline's report. Every field below the
+    cells is shared by the workers and changed only under ``_lock``."""
+
+    def __init__(self, cells: list[Cell], read: Read, deadline: Deadline, limits: Limits, connect: Connect) -> None:
+        self._cells = cells
+        self._read = read
+        self._deadline = deadline
+        self._limits = limits
+        self._connect = connect
+        self._lock = threading.Condition()
+        self._outcomes: list[CellReading | None] = [None] * len(cells)
+        self._phases = [Phase.WAITING] * len(cells)
+        #: The connection each cell is being read over, for the deadline's report (answered or not).
+        self._links: dict[int, Link] = {}
+        #: Cells by the connection that can read them (server and credentials).
+        self._groups: dict[str, _Group] = {}
+        #: Workers at each server, whichever credentials they use.
+        self._busy: dict[ServerKey, int] = {}
+        for index, cell in enumerate(cells):
+            if cell.problem is not None or cell.url is None:  # never tried: answered before any worker starts
+                self._outcomes[index] = CellReading(cell, error=cell.problem or "no database URL")
+                self._phases[index] = Phase.DONE
+                continue
+            self._groups.setdefault(sharing_key(cell.url), _Group(server_key(cell.url))).pending.append(index)
+
+    def run(self) -> list[CellReading]:
+        """Start the workers, wait for every cell or the deadline, and answer for every cell."""
+        threads = [threading.Thread(target=self._work, daemon=True) for _ in range(self._workers())]
+        for thread in threads:
+            thread.start()
+        with self._lock:
+            done = self._lock.wait_for(self._all_done, timeout=self._deadline.left())
+        if done:  # every cell has its answer: let the workers say goodbye to their servers (COM_QUIT), within the deadline
+            for thread in threads:
+                thread.join(self._deadline.left())
+        with self._lock:
+            return [
+                outcome or CellReading(cell, error=_late(self._phases[i], self._links.get(i), self._deadline, self._limits))
+                for i, (cell, outcome) in enumerate(zip(self._cells, self._outcomes))
+            ]
+
+    def _workers(self) -> int:
+        """No more threads than could ever hold a connection at once."""
+        groups = self._groups.values()
+        pending = sum(len(g.pending) for g in groups)
+        per_server = self._limits.per_server
+        return min(self._limits.parallel, pending, sum(min(len(g.pending), per_server) for g in groups))
+
+    def _all_done(self) -> bool:
+        return all(phase is Phase.DONE for phase in self._phases)
+
+    def _any_pending(self) -> bool:
+        return any(g.pending for g in self._groups.values())
+
+    def _finish(self, index: int, outcome: CellReading) -> None:
+        """A cell's answer (under the lock): its connection is no longer its own, and the waiter may be done."""
+        self._outcomes[index], self._phases[index] = outcome, Phase.DONE
+        self._links.pop(index, None)
+        self._lock.notify_all()
+
+    # --- a worker: take a group, serve it, give its place back ------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            group = self._claim()
+            if group is None:
+                return
+            try:
+                self._serve(group)
+            finally:
+                self._release(group)
+
+    def _claim(self) -> _Group | None:
+        """The next group with room on its server, once there is one; None when nothing is left or time is up."""
+        with self._lock:
+            if self._deadline.left() <= 0:  # past the deadline nothing new is started: the answer is being printed
+                return None
+            group = self._take()
+            while group is None:
+                left = self._deadline.left()
+                if not self._any_pending() or left <= 0:
+                    return None
+                self._lock.wait(left)
+                group = self._take()
+            self._busy[group.server] = self._busy.get(group.server, 0) + 1
+            group.active += 1
+            return group
+
+    def _take(self) -> _Group | None:
+        """A group with cells left, below --per-server on its server and below its own limit (under the lock)."""
+        for group in self._groups.values():
+            if group.pending and self._busy.get(group.server, 0) < self._limits.per_server and group.active < group.limit:
                 return group
         return None
 
-    def worker() -> None:
-        while True:
-            with lock:
-                if deadline.left() <= 0:  # past the deadline nothing new is started: the answer is being printed
-                    return
-                group = take()
-                while group is None:
-                    left = deadline.left()
-                    if not any(g.pending for g in groups.values()) or left <= 0:
-                        return
-                    lock.wait(left)
-                    group = take()
-                busy[group.server] = busy.get(group.server, 0) + 1
-                group.active += 1
-            try:
-                serve(group)
-            finally:
-                with lock:
-                    busy[group.server] -= 1
-                    group.active -= 1
-                    lock.notify_all()
+    def _release(self, group: _Group) -> None:
+        with self._lock:
+            self._busy[group.server] -= 1
+            group.active -= 1
+            self._lock.notify_all()
 
-    def serve(group: _Group) -> None:
+    # --- serving a group over one connection ------------------------------------------------------------------
+
+    def _serve(self, group: _Group) -> None:
+        """Read the group's cells in turn over one connection, opened for the first and again after one is lost."""
         link: Link | None = None
         try:
             while True:
-                with lock:
-                    if not group.pending or deadline.left() <= 0:
-                        return
-                    index = group.pending.popleft()
-                    phases[index] = Phase.CONNECTING if link is None else Phase.READING
-                    if link is None:
-                        group.connecting += 1
-                cell = cells[index]
-                assert cell.url is not None
+                index = self._next_cell(group, link)
+                if index is None:
+                    return
                 if link is None:
-                    try:
-                        link = connect(cell.url, deadline)
-                    except Exception as exc:  # noqa: BLE001 - any failure to connect is these cells' verdict
-                        reason = _reason(exc, cell)
-                        with lock:
-                            group.connecting -= 1
-                            if group.connected or group.connecting:  # another connection reads (or may read) them
-                                group.pending.appendleft(index)
-                                phases[index] = Phase.WAITING
-                                group.limit = max(1, group.connected + group.connecting)  # and try no more
-                                return
-                            # Same server, same credentials: the same refusal for every cell it would have read.
-                            for other in [index, *group.pending]:
-                                finish(other, CellReading(cells[other], error=reason))
-                            group.pending.clear()
+                    link = self._open(group, index)
+                    if link is None:
                         return
-                    with lock:
-                        group.connecting -= 1
-                        group.connected += 1
-                with lock:
-                    phases[index] = Phase.READING
-                    links[index] = link
-                    link.answered = False
-                try:
-                    outcome = read(cell, link)
-                except Exception as exc:  # noqa: BLE001 - any failure of one cell is that cell's verdict
-                    outcome = CellReading(cell, error=_reason(exc, cell))
-                    if not link.usable():  # the connection went with it: a new one for the next cell
-                        gone, link = link, None
-                        with lock:
-                            group.connected -= 1
-                        _close_quietly(gone)
-                with lock:
-                    finish(index, outcome)
+                link = self._read_over(group, index, link)
         finally:
             if link is not None:
-                with lock:
+                with self._lock:
                     group.connected -= 1
                 _close_quietly(link)
 
-    pending = sum(len(g.pending) for g in groups.values())
-    workers = min(limits.parallel, pending, sum(min(len(g.pending), limits.per_server) for g in groups.values()))
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    with lock:
-        done = lock.wait_for(lambda: all(phase is Phase.DONE for phase in phases), timeout=deadline.left())
-    if done:  # every cell has its answer: let the workers say goodbye to their servers (COM_QUIT), within the deadline
-        for thread in threads:
-            thread.join(deadline.left())
-    with lock:
-        readings = [
-            outcome or CellReading(cell, error=_late(phases[i], links.get(i), deadline, limits))
-            for i, (cell, outcome) in enumerate(zip(cells, outcomes))
-        ]
-    for reading in readings:
-        label = safe(reading.cell.label)
-        if reading.error is None:
-            skew = "" if reading.skew is None else f", server clock {reading.skew:+.3f}s from this host's"
-            node = "" if reading.node is None else f", {reading.node.describe()}"
-            log.debug(
-                "cell %s: %d services in %.3fs from %s%s%s",
-                label,
-                reading.services,
-                reading.seconds,
-                show(reading.cell),
-                skew,
-                node,
-            )
-        else:
-            log.debug("cell %s: %s (%s)", label, reading.error, show(reading.cell))
-    return readings
+    def _next_cell(self, group: _Group, link: Link | None) -> int | None:
+        """The group's next cell, now this worker's; None when none is left or time is up."""
+        with self._lock:
+            if not group.pending or self._deadline.left() <= 0:
+                return None
+            index = group.pending.popleft()
+            self._phases[index] = Phase.CONNECTING if link is None else Phase.READING
+            if link is None:
+                group.connecting += 1
+            return index
+
+    def _open(self, group: _Group, index: int) -> Link | None:
+        """A connection for the group, or None: then the cell went back to another connection, or failed."""
+        url = self._cells[index].url
+        assert url is not None
+        try:
+            link = self._connect(url, self._deadline)
+        except Exception as exc:  # noqa: BLE001 - any failure to connect is these cells' verdict
+            self._refused(group, index, _reason(exc, self._cells[index]))
+            return None
+        with self._lock:
+            group.connecting -= 1
+            group.connected += 1
+        return link
+
+    def _refused(self, group: _Group, index: int, reason: str) -> None:
+        """A connection refused: leave the cell to one that is open or opening, or fail every cell of the group."""
+        with self._lock:
+            group.connecting -= 1
+            if group.connected or group.connecting:  # another connection reads (or may read) them
+                group.pending.appendleft(index)
+                self._phases[index] = Phase.WAITING
+                group.limit = max(1, group.connected + group.connecting)  # and try no more
+                return
+            # Same server, same credentials: the same refusal for every cell it would have read.
+            for other in [index, *group.pending]:
+                self._finish(other, CellReading(self._cells[other], error=reason))
+            group.pending.clear()
+
+    def _read_over(self, group: _Group, index: int, link: Link) -> Link | None:
+        """Read one cell; the connection to go on with, or None when the failure took it."""
+        cell = self._cells[index]
+        with self._lock:
+            self._phases[index] = Phase.READING
+            self._links[index] = link
+            link.answered = False
+        kept: Link | None = link
+        try:
+            outcome = self._read(cell, link)
+        except Exception as exc:  # noqa: BLE001 - any failure of one cell is that cell's verdict
+            outcome = CellReading(cell, error=_reason(exc, cell))
+            if not link.usable():  # the connection went with it: a new one for the next cell
+                kept = None
+                with self._lock:
+                    group.connected -= 1
+                _close_quietly(link)
+        with self._lock:
+            self._finish(index, outcome)
+        return kept
+
+
+def _log_reading(reading: CellReading) -> None:
+    """What a cell gave, at -vvv: its count, time, server and node, or its reason."""
+    label = safe(reading.cell.label)
+    if reading.error is None:
+        skew = "" if reading.skew is None else f", server clock {reading.skew:+.3f}s from this host's"
+        node = "" if reading.node is None else f", {reading.node.describe()}"
+        log.debug(
+            "cell %s: %d services in %.3fs from %s%s%s",
+            label,
+            reading.services,
+            reading.seconds,
+            show(reading.cell),
+            skew,
+            node,
+        )
+    else:
+        log.debug("cell %s: %s (%s)", label, reading.error, show(reading.cell))
 
 
 def _late(phase: Phase, link: Link | None, deadline: Deadline, limits: Limits) -> str:
