@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 from pymysql.constants import SERVER_STATUS
 from sqlalchemy import (
@@ -20,8 +22,9 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, CursorResult, RowMapping
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnClause
 
 from check_nova_services.readings import CellCounts, ListedBlocks, ZoneNames
 from check_nova_services.rule.heartbeat import within
@@ -33,6 +36,7 @@ from check_nova_services.shared.deadline import Deadline
 from check_nova_services.sources.services_table import (
     READABLE,
     ExcludedBy,
+    ServerClock,
     as_datetime,
     checked_row,
     counted_as,
@@ -47,6 +51,16 @@ from check_nova_services.sources.services_table import (
 )
 from check_nova_services.sources.sessions import Link, is_sqlite
 from check_nova_services.sources.snapshot import read_in_snapshot
+
+if TYPE_CHECKING:
+    import pymysql.connections
+    import pymysql.cursors
+    from typing_extensions import Unpack
+
+    from check_nova_services.sources.services_table import AnyRow, AnySelect
+
+#: A truth value of policy_logic: a SQL condition, or a plain bool.
+Truth = TypeVar("Truth")
 
 
 @dataclass(frozen=True)
@@ -96,7 +110,7 @@ def read_counts_on(link: Link, url: URL, query: TallyQuery, listing: Listing | N
     here to the microsecond and bound as parameters, so no date arithmetic happens in the database.
     """
 
-    def read(conn: Connection):
+    def read(conn: Connection) -> _ReadInSnapshot:
         columns = set(conn.execute(select(literal_column("*")).select_from(services).limit(0)).keys())
         clock = server_clock(conn, url) if query.now is None or not is_sqlite(url) else None
         now = query.now if query.now is not None else clock.now if clock else None
@@ -115,7 +129,7 @@ def read_counts_on(link: Link, url: URL, query: TallyQuery, listing: Listing | N
         if listing is not None:  # last: its rows stream in as they are judged, none held but in ListedBlocks
             rows = _execute(conn, ("listing", *shape), rule.listing, stream=True)
             listed = _listed(rows, rule, now, listing)
-        return clock, now, rule, groups, problems, ahead, oldest_rows, listed
+        return _ReadInSnapshot(clock, now, rule, groups, problems, ahead, oldest_rows, listed)
 
     node, result = read_in_snapshot(link, url, read, lag_tolerance(query.down_time, query.ahead_after))
     if result is None:
@@ -160,7 +174,20 @@ def read_counts_on(link: Link, url: URL, query: TallyQuery, listing: Listing | N
     )
 
 
-def _worth_naming(groups, atoms: list[str], name_below: int) -> bool:
+class _ReadInSnapshot(NamedTuple):
+    """What read_counts_on read of one cell in its snapshot, before it is made into CellCounts."""
+
+    clock: ServerClock | None
+    now: dt.datetime
+    rule: _RuleSql
+    groups: Sequence[AnyRow]
+    problems: list[RowMapping]
+    ahead: AnyRow | None
+    oldest_rows: list[RowMapping]
+    listed: ListedBlocks | None
+
+
+def _worth_naming(groups: Sequence[AnyRow], atoms: list[str], name_below: int) -> bool:
     """A nova-compute that Nova's minimum looks at runs an older version than another service of the cell, or
     than the highest floor a control plane may apply: then the cell's oldest computes are fetched, to be named
     if they turn out too old (the floor is known only once every cell is read)."""
@@ -177,13 +204,15 @@ EXCLUDED = "excluded"
 
 #: Statements compiled for one server flavour, shared by every cell of the run: each cell has an engine of
 #: its own (its own URL), so SQLAlchemy's per-engine cache would compile the same statement once per cell.
-_COMPILED: dict[tuple, str] = {}
+_COMPILED: dict[tuple[Hashable, Hashable], str] = {}
 
 
 _COMPILED_LIMIT = 64
 
 
-def _execute(conn, key: tuple, build, stream: bool = False):
+def _execute(
+    conn: Connection, key: tuple[Hashable, ...], build: Callable[[], AnySelect], stream: bool = False
+) -> CursorResult[Unpack[tuple[Any, ...]]]:
     """``conn.execute(build())``, compiling once per run for all MySQL/MariaDB cells that ask the same thing;
     ``stream``: through an unbuffered cursor, the rows read as they are used.
 
@@ -193,13 +222,13 @@ def _execute(conn, key: tuple, build, stream: bool = False):
     options = {"stream_results": True} if stream else None
     if dialect.driver != "pymysql":
         return conn.execute(build(), execution_options=options or {})
-    driver = conn.connection.dbapi_connection
+    driver = cast("pymysql.connections.Connection[pymysql.cursors.Cursor]", conn.connection.dbapi_connection)
     flavour = (
         dialect.server_version_info,
         dialect.identifier_preparer.initial_quote,
         getattr(dialect, "is_mariadb", None),
         # how the driver escapes the values into the text: the server's NO_BACKSLASH_ESCAPES, the connection's charset
-        driver.server_status & SERVER_STATUS.SERVER_STATUS_NO_BACKSLASH_ESCAPES,
+        driver.server_status & SERVER_STATUS.SERVER_STATUS_NO_BACKSLASH_ESCAPES,  # type: ignore[attr-defined]  # not in types-PyMySQL
         driver.encoding,
     )
     statement = _COMPILED.get((flavour, key))
@@ -256,7 +285,7 @@ class _RuleSql:
         if query.age_warning is not None:
             early, tardy = within(now, query.age_warning)
             late_window = or_(beat < _stamp(early), beat > _stamp(tardy))
-        self.atoms: dict[str, ColumnElement] = {
+        self.atoms: dict[str, ColumnElement[bool]] = {
             "defect": defect,
             "unreadable": and_(beat.is_not(None), not_(readable)),
             "readable": readable,
@@ -276,7 +305,7 @@ class _RuleSql:
         #: The columns the heartbeat is taken from, in heartbeat.heartbeat_of's order.
         self.sources = ("updated_at", "created_at") if legacy else ("last_seen_up", "created_at")
         #: The listing's facts of a row beyond the atoms, as bits of one number with them (:meth:`listing`).
-        self.facts: dict[str, ColumnElement] = {
+        self.facts: dict[str, ColumnElement[bool]] = {
             **self.atoms,
             "compute": exact(s.topic) == COMPUTE_TOPIC.encode(),
             "second_source": getattr(s, self.sources[0]).is_(None),
@@ -286,7 +315,7 @@ class _RuleSql:
         #: The table has Nova's version column (since Liberty).
         self.versioned = "version" in columns
 
-    def aggregate(self):
+    def aggregate(self) -> AnySelect:
         """One row per binary and combination of atoms (a handful): the database evaluates each atom once
         per row, and :func:`policy_logic` combines them per group in Python."""
         flags = [case((cond, 1), else_=0) for cond in self.atoms.values()]
@@ -295,10 +324,11 @@ class _RuleSql:
         version = services.c.version if self.versioned else literal(None)
         columns = [self.binary, *flags, version, counted_as(), func.count(), func.min(self.beat), func.max(self.beat)]
         grouped = [1, *range(2, len(flags) + 2), *([len(flags) + 2] if self.versioned else []), len(flags) + 3]
-        positions: list = [literal_column(str(n)) for n in grouped]
+        # GROUP BY 1, 2, ...: the select's columns by position
+        positions: list[ColumnClause[Any]] = [literal_column(str(n)) for n in grouped]
         return select(*columns).select_from(services).where(*wanted(self.query.where)).group_by(*positions)
 
-    def oldest_computes(self):
+    def oldest_computes(self) -> AnySelect:
         """The nova-compute rows of lowest version that Nova's minimum looks at (asked when versions differ): binaries
         compared as Nova's filter compares them, under the column's collation; forced_down = false, not NULL."""
         s = services.c
@@ -316,7 +346,7 @@ class _RuleSql:
             .limit(OLDEST_COMPUTES)
         )
 
-    def furthest_ahead(self):
+    def furthest_ahead(self) -> AnySelect:
         """The row whose heartbeat lies furthest in the future (only asked when the aggregate counted one)."""
         return (
             select(literal_column("services.*"))
@@ -326,7 +356,7 @@ class _RuleSql:
             .limit(1)
         )
 
-    def listing(self):
+    def listing(self) -> AnySelect:
         """Every wanted row in the list's order (binary, host: as Python orders text, by code point, which is UTF-8's
         byte order; then id), with what the list shows of it and its facts as the bits of one number."""
         s = services.c
@@ -347,8 +377,9 @@ class _RuleSql:
             .order_by(self.binary, exact(s.host), s.id)
         )
 
-    def problems(self):
-        logic = policy_logic(self.atoms.__getitem__, and_, or_, not_, false(), self.query.count_disabled)
+    def problems(self) -> AnySelect:
+        no_clause: ColumnElement[bool] = false()  # typed as the atoms are: policy_logic's Truth is not false()'s own False_
+        logic = policy_logic(self.atoms.__getitem__, and_, or_, not_, no_clause, self.query.count_disabled)
         # Assessed.problem_key's order, built from the policy's own ranks: down, late, disabled and down, disabled.
         rank = case(
             (logic["down"], PROBLEM_RANK[Standing.DOWN]),
@@ -368,7 +399,14 @@ class _RuleSql:
         )
 
 
-def policy_logic(atom, all_, any_, no, false_, count_disabled: bool) -> dict:
+def policy_logic(
+    atom: Callable[[str], Truth],
+    all_: Callable[..., Truth],
+    any_: Callable[..., Truth],
+    no: Callable[[Truth], Truth],
+    false_: Truth,
+    count_disabled: bool,
+) -> dict[str, Truth]:
     """policy.assess over the atoms, written once for both uses: SQL (and_, or_, not_) for the problem
     rows, plain booleans for the aggregate's groups."""
     defect, auto = atom("defect"), atom("auto")
@@ -387,7 +425,9 @@ def policy_logic(atom, all_, any_, no, false_, count_disabled: bool) -> dict:
     }
 
 
-def _group_tally(name: str, atoms: dict[str, bool], count: int, oldest, newest, now: dt.datetime, count_disabled: bool):
+def _group_tally(
+    name: str, atoms: dict[str, bool], count: int, oldest: object, newest: object, now: dt.datetime, count_disabled: bool
+) -> BinaryTally:
     logic = policy_logic(atoms.__getitem__, lambda *x: all(x), lambda *x: any(x), lambda x: not x, False, count_disabled)
     return BinaryTally(
         name,
@@ -402,7 +442,7 @@ def _group_tally(name: str, atoms: dict[str, bool], count: int, oldest, newest, 
     )
 
 
-def _stamp(moment: dt.datetime):
+def _stamp(moment: dt.datetime) -> BindParameter[dt.datetime]:
     return literal(moment, DateTime())
 
 
@@ -437,7 +477,7 @@ class _Kind:
         )
 
 
-def standing_of(facts: dict[str, bool], logic: dict, count_disabled: bool) -> Standing:
+def standing_of(facts: dict[str, bool], logic: dict[str, bool], count_disabled: bool) -> Standing:
     """policy.assess's standing, from the atoms of one row and their policy_logic."""
     quiet = facts["disabled"] and not facts["auto"] and not count_disabled
     if facts["defect"] or facts["unreadable"]:
@@ -451,7 +491,7 @@ def standing_of(facts: dict[str, bool], logic: dict, count_disabled: bool) -> St
     return Standing.LATE if logic["late"] else Standing.UP
 
 
-def _listed(rows, rule: _RuleSql, now: dt.datetime, listing: Listing) -> ListedBlocks:
+def _listed(rows: Iterable[AnyRow], rule: _RuleSql, now: dt.datetime, listing: Listing) -> ListedBlocks:
     """The listing's rows as readings.ListedService's plain values, kept compressed as they arrive."""
     listed = ListedBlocks()
     kinds: dict[int, _Kind] = {}
@@ -486,7 +526,7 @@ def _listed(rows, rule: _RuleSql, now: dt.datetime, listing: Listing) -> ListedB
     return listed
 
 
-def _heartbeat(kind: _Kind, source: str | None, beat: object, now: dt.datetime) -> tuple:
+def _heartbeat(kind: _Kind, source: str | None, beat: object, now: dt.datetime) -> tuple[str | None, str | None, float | None]:
     """ListedService's heartbeat (ISO text), its source column and its age, as heartbeat.judge reads them."""
     if kind.defect or kind.unreadable:
         return (None, source, None)
