@@ -132,16 +132,16 @@ class ListedBlocks:
 
     def __init__(self) -> None:
         self.blocks: list[bytes] = []
-        self.open: list[tuple] = []
+        self.open: list[tuple[object, ...]] = []
         self.count = 0
-        self.last: tuple | None = None
+        self.last: tuple[object, ...] | None = None
         #: Appended in list order so far (the database's byte order is Python's, but for text that is no UTF-8).
         self.in_order = True
 
     def append(self, service: ListedService) -> None:
         self.append_values(tuple(service))
 
-    def append_values(self, values: tuple) -> None:
+    def append_values(self, values: tuple[object, ...]) -> None:
         """A service as the plain tuple of ListedService's fields (the database's listing makes no NamedTuple)."""
         order = values[:3]
         if self.last is not None and order < self.last:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 from pymysql.constants import SERVER_STATUS
 from sqlalchemy import (
@@ -20,8 +22,9 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, CursorResult, RowMapping
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnClause
 
 from check_nova_services.readings import CellCounts, ListedBlocks, ZoneNames
 from check_nova_services.rule.heartbeat import within
@@ -33,6 +36,7 @@ from check_nova_services.shared.deadline import Deadline
 from check_nova_services.sources.services_table import (
     READABLE,
     ExcludedBy,
+    ServerClock,
     as_datetime,
     checked_row,
     counted_as,
@@ -47,6 +51,16 @@ from check_nova_services.sources.services_table import (
 )
 from check_nova_services.sources.sessions import Link, is_sqlite
 from check_nova_services.sources.snapshot import read_in_snapshot
+
+if TYPE_CHECKING:
+    import pymysql.connections
+    import pymysql.cursors
+    from typing_extensions import Unpack
+
+    from check_nova_services.sources.services_table import AnyRow, AnySelect
+
+#: A truth value of policy_logic: a SQL condition, or a plain bool.
+Truth = TypeVar("Truth")
 
 
 @dataclass(frozen=True)
@@ -96,7 +110,7 @@ def read_counts_on(link: Link, url: URL, query: TallyQuery, listing: Listing | N
     here to the microsecond and bound as parameters, so no date arithmetic happens in the database.
     """
 
-    def read(conn: Connection):
+    def read(conn: Connection) -> _ReadInSnapshot:
         columns = set(conn.execute(select(literal_column("*")).select_from(services).limit(0)).keys())
         clock = server_clock(conn, url) if query.now is None or not is_sqlite(url) else None
         now = query.now if query.now is not None else clock.now if clock else None
@@ -104,61 +118,53 @@ def read_counts_on(link: Link, url: URL, query: TallyQuery, listing: Listing | N
         asked = _within_cell(conn, query)
         rule = _RuleSql(columns, now, asked)
         shape = (frozenset(columns), now, asked)
-        groups = _execute(conn, ("aggregate", *shape), rule.aggregate).all()
+        groups = [_Group.of(row, list(rule.atoms)) for row in _execute(conn, ("aggregate", *shape), rule.aggregate)]
         problems = [row._mapping for row in _execute(conn, ("problems", *shape), rule.problems)]
         ahead = None
-        if query.ahead_after is not None and any(row[list(rule.atoms).index("ahead") + 1] for row in groups):
+        if query.ahead_after is not None and any(group.atoms["ahead"] for group in groups):
             ahead = conn.execute(rule.furthest_ahead()).first()
         oldest_rows = []
-        if rule.versioned and _worth_naming(groups, list(rule.atoms), query.name_below):
+        if rule.versioned and _worth_naming(groups, query.name_below):
             oldest_rows = [row._mapping for row in _execute(conn, ("oldest", *shape), rule.oldest_computes)]
         listed = None
         if listing is not None:  # last: its rows stream in as they are judged, none held but in ListedBlocks
             rows = _execute(conn, ("listing", *shape), rule.listing, stream=True)
             listed = _listed(rows, rule, now, listing)
-        return clock, now, rule, groups, problems, ahead, oldest_rows, listed
+        return _ReadInSnapshot(clock, now, rule, groups, problems, ahead, oldest_rows, listed)
 
     node, result = read_in_snapshot(link, url, read, lag_tolerance(query.down_time, query.ahead_after))
     if result is None:
         return CellCounts({}, [], query.now, node=node)
     clock, now, rule, groups, problems, ahead, oldest_rows, listed = result
-    tallies: dict[str, BinaryTally] = {}
-    nova_versions: dict[str, VersionCounts] = {}
-    names = list(rule.atoms)
-    newest: list[dt.datetime] = []
-    excluded = 0
-    for binary, *flags, version, nova_binary, count, oldest, latest in groups:
-        name = text_of(binary)
-        atoms = {atom: bool(flag) for atom, flag in zip(names, flags)}
-        tally = _group_tally(name, atoms, int(count), oldest, latest, now, query.count_disabled)
-        if version is not None and atoms["in_minimum"]:  # what Nova's minimum looks at
-            tally = replace(tally, versions=((int(version), int(count)),), min_version=int(version))
-            if nova_binary is not None:  # and whose minimum: the binary as the database compares it
-                key = text_of(nova_binary)
-                nova_versions[key] = merge(nova_versions.get(key, ()), tally.versions)
-        if atoms["excluded"]:  # out of the counts; Nova's minimum above still has it
-            excluded += int(count)
-            continue
-        tallies[name] = tallies[name].plus(tally) if name in tallies else tally  # NULL and '' are both ""
-        stamp = as_datetime(latest) if atoms["readable"] and not atoms["defect"] else None
-        if stamp is not None:
-            newest.append(stamp)
+    tallied = _Tallied.of(groups, now, query.count_disabled)
     furthest = None if ahead is None else checked_row(ahead._mapping)
-    newest_age = round((now - max(newest)).total_seconds(), 6) if newest else None
     return CellCounts(
-        tallies,
+        tallied.tallies,
         [checked_row(m) for m in problems],
         now,
         clock.skew if clock else None,
         furthest,
-        newest_age,
+        tallied.newest_age,
         node,
         [checked_row(m) for m in oldest_rows],
-        nova_versions,
-        excluded,
+        tallied.nova_versions,
+        tallied.excluded,
         frozenset(checked_row(m).id for m in oldest_rows if m[EXCLUDED]),
         listed,
     )
+
+
+class _ReadInSnapshot(NamedTuple):
+    """What read_counts_on read of one cell in its snapshot, before it is made into CellCounts."""
+
+    clock: ServerClock | None
+    now: dt.datetime
+    rule: _RuleSql
+    groups: Sequence[_Group]
+    problems: list[RowMapping]
+    ahead: AnyRow | None
+    oldest_rows: list[RowMapping]
+    listed: ListedBlocks | None
 
 
 #: A zone host set this large (the default zone's: every aggregated host) is cut down to each cell's own computes
@@ -178,15 +184,73 @@ def _within_cell(conn: Connection, query: TallyQuery) -> TallyQuery:
     return replace(query, where=replace(query.where, zones=zones.within(hosts)))
 
 
-def _worth_naming(groups, atoms: list[str], name_below: int) -> bool:
+class _Group(NamedTuple):
+    """One row of the aggregate (_RuleSql.aggregate): a binary and one combination of atoms, its count, version and
+    heartbeat bounds, the columns named."""
+
+    binary: str
+    atoms: dict[str, bool]
+    version: int | None
+    #: The Nova binary the database compares the binary equal to (services_table.counted_as).
+    nova_binary: str | None
+    #: Rows in the group.
+    services: int
+    oldest: object
+    latest: object
+
+    @classmethod
+    def of(cls, row: AnyRow, names: list[str]) -> _Group:
+        binary, *flags, version, nova_binary, count, oldest, latest = row
+        return cls(
+            text_of(binary),
+            {name: bool(flag) for name, flag in zip(names, flags)},
+            None if version is None else int(version),
+            None if nova_binary is None else text_of(nova_binary),
+            int(count),
+            oldest,
+            latest,
+        )
+
+
+@dataclass
+class _Tallied:
+    """A cell's aggregate rows added up: per binary, Nova's minimum per Nova binary, the excluded, the newest age."""
+
+    tallies: dict[str, BinaryTally]
+    nova_versions: dict[str, VersionCounts]
+    excluded: int
+    newest_age: float | None
+
+    @classmethod
+    def of(cls, groups: Sequence[_Group], now: dt.datetime, count_disabled: bool) -> _Tallied:
+        tallied = cls({}, {}, 0, None)
+        newest: list[dt.datetime] = []
+        for group in groups:
+            tally = _group_tally(group, now, count_disabled)
+            if group.version is not None and group.atoms["in_minimum"]:  # what Nova's minimum looks at
+                tally = replace(tally, versions=((group.version, group.services),), min_version=group.version)
+                if group.nova_binary is not None:  # and whose minimum: the binary as the database compares it
+                    key = group.nova_binary
+                    tallied.nova_versions[key] = merge(tallied.nova_versions.get(key, ()), tally.versions)
+            if group.atoms["excluded"]:  # out of the counts; Nova's minimum above still has it
+                tallied.excluded += group.services
+                continue
+            known = tallied.tallies.get(group.binary)  # NULL and '' are both ""
+            tallied.tallies[group.binary] = tally if known is None else known.plus(tally)
+            stamp = as_datetime(group.latest) if group.atoms["readable"] and not group.atoms["defect"] else None
+            if stamp is not None:
+                newest.append(stamp)
+        tallied.newest_age = round((now - max(newest)).total_seconds(), 6) if newest else None
+        return tallied
+
+
+def _worth_naming(groups: Sequence[_Group], name_below: int) -> bool:
     """A nova-compute that Nova's minimum looks at runs an older version than another service of the cell, or
     than the highest floor a control plane may apply: then the cell's oldest computes are fetched, to be named
     if they turn out too old (the floor is known only once every cell is read)."""
-    counted = atoms.index("in_minimum") + 1
-    version, nova_binary = len(atoms) + 1, len(atoms) + 2
-    versions = [(row[nova_binary], row[version]) for row in groups if row[counted] and row[version] is not None]
-    computes = [v for b, v in versions if b is not None and text_of(b) == COMPUTE]
-    return bool(computes) and (min(computes) < max(v for _, v in versions) or min(computes) < name_below)
+    versions = [(g.nova_binary, g.version) for g in groups if g.atoms["in_minimum"] and g.version is not None]
+    computes = [v for b, v in versions if b == COMPUTE and v is not None]
+    return bool(computes) and (min(computes) < max(v for _, v in versions if v is not None) or min(computes) < name_below)
 
 
 #: The label of the oldest computes' column that says --exclude left the row out.
@@ -195,13 +259,15 @@ EXCLUDED = "excluded"
 
 #: Statements compiled for one server flavour, shared by every cell of the run: each cell has an engine of
 #: its own (its own URL), so SQLAlchemy's per-engine cache would compile the same statement once per cell.
-_COMPILED: dict[tuple, str] = {}
+_COMPILED: dict[tuple[Hashable, Hashable], str] = {}
 
 
 _COMPILED_LIMIT = 64
 
 
-def _execute(conn, key: tuple, build, stream: bool = False):
+def _execute(
+    conn: Connection, key: tuple[Hashable, ...], build: Callable[[], AnySelect], stream: bool = False
+) -> CursorResult[Unpack[tuple[Any, ...]]]:
     """``conn.execute(build())``, compiling once per run for all MySQL/MariaDB cells that ask the same thing;
     ``stream``: through an unbuffered cursor, the rows read as they are used.
 
@@ -211,13 +277,13 @@ def _execute(conn, key: tuple, build, stream: bool = False):
     options = {"stream_results": True} if stream else None
     if dialect.driver != "pymysql":
         return conn.execute(build(), execution_options=options or {})
-    driver = conn.connection.dbapi_connection
+    driver = cast("pymysql.connections.Connection[pymysql.cursors.Cursor]", conn.connection.dbapi_connection)
     flavour = (
         dialect.server_version_info,
         dialect.identifier_preparer.initial_quote,
         getattr(dialect, "is_mariadb", None),
         # how the driver escapes the values into the text: the server's NO_BACKSLASH_ESCAPES, the connection's charset
-        driver.server_status & SERVER_STATUS.SERVER_STATUS_NO_BACKSLASH_ESCAPES,
+        driver.server_status & SERVER_STATUS.SERVER_STATUS_NO_BACKSLASH_ESCAPES,  # type: ignore[attr-defined]  # not in types-PyMySQL
         driver.encoding,
     )
     statement = _COMPILED.get((flavour, key))
@@ -274,7 +340,7 @@ class _RuleSql:
         if query.age_warning is not None:
             early, tardy = within(now, query.age_warning)
             late_window = or_(beat < _stamp(early), beat > _stamp(tardy))
-        self.atoms: dict[str, ColumnElement] = {
+        self.atoms: dict[str, ColumnElement[bool]] = {
             "defect": defect,
             "unreadable": and_(beat.is_not(None), not_(readable)),
             "readable": readable,
@@ -294,7 +360,7 @@ class _RuleSql:
         #: The columns the heartbeat is taken from, in heartbeat.heartbeat_of's order.
         self.sources = ("updated_at", "created_at") if legacy else ("last_seen_up", "created_at")
         #: The listing's facts of a row beyond the atoms, as bits of one number with them (:meth:`listing`).
-        self.facts: dict[str, ColumnElement] = {
+        self.facts: dict[str, ColumnElement[bool]] = {
             **self.atoms,
             "compute": exact(s.topic) == COMPUTE_TOPIC.encode(),
             "second_source": getattr(s, self.sources[0]).is_(None),
@@ -304,7 +370,7 @@ class _RuleSql:
         #: The table has Nova's version column (since Liberty).
         self.versioned = "version" in columns
 
-    def aggregate(self):
+    def aggregate(self) -> AnySelect:
         """One row per binary and combination of atoms (a handful): the database evaluates each atom once
         per row, and :func:`policy_logic` combines them per group in Python."""
         flags = [case((cond, 1), else_=0) for cond in self.atoms.values()]
@@ -313,10 +379,11 @@ class _RuleSql:
         version = services.c.version if self.versioned else literal(None)
         columns = [self.binary, *flags, version, counted_as(), func.count(), func.min(self.beat), func.max(self.beat)]
         grouped = [1, *range(2, len(flags) + 2), *([len(flags) + 2] if self.versioned else []), len(flags) + 3]
-        positions: list = [literal_column(str(n)) for n in grouped]
+        # GROUP BY 1, 2, ...: the select's columns by position
+        positions: list[ColumnClause[Any]] = [literal_column(str(n)) for n in grouped]
         return select(*columns).select_from(services).where(*wanted(self.query.where)).group_by(*positions)
 
-    def oldest_computes(self):
+    def oldest_computes(self) -> AnySelect:
         """The nova-compute rows of lowest version that Nova's minimum looks at (asked when versions differ): binaries
         compared as Nova's filter compares them, under the column's collation; forced_down = false, not NULL."""
         s = services.c
@@ -334,7 +401,7 @@ class _RuleSql:
             .limit(OLDEST_COMPUTES)
         )
 
-    def furthest_ahead(self):
+    def furthest_ahead(self) -> AnySelect:
         """The row whose heartbeat lies furthest in the future (only asked when the aggregate counted one)."""
         return (
             select(literal_column("services.*"))
@@ -344,7 +411,7 @@ class _RuleSql:
             .limit(1)
         )
 
-    def listing(self):
+    def listing(self) -> AnySelect:
         """Every wanted row in the list's order (binary, host: as Python orders text, by code point, which is UTF-8's
         byte order; then id), with what the list shows of it and its facts as the bits of one number."""
         s = services.c
@@ -365,8 +432,9 @@ class _RuleSql:
             .order_by(self.binary, exact(s.host), s.id)
         )
 
-    def problems(self):
-        logic = policy_logic(self.atoms.__getitem__, and_, or_, not_, false(), self.query.count_disabled)
+    def problems(self) -> AnySelect:
+        no_clause: ColumnElement[bool] = false()  # typed as the atoms are: policy_logic's Truth is not false()'s own False_
+        logic = policy_logic(self.atoms.__getitem__, and_, or_, not_, no_clause, self.query.count_disabled)
         # Assessed.problem_key's order, built from the policy's own ranks: down, late, disabled and down, disabled.
         rank = case(
             (logic["down"], PROBLEM_RANK[Standing.DOWN]),
@@ -386,7 +454,14 @@ class _RuleSql:
         )
 
 
-def policy_logic(atom, all_, any_, no, false_, count_disabled: bool) -> dict:
+def policy_logic(
+    atom: Callable[[str], Truth],
+    all_: Callable[..., Truth],
+    any_: Callable[..., Truth],
+    no: Callable[[Truth], Truth],
+    false_: Truth,
+    count_disabled: bool,
+) -> dict[str, Truth]:
     """policy.assess over the atoms, written once for both uses: SQL (and_, or_, not_) for the problem
     rows, plain booleans for the aggregate's groups."""
     defect, auto = atom("defect"), atom("auto")
@@ -405,10 +480,11 @@ def policy_logic(atom, all_, any_, no, false_, count_disabled: bool) -> dict:
     }
 
 
-def _group_tally(name: str, atoms: dict[str, bool], count: int, oldest, newest, now: dt.datetime, count_disabled: bool):
+def _group_tally(group: _Group, now: dt.datetime, count_disabled: bool) -> BinaryTally:
+    atoms, count = group.atoms, group.services
     logic = policy_logic(atoms.__getitem__, lambda *x: all(x), lambda *x: any(x), lambda x: not x, False, count_disabled)
     return BinaryTally(
-        name,
+        group.binary,
         total=count,
         up=count * logic["up"],
         down=count * logic["down"],
@@ -416,11 +492,11 @@ def _group_tally(name: str, atoms: dict[str, bool], count: int, oldest, newest, 
         disabled=count * logic["disabled"],
         ahead=count * atoms["ahead"],
         problems=count * logic["problem"],
-        max_age=_distance(now, oldest, newest) if logic["watched"] else None,
+        max_age=_distance(now, group.oldest, group.latest) if logic["watched"] else None,
     )
 
 
-def _stamp(moment: dt.datetime):
+def _stamp(moment: dt.datetime) -> BindParameter[dt.datetime]:
     return literal(moment, DateTime())
 
 
@@ -455,7 +531,7 @@ class _Kind:
         )
 
 
-def standing_of(facts: dict[str, bool], logic: dict, count_disabled: bool) -> Standing:
+def standing_of(facts: dict[str, bool], logic: dict[str, bool], count_disabled: bool) -> Standing:
     """policy.assess's standing, from the atoms of one row and their policy_logic."""
     quiet = facts["disabled"] and not facts["auto"] and not count_disabled
     if facts["defect"] or facts["unreadable"]:
@@ -469,7 +545,7 @@ def standing_of(facts: dict[str, bool], logic: dict, count_disabled: bool) -> St
     return Standing.LATE if logic["late"] else Standing.UP
 
 
-def _listed(rows, rule: _RuleSql, now: dt.datetime, listing: Listing) -> ListedBlocks:
+def _listed(rows: Iterable[AnyRow], rule: _RuleSql, now: dt.datetime, listing: Listing) -> ListedBlocks:
     """The listing's rows as readings.ListedService's plain values, kept compressed as they arrive."""
     listed = ListedBlocks()
     kinds: dict[int, _Kind] = {}
@@ -504,7 +580,7 @@ def _listed(rows, rule: _RuleSql, now: dt.datetime, listing: Listing) -> ListedB
     return listed
 
 
-def _heartbeat(kind: _Kind, source: str | None, beat: object, now: dt.datetime) -> tuple:
+def _heartbeat(kind: _Kind, source: str | None, beat: object, now: dt.datetime) -> tuple[str | None, str | None, float | None]:
     """ListedService's heartbeat (ISO text), its source column and its age, as heartbeat.judge reads them."""
     if kind.defect or kind.unreadable:
         return (None, source, None)

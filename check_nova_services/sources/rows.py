@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import (
     Connection,
@@ -12,7 +12,6 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import URL
-from sqlalchemy.sql import Select
 
 from check_nova_services.rule.heartbeat import ServiceRow
 from check_nova_services.rule.nodes import NodeState
@@ -29,6 +28,9 @@ from check_nova_services.sources.services_table import (
 )
 from check_nova_services.sources.sessions import Link, is_sqlite
 from check_nova_services.sources.snapshot import read_in_snapshot
+
+if TYPE_CHECKING:
+    from check_nova_services.sources.services_table import AnySelect
 
 T = TypeVar("T")
 
@@ -72,7 +74,7 @@ def judge_services_on(
     Icehouse, and the rule tells old from new by the columns that come back; beside it, the Nova binary the
     database compares each binary equal to (services_table.counted_as), for Nova's minimum version.
     """
-    stmt: Select = select(literal_column("services.*"), counted_as()).select_from(services).where(*wanted(where))
+    stmt: AnySelect = select(literal_column("services.*"), counted_as()).select_from(services).where(*wanted(where))
     if in_list_order:  # the list's order, binary then host, as Python orders text: by code point, which is UTF-8's byte order
         stmt = stmt.order_by(exact(services.c.binary), exact(services.c.host), services.c.id)
 

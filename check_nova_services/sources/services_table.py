@@ -4,10 +4,11 @@ a ServiceRow whatever the schema, and the server's own clock."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    Connection,
     LargeBinary,
     and_,
     case,
@@ -22,9 +23,11 @@ from sqlalchemy import (
     select,
     table,
 )
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, RowMapping
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import Cast, Label
 from sqlalchemy.types import Boolean
 
 from check_nova_services.rule.heartbeat import API_BINARIES, ServiceRow
@@ -35,6 +38,14 @@ from check_nova_services.shared.errors import ReadError
 from check_nova_services.shared.text import safe
 from check_nova_services.shared.timestamps import parse_timestamp, utc_now
 from check_nova_services.sources.sessions import is_sqlite
+
+if TYPE_CHECKING:
+    from sqlalchemy import Row, Select
+    from typing_extensions import Unpack
+
+    #: A statement, and a row, of columns of any number and type (SQLAlchemy's generics take one type per column).
+    AnySelect = Select[Unpack[tuple[Any, ...]]]
+    AnyRow = Row[Unpack[tuple[Any, ...]]]
 
 services = table(
     "services",
@@ -59,13 +70,13 @@ services = table(
 )
 
 
-def utc_now_sql(url: URL):
+def utc_now_sql(url: URL) -> ColumnElement[dt.datetime | str]:
     if is_sqlite(url):
         return func.strftime("%Y-%m-%d %H:%M:%f", "now")
     return literal_column("UTC_TIMESTAMP(6)")
 
 
-def exact(col):
+def exact(col: ColumnElement[Any]) -> Cast[bytes]:
     """Byte-exact comparisons, as Nova's Python does: MySQL's default collations ignore case and trailing spaces."""
     return cast(col, LargeBinary)
 
@@ -74,7 +85,7 @@ def exact(col):
 COUNTED_AS = "counted_as"
 
 
-def counted_as():
+def counted_as() -> Label[str | None]:
     """The Nova binary the database compares a row's binary equal to, as Nova's ``binary IN (...)`` does under the
     column's collation (MySQL/MariaDB: case and trailing spaces ignored; SQLite: exact); NULL for any other."""
     binary = services.c.binary
@@ -96,7 +107,7 @@ class ExcludedBy(ColumnElement[bool]):
 
 
 @compiles(ExcludedBy, "mysql")
-def _excluded_by_mariadb(element: ExcludedBy, compiler, **kw) -> str:
+def _excluded_by_mariadb(element: ExcludedBy, compiler: SQLCompiler, **kw: Any) -> str:
     subject = "CONVERT(CONCAT(COALESCE(services.`binary`, ''), '@', COALESCE(services.host, '')) USING utf8mb4)"
     tests = []
     for pattern in element.patterns:
@@ -107,13 +118,13 @@ def _excluded_by_mariadb(element: ExcludedBy, compiler, **kw) -> str:
 
 
 @compiles(ExcludedBy, "sqlite")
-def _excluded_by_sqlite(element: ExcludedBy, compiler, **kw) -> str:
+def _excluded_by_sqlite(element: ExcludedBy, compiler: SQLCompiler, **kw: Any) -> str:
     subject = "(COALESCE(services.\"binary\", '') || '@' || COALESCE(services.host, ''))"
     tests = [f"{subject} REGEXP {compiler.process(literal(pattern), **kw)}" for pattern in element.patterns]
     return "(" + " OR ".join(tests) + ")"
 
 
-def wanted(where: ServiceFilter) -> list:
+def wanted(where: ServiceFilter) -> list[ColumnElement[bool]]:
     """Non-deleted rows that are not the API's (a NULL binary is kept: it is a row to report)."""
     s = services.c
     api = [name.encode() for name in API_BINARIES]
@@ -127,7 +138,7 @@ def wanted(where: ServiceFilter) -> list:
     return clauses
 
 
-def in_zones(zones: ZoneHosts):
+def in_zones(zones: ZoneHosts) -> ColumnElement[bool]:
     """ZoneHosts.keeps as SQL: the topic and the host compared exactly, as Nova's Python compares them."""
     s = services.c
     compute = exact(s.topic) == COMPUTE_TOPIC.encode()
@@ -170,7 +181,7 @@ def _hex_list(hosts: frozenset[str]) -> str:
 
 
 @compiles(HostIn)
-def _host_in(element: HostIn, compiler, **kw) -> str:
+def _host_in(element: HostIn, compiler: SQLCompiler, **kw: Any) -> str:
     return f"{compiler.process(exact(services.c.host), **kw)} IN ({_hex_list(element.hosts)})"
 
 
@@ -187,7 +198,7 @@ class ServerClock:
     skew: float | None
 
 
-def server_clock(conn, url: URL) -> ServerClock:
+def server_clock(conn: Connection, url: URL) -> ServerClock:
     """The server's UTC_TIMESTAMP(6) against this host's clock at the middle of the round trip."""
     before = utc_now()
     stamp = as_datetime(conn.execute(select(utc_now_sql(url))).scalar())
@@ -199,7 +210,7 @@ def server_clock(conn, url: URL) -> ServerClock:
     return ServerClock(stamp, round((stamp - (before + (after - before) / 2)).total_seconds(), 3))
 
 
-def checked_row(m: Mapping) -> ServiceRow:
+def checked_row(m: RowMapping) -> ServiceRow:
     """A row the rule can judge; a table without Nova's columns is a ReadError, never a guess."""
     try:
         return row_from_mapping(m)
@@ -208,7 +219,7 @@ def checked_row(m: Mapping) -> ServiceRow:
         raise ReadError(f"services row id={row_id} cannot be judged: no column {safe(str(exc.args[0]), 80)}") from None
 
 
-def row_from_mapping(m: Mapping) -> ServiceRow:
+def row_from_mapping(m: RowMapping) -> ServiceRow:
     """A ServiceRow from a ``services.*`` result row of any Nova schema.
 
     A value that cannot be read spoils only its own row: an unreadable timestamp or a missing
@@ -254,9 +265,10 @@ def version_of(value: object) -> int | None:
     if value is None or isinstance(value, bool):
         return None
     try:
-        return int(value)  # type: ignore[call-overload]
+        number: int = int(value)  # type: ignore[call-overload]  # whatever int() cannot read is caught below
     except (TypeError, ValueError):
         return None
+    return number
 
 
 def name_defect(column: str, value: object) -> str | None:
@@ -267,9 +279,10 @@ def name_defect(column: str, value: object) -> str | None:
 
 def row_id(value: object) -> int:
     try:
-        return int(value)  # type: ignore[call-overload]
+        number: int = int(value)  # type: ignore[call-overload]  # whatever int() cannot read is caught below
     except (TypeError, ValueError):
         return 0
+    return number
 
 
 def text_of(value: object) -> str:
