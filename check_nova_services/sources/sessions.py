@@ -20,6 +20,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 from check_nova_services.shared.deadline import Deadline
 from check_nova_services.shared.errors import ReadError
+from check_nova_services.shared.text import text_of
 from check_nova_services.sources.db_errors import describe_error
 from check_nova_services.sources.urls import option_file
 
@@ -214,14 +215,10 @@ def _sqlite_engine(url: URL, timeout: float) -> Engine:
     def connect() -> sqlite3.Connection:
         conn = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
         # Text that is not UTF-8 must not blind the check to the whole cell: decode what can be.
-        conn.text_factory = _decode_text
+        conn.text_factory = text_of
         return conn
 
     return create_engine("sqlite://", poolclass=NullPool, creator=connect)
-
-
-def _decode_text(value: bytes) -> str:
-    return value.decode("utf-8", errors="replace")
 
 
 def sharing_key(url: URL) -> str:
