@@ -258,7 +258,8 @@ class Link:
             self.engine.dispose()
             raise ReadError(describe_error(exc, url)) from None
         self.database = None if shared else url.database
-        #: The current cell's statements have all been answered (set by db.py): time past this went on judging here.
+        #: The current cell's statements have all been answered (set by snapshot.py's read_in_snapshot): time past
+        #: this went on judging here.
         self.answered = False
 
     def use(self, url: URL) -> None:
