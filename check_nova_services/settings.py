@@ -69,6 +69,11 @@ class Judgement:
         """Binaries named in -w/-c: one that no service has is likely a typo."""
         return self.warning.named_binaries | self.critical.named_binaries
 
+    @property
+    def every_service(self) -> bool:
+        """-vv: the long output lists every service, so the survey keeps every row it reads."""
+        return self.verbosity >= 2
+
 
 @dataclass(frozen=True)
 class Settings:

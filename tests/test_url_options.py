@@ -201,7 +201,7 @@ def test_the_environments_password_fills_only_a_named_user_without_one():
 
 
 def test_an_option_file_is_read_as_mysql_and_pymysql_read_it(tmp_path):
-    """Catches option_file's ``allow_no_value=True`` -> ``False`` and ``strict=False`` -> ``True``, and _unquote's
+    """Catches option_file's ``allow_no_value=True`` -> ``False`` and ``strict=False`` -> ``True``, and unquote's
     ``len(value) >= 2`` -> ``>`` / ``>= 3``: options without a
     value (skip-ssl), an option given twice (the last wins) and an empty quoted value."""
     cnf = tmp_path / "monitor.cnf"

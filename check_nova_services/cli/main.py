@@ -137,6 +137,6 @@ def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoRetur
     log = logging.getLogger("nagiosplugin.check_nova_services")
     for line in settings.debug_lines():
         log.debug("%s", line)
-    check = build_check(settings.judgement, partial(settings.survey, list_every_service=args.verbose >= 2))
+    check = build_check(settings.judgement, partial(settings.survey, list_every_service=settings.judgement.every_service))
     check.main(verbose=min(args.verbose, 3), timeout=math.ceil(args.timeout))
     raise AssertionError("unreachable")  # check.main exits

@@ -2,7 +2,7 @@
 
 ``check_nova_services_demo`` writes it (SQLite file by default, any SQLAlchemy
 URL accepted) so that the real check can be run against it at once; with ``--live`` it then keeps
-it alive, heartbeating as Nova does, and plays events (:mod:`check_nova_services.live_demo`).
+it alive, heartbeating as Nova does, and plays events (:mod:`check_nova_services.demo.live`).
 
 It is installed beside the plugin, on real controllers, so it never destroys data: every
 database it writes gets a marker table (:data:`MARKER`), and it refuses, before touching

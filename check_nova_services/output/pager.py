@@ -20,6 +20,7 @@ from check_nova_services.output.words import (
     cell_name,
     count_of,
     database_of,
+    host_of,
     short_cell,
     who,
     why,
@@ -130,7 +131,7 @@ def _down(reading: Reading, whole: list[CellReading]) -> list[Fact]:
             continue  # nothing down, or all of it said by a whole-cell phrase
         name = safe(binary, 40) if binary else "?"
         if binary in reading.removed:  # after the live binaries: a chore, not an outage
-            items = [f"{_host(s, ambiguous)} ({why(s)})" for s in by_binary.get(binary, [])]
+            items = [f"{host_of(s, s.row.host in ambiguous)} ({why(s)})" for s in by_binary.get(binary, [])]
             head = f"{name} removed in {reading.removed[binary]}: {count_of(outside, 'leftover row')}"
             leftovers.append(Fact(f"{head} (openstack compute service delete)", items, outside, short_head=head))
             continue
@@ -138,7 +139,7 @@ def _down(reading: Reading, whole: list[CellReading]) -> list[Fact]:
         if tally.down == tally.total and tally.total >= 2:
             facts.append(Fact(f"{name}: all {tally.total} down", count=outside, binary=True, control_plane=control_plane))
             continue
-        items = [f"{_host(s, ambiguous)} ({why(s)})" for s in by_binary.get(binary, [])]
+        items = [f"{host_of(s, s.row.host in ambiguous)} ({why(s)})" for s in by_binary.get(binary, [])]
         head = f"{name} {tally.down}/{tally.total} down"
         facts.append(Fact(head, items, outside, binary=True, control_plane=control_plane))
     return facts + leftovers
@@ -172,15 +173,6 @@ def _hosts_in_several_cells(services: Iterable[Assessed]) -> set[str]:
     return {host for host, cells in cells_of.items() if len(cells) > 1}
 
 
-def _host(s: Assessed, ambiguous: set[str]) -> str:
-    """The host, with its cell when the same name lives in more than one cell; the row id when it has none."""
-    row = s.row
-    if row.defect is not None:
-        return f"{safe(row.host, 60) if row.host else '?'} (services row id={row.id})"
-    host = safe(row.host, 60)
-    return f"{host}@{safe(s.cell_name, 30)}" if row.host in ambiguous else host
-
-
 def _late(reading: Reading) -> list[Fact]:
     count = reading.sum("late")
     if not count:
@@ -202,7 +194,7 @@ def _too_old(reading: Reading) -> list[Fact]:
         version = s.row.version or 0
         release = release_of(version) if version not in named_versions else None
         named_versions.add(version)
-        item = f"{_host(s, ambiguous)} ({version}{', ' + release if release else ''})"
+        item = f"{host_of(s, s.row.host in ambiguous)} ({version}{', ' + release if release else ''})"
         if s.excluded:  # --exclude hides it from the counts, not from Nova: the first one says what to do
             item += ", excluded" if advised else ", excluded: delete the row or force it down"
             advised = True

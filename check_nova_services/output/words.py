@@ -99,9 +99,27 @@ def who(s: Assessed, short: bool = True) -> str:
     return _named(row.binary, row.host, row.id, row.defect is not None, binary_limit, host_limit)
 
 
+def host_of(s: Assessed, with_cell: bool = False) -> str:
+    """The host alone, listed under its binary's name; host@cell when ``with_cell`` (the same name lives in
+    more than one cell)."""
+    row = s.row
+    defect = row.defect is not None
+    host = _name_part(row.host, 60, defect)
+    if with_cell and not defect:
+        host = f"{host}@{safe(s.cell_name, 30)}"
+    return _found_by_id(host, row.id, defect)
+
+
 def _named(binary: str, host: str, row_id: int, defect: bool, binary_limit: int, host_limit: int) -> str:
-    if defect:  # no name to act on: the row id finds it
-        named_binary = safe(binary, binary_limit) if binary else "?"
-        named_host = safe(host, host_limit) if host else "?"
-        return f"{named_binary}@{named_host} (services row id={row_id})"
-    return f"{safe(binary, binary_limit)}@{safe(host, host_limit)}"
+    named = f"{_name_part(binary, binary_limit, defect)}@{_name_part(host, host_limit, defect)}"
+    return _found_by_id(named, row_id, defect)
+
+
+def _name_part(name: str, limit: int, defect: bool) -> str:
+    """A defective row's missing name shows as ``?``."""
+    return "?" if defect and not name else safe(name, limit)
+
+
+def _found_by_id(named: str, row_id: int, defect: bool) -> str:
+    """A defective row has no name to act on: its row id finds it."""
+    return f"{named} (services row id={row_id})" if defect else named

@@ -31,7 +31,7 @@ def build_check(judgement: Judgement, survey: Callable[[], Reading]) -> nagiospl
         CellsContext(Critical if judgement.unreachable_is_critical else Unknown),
         SkewContext(judgement.skew_warning),
         HostClockContext(),
-        ServicesSummary(judgement.verbosity, judgement.threshold_binaries, judgement.skew_warning),
+        ServicesSummary(judgement.every_service, judgement.threshold_binaries, judgement.skew_warning),
         SeverityResults(),
     )
     check.name = CHECK_NAME

@@ -22,21 +22,23 @@ class NovaServices(nagiosplugin.Resource):
         self.survey = survey
         #: --exclude was given: the count of excluded services is perfdata too.
         self.excluding = excluding
-        #: Set by probe(): the one result the Summary reads, and binary -> perfdata label prefix.
+        #: Set by probe(): the one result the Summary reads, and each binary's tally by the name of its down count's
+        #: Metric (DownContext judges that count by the binary's own ranges).
         self.reading: Reading | None = None
-        self.labels: dict[str, str] = {}
+        self.down_tallies: dict[str, BinaryTally] = {}
 
     def probe(self) -> Generator[nagiosplugin.Metric, None, None]:
         try:
             reading = self.survey()
         except ReadError as exc:
             raise nagiosplugin.CheckError(str(exc)) from None
-        self.reading, self.labels = reading, _labels(reading.tallies)
+        self.reading, self.down_tallies, labels = reading, {}, _labels(reading.tallies)
         for binary, tally in reading.tallies.items():
-            prefix = self.labels[binary]
+            prefix = labels[binary]
             # A removed binary's rows: their own context (WARNING), not the thresholds; also on a cloud older than
             # the removal, where the binary was deprecated long before (the line then gives no delete advice).
             context = "leftover" if binary in REMOVED_BINARIES else "down"
+            self.down_tallies[f"{prefix}_down"] = tally
             yield nagiosplugin.Metric(f"{prefix}_down", tally.down, min=0, max=tally.total, context=context)
             if tally.max_age is not None:  # undetermined: left out, as graphing backends drop "U"
                 yield nagiosplugin.Metric(f"{prefix}_max_age", round(tally.max_age, 3), uom="s", min=0, context="count")
@@ -59,13 +61,6 @@ class NovaServices(nagiosplugin.Resource):
             yield nagiosplugin.Metric("clock_skew", int(round(reading.skew[1])), uom="s", context="skew")
         if reading.host_clock is not None:  # this host's clock is the wrong one: no perfdata, clock_skew has the measure
             yield nagiosplugin.Metric("host_clock", round(reading.host_clock), uom="s", context="host_clock")
-
-    def binary_of(self, metric_name: str) -> BinaryTally:
-        assert self.reading is not None
-        suffix = next(x for x in ("_down", "_late", "_max_age", "_total", "_disabled") if metric_name.endswith(x))
-        prefix = metric_name[: -len(suffix)]
-        binary = next(b for b, p in self.labels.items() if p == prefix)
-        return self.reading.tallies[binary]
 
 
 def _labels(binaries: Iterable[str]) -> dict[str, str]:

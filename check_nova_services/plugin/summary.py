@@ -31,8 +31,11 @@ class SeverityResults(nagiosplugin.Results):
 class ServicesSummary(nagiosplugin.Summary):
     """The pager line and the long output; the words are pager.py's."""
 
-    def __init__(self, verbosity: int = 0, threshold_binaries: frozenset[str] = frozenset(), skew_warning: float | None = None):
-        self.verbosity = verbosity
+    def __init__(
+        self, every_service: bool = False, threshold_binaries: frozenset[str] = frozenset(), skew_warning: float | None = None
+    ):
+        #: -vv (Judgement.every_service): every service in the long output, not only the problems.
+        self.every_service = every_service
         #: Binaries the operator named in -w/-c: one with no service is likely a typo.
         self.threshold_binaries = threshold_binaries
         self.skew_warning = skew_warning
@@ -58,7 +61,7 @@ class ServicesSummary(nagiosplugin.Summary):
             return []
         reading = resource.reading
         unmatched = unmatched_threshold_names(reading, self.threshold_binaries)
-        if self.verbosity >= 2:
+        if self.every_service:
             return every_service_output(reading, unmatched, skew_warning=self.skew_warning)
         return long_output(reading, unmatched, skew_warning=self.skew_warning)
 

@@ -1,7 +1,8 @@
 """Nova's up/down rule for one service row, with no I/O.
 
-This is the single source of truth for "is this service up?": the check,
-the long listing and the demo database all call :func:`judge`.  It follows
+This is the single source of truth for "is this service up?": the row path
+calls :func:`judge` (through ``policy.assess``), and the SQL of ``sources/counts.py``
+compares each heartbeat with :func:`within`'s bounds, the same rule.  It follows
 ``nova/servicegroup/api.py`` (``service_is_up``: forced_down wins) and
 ``nova/servicegroup/drivers/db.py`` (``DbDriver.is_up``).
 """
@@ -128,7 +129,7 @@ def within(now: dt.datetime, seconds: float) -> tuple[dt.datetime, dt.datetime]:
     """|now - heartbeat| <= seconds as an interval of heartbeats, exact to the microsecond.
 
     The same rule in the form a database can apply to a whole table: the SQL form of :func:`judge`
-    (``db.py``) compares each heartbeat with these two bounds, so both forms agree by construction.
+    (``sources/counts.py``) compares each heartbeat with these two bounds, so both forms agree by construction.
     """
     delta = dt.timedelta(seconds=seconds)
     return now - delta, now + delta

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from check_nova_services.shared.text import duration
+from check_nova_services.shared.text import duration, text_of
 
 #: What is asked, in the same transaction as the heartbeats (SHOW ... WHERE: one round trip each).
 STATUS_NAMES = (
@@ -204,14 +204,8 @@ def cluster_members(address: str) -> list[str]:
 
 
 def _lowered(pairs: Mapping[str, object]) -> dict[str, str]:
-    return {str(key).lower(): _text(value) for key, value in pairs.items()}
+    return {str(key).lower(): text_of(value) for key, value in pairs.items()}
 
 
 def _on(value: str | None) -> bool:
     return (value or "").strip().upper() in ("ON", "1", "YES", "TRUE")
-
-
-def _text(value: object) -> str:
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value).decode("utf-8", errors="replace")
-    return "" if value is None else str(value)

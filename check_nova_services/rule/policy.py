@@ -125,7 +125,7 @@ class Assessed:
 
     @property
     def problem_key(self) -> tuple[int, int, int]:
-        """The order the SQL form keeps problem rows in (db.py): standing, binary, row id."""
+        """The order the SQL form keeps problem rows in (sources/counts.py): standing, binary, row id."""
         return (PROBLEM_RANK[self.standing], binary_rank(self.row.binary), self.row.id)
 
 

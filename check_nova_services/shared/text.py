@@ -30,6 +30,14 @@ LABEL_DIGEST = 8
 _LABEL_SUFFIX = re.compile(r"_(?:[0-9a-f]{8}|[0-9a-f]{40})\Z")
 
 
+def text_of(value: object) -> str:
+    """A database value as text: bytes (a column of another charset, SQLite's text that is not UTF-8) decoded with
+    what cannot be decoded replaced, so one bad row never blinds the check; NULL as empty."""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", errors="replace")
+    return "" if value is None else str(value)
+
+
 def safe(value: str | None, limit: int = 80) -> str:
     """One line of plain text: unsafe characters escaped (``\\x0a``, ``\\u202e``), ``|`` shown as ``¦``,
     text longer than ``limit`` cut with ``…``.  Idempotent: safe text comes back unchanged."""

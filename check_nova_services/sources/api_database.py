@@ -18,8 +18,8 @@ from sqlalchemy.exc import DBAPIError
 
 from check_nova_services.shared.deadline import Deadline
 from check_nova_services.shared.errors import ReadError
+from check_nova_services.shared.text import text_of
 from check_nova_services.sources.db_errors import describe_error
-from check_nova_services.sources.services_table import text_of
 from check_nova_services.sources.sessions import make_engine
 
 cell_mappings = table(

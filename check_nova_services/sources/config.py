@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import URL
 
 from check_nova_services.shared.errors import ConfigError
-from check_nova_services.sources.urls import add_password, parse_db_url
+from check_nova_services.sources.urls import add_password, parse_db_url, unquote
 
 DEFAULT_CONFIG_FILE = "/etc/nova/nova.conf"
 ENV_DB_URL = "NOVA_SERVICES_DB_URL"
@@ -161,7 +161,7 @@ def read_nova_conf(paths: list[str]) -> NovaConf:
             raise ConfigError(f"cannot parse config file {path}: {first_line}") from None
         for section in parser.sections():
             for option, raw in parser.items(section):
-                merged.setdefault(section, {})[option] = (_unquote(raw.strip()), path)
+                merged.setdefault(section, {})[option] = (unquote(raw.strip()), path)
         conf.files.append(path)
     for (section, option), (attr, is_int) in _OPTIONS.items():
         if option not in merged.get(section, {}):
@@ -176,13 +176,6 @@ def read_nova_conf(paths: list[str]) -> NovaConf:
         else:
             setattr(conf, attr, value or None)
     return conf
-
-
-def _unquote(value: str) -> str:
-    """oslo.config drops one matching pair of quotes around a value."""
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-        return value[1:-1]
-    return value
 
 
 class _OsloTemplate(string.Template):

@@ -36,6 +36,7 @@ from check_nova_services.rule.selection import COMPUTE_TOPIC, ServiceFilter, Zon
 from check_nova_services.rule.versions import VERSIONED
 from check_nova_services.shared.errors import ReadError
 from check_nova_services.shared.text import safe
+from check_nova_services.shared.text import text_of as text_of  # re-exported: sources/counts.py imports it from here
 from check_nova_services.shared.timestamps import parse_timestamp, utc_now
 from check_nova_services.sources.sessions import is_sqlite
 
@@ -283,12 +284,6 @@ def row_id(value: object) -> int:
     except (TypeError, ValueError):
         return 0
     return number
-
-
-def text_of(value: object) -> str:
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value).decode("utf-8", errors="replace")
-    return "" if value is None else str(value)
 
 
 def as_datetime(value: object) -> dt.datetime | None:

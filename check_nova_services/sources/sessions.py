@@ -20,6 +20,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 from check_nova_services.shared.deadline import Deadline
 from check_nova_services.shared.errors import ReadError
+from check_nova_services.shared.text import text_of
 from check_nova_services.sources.db_errors import describe_error
 from check_nova_services.sources.urls import option_file
 
@@ -214,14 +215,10 @@ def _sqlite_engine(url: URL, timeout: float) -> Engine:
     def connect() -> sqlite3.Connection:
         conn = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
         # Text that is not UTF-8 must not blind the check to the whole cell: decode what can be.
-        conn.text_factory = _decode_text
+        conn.text_factory = text_of
         return conn
 
     return create_engine("sqlite://", poolclass=NullPool, creator=connect)
-
-
-def _decode_text(value: bytes) -> str:
-    return value.decode("utf-8", errors="replace")
 
 
 def sharing_key(url: URL) -> str:
@@ -261,7 +258,8 @@ class Link:
             self.engine.dispose()
             raise ReadError(describe_error(exc, url)) from None
         self.database = None if shared else url.database
-        #: The current cell's statements have all been answered (set by db.py): time past this went on judging here.
+        #: The current cell's statements have all been answered (set by snapshot.py's read_in_snapshot): time past
+        #: this went on judging here.
         self.answered = False
 
     def use(self, url: URL) -> None:

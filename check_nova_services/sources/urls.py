@@ -125,10 +125,12 @@ def option_file(url: URL) -> dict[str, str]:
     section = group if isinstance(group, str) and group else "client"
     if not parser.has_section(section):
         return {}
-    return {key: _unquote(value or "") for key, value in parser.items(section)}
+    return {key: unquote(value or "") for key, value in parser.items(section)}
 
 
-def _unquote(value: str) -> str:
+def unquote(value: str) -> str:
+    """One matching pair of quotes around a value dropped, as both readers of Nova's settings do: PyMySQL
+    for a MySQL option file, oslo.config for nova.conf."""
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
         return value[1:-1]
     return value
