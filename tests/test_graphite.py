@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import pytest
 
 from check_nova_services.demo.writer import demo_rows, service, write_cell
+from check_nova_services.plugin.metrics import BINARY_METRICS
 from check_nova_services.plugin.resource import _labels
 from check_nova_services.shared.text import LABEL_LIMIT, label
 from tests.conftest import CLOCK, NOW, run_check
@@ -57,7 +58,6 @@ from tests.harness.graphing import (
 )
 
 ONE_NAME = re.compile(r"[A-Za-z0-9_-]+")
-METRIC_SUFFIXES = ("_down", "_late", "_max_age", "_total", "_disabled")
 
 
 def sha1_8(text: str) -> str:
@@ -464,15 +464,9 @@ def test_the_default_templates_write_the_same_items_under_the_check_command(icin
 GRAPHITE_TEMPLATE = ICINGA_DIR / "graphite" / "nova_services.ini"
 DASHBOARD = ICINGA_DIR / "grafana" / "nova_services-graphite.json"
 RESOURCE = REPO / "check_nova_services" / "plugin" / "resource.py"
-#: Every perfdata label of the plugin, a binary's label as <binary>: the contract the graphs must cover.
-KINDS = {
-    "<binary>_down",
-    "<binary>_late",
-    "<binary>_max_age",
-    "<binary>_total",
-    "<binary>_disabled",
-    "<binary>_version_min",
-    "<binary>_version_max",
+#: Every perfdata label of the plugin, a binary's label as <binary>: the contract the graphs must cover. Each binary's
+#: are the plugin's table (a new row fails the tests of the graphs until graphed), the check's own are listed here.
+KINDS = {"<binary>" + metric.suffix for metric in BINARY_METRICS} | {
     "cells_total",
     "cells_unreachable",
     "services_excluded",
@@ -593,7 +587,8 @@ def expected_series(binaries: set[str]) -> dict[str, set[str]]:
 
 
 def test_the_graphs_know_every_label_the_plugin_can_print():
-    """KINDS is the plugin's: read from the Metric(...) calls of its resource, so a new item fails here until graphed."""
+    """KINDS is the plugin's: its table of each binary's items, and the check's own read from the Metric(...) calls of
+    its resource, so a new item fails here until listed, and the tests of the graphs until graphed."""
     assert metric_kinds(RESOURCE) == KINDS | WITHOUT_PERFDATA
     assert NOT_GRAPHED <= KINDS
 

@@ -24,7 +24,7 @@ class DownContext(nagiosplugin.Context):
         """The binary's own ranges for its count of this many services: a share (10%) is of the binary's total."""
         if not isinstance(resource, NovaServices):  # the check has no other Resource
             raise TypeError(f"down counts come from NovaServices, not {type(resource).__name__}")
-        tally = resource.down_tallies[metric.name]
+        tally = resource.tallies[metric.name]
         return self.warning.for_binary(tally.binary, tally.total), self.critical.for_binary(tally.binary, tally.total)
 
     def evaluate(self, metric: Metric, resource: Resource) -> Result:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 
 import nagiosplugin
 
 from check_nova_services import CHECK_NAME
+from check_nova_services.plugin.metrics import BINARY_METRICS
 from check_nova_services.readings import Reading
-from check_nova_services.rule.policy import REMOVED_BINARIES, BinaryTally
+from check_nova_services.rule.policy import BinaryTally
 from check_nova_services.shared.errors import ReadError
 from check_nova_services.shared.text import label
 
@@ -22,34 +23,18 @@ class NovaServices(nagiosplugin.Resource):
         self.survey = survey
         #: --exclude was given: the count of excluded services is perfdata too.
         self.excluding = excluding
-        #: Set by probe(): the one result the Summary reads, and each binary's tally by the name of its down count's
-        #: Metric (DownContext judges that count by the binary's own ranges).
+        #: Set by probe(): the one result the Summary reads, and each binary's tally by the name of each of its
+        #: Metrics (DownContext judges a down count by the binary's own ranges).
         self.reading: Reading | None = None
-        self.down_tallies: dict[str, BinaryTally] = {}
+        self.tallies: dict[str, BinaryTally] = {}
 
     def probe(self) -> Generator[nagiosplugin.Metric, None, None]:
         try:
             reading = self.survey()
         except ReadError as exc:
             raise nagiosplugin.CheckError(str(exc)) from None
-        self.reading, self.down_tallies, labels = reading, {}, _labels(reading.tallies)
-        for binary, tally in reading.tallies.items():
-            prefix = labels[binary]
-            # A removed binary's rows: their own context (WARNING), not the thresholds; also on a cloud older than
-            # the removal, where the binary was deprecated long before (the line then gives no delete advice).
-            context = "leftover" if binary in REMOVED_BINARIES else "down"
-            self.down_tallies[f"{prefix}_down"] = tally
-            yield nagiosplugin.Metric(f"{prefix}_down", tally.down, min=0, max=tally.total, context=context)
-            if tally.max_age is not None:  # undetermined: left out, as graphing backends drop "U"
-                yield nagiosplugin.Metric(f"{prefix}_max_age", round(tally.max_age, 3), uom="s", min=0, context="count")
-            yield nagiosplugin.Metric(f"{prefix}_late", tally.late, min=0, max=tally.total, context="late")
-            yield nagiosplugin.Metric(f"{prefix}_total", tally.total, min=0, context="count")
-            yield nagiosplugin.Metric(f"{prefix}_disabled", tally.disabled, min=0, max=tally.total, context="count")
-            # Any integer, a negative one too (a row written by hand): never judged here, the too-old verdict is Nova's.
-            if tally.min_version is not None:  # left out where the table has no version (before Liberty)
-                yield nagiosplugin.Metric(f"{prefix}_version_min", tally.min_version, context="version")
-            if tally.max_version is not None:
-                yield nagiosplugin.Metric(f"{prefix}_version_max", tally.max_version, context="version")
+        self.reading, self.tallies = reading, {}
+        yield from self._per_binary(reading.tallies)
         yield nagiosplugin.Metric("cells_total", len(reading.cells), min=0, context="count")
         yield nagiosplugin.Metric("cells_unreachable", len(reading.unreachable), min=0, max=len(reading.cells), context="cells")
         if self.excluding:
@@ -61,6 +46,20 @@ class NovaServices(nagiosplugin.Resource):
             yield nagiosplugin.Metric("clock_skew", int(round(reading.skew[1])), uom="s", context="skew")
         if reading.host_clock is not None:  # this host's clock is the wrong one: no perfdata, clock_skew has the measure
             yield nagiosplugin.Metric("host_clock", round(reading.host_clock), uom="s", context="host_clock")
+
+    def _per_binary(self, tallies: Mapping[str, BinaryTally]) -> Iterator[nagiosplugin.Metric]:
+        """Each binary's items, the rows of metrics.BINARY_METRICS in their order, under the binary's label prefix."""
+        labels = _labels(tallies)
+        for binary, tally in tallies.items():
+            for metric in BINARY_METRICS:
+                value = metric.value(tally)
+                if value is None:  # undetermined (metric.may_be_undetermined): left out, as graphing backends drop "U"
+                    continue
+                name = labels[binary] + metric.suffix
+                self.tallies[name] = tally
+                yield nagiosplugin.Metric(
+                    name, value, uom=metric.uom, min=metric.minimum, max=metric.bound(tally), context=metric.context_of(binary)
+                )
 
 
 def _labels(binaries: Iterable[str]) -> dict[str, str]:

@@ -24,6 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from check_nova_services.plugin.metrics import BINARY_METRICS
+
 #: Icinga 2's GraphiteWriter defaults (lib/perfdata/graphitewriter.ti), which the module assumes unless configured.
 HOST_NAME_TEMPLATE = "icinga2.$host.name$.host.$host.check_command$"
 SERVICE_NAME_TEMPLATE = "icinga2.$host.name$.services.$service.name$.$service.check_command$"
@@ -463,17 +465,20 @@ def variable_values(variable: dict, values: dict[str, list[str]], paths: Iterabl
 
 
 def metric_kinds(resource: Path) -> set[str]:
-    """Every perfdata label the plugin's resource can yield, a binary's prefix as ``<binary>``:
-    the names of its nagiosplugin.Metric(...) calls, read from the source."""
-    kinds = set()
+    """Every perfdata label the plugin's resource can yield, a binary's prefix as ``<binary>``: each binary's from
+    the table the resource loops over (plugin/metrics.py), the check's own from the names of its
+    nagiosplugin.Metric(...) calls, read from the source."""
+    kinds = {"<binary>" + metric.suffix for metric in BINARY_METRICS}
+    named_by_table = []
     for node in ast.walk(ast.parse(resource.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "Metric":
             name = node.args[0]
             if isinstance(name, ast.Constant):
                 kinds.add(name.value)
             else:
-                assert isinstance(name, ast.JoinedStr), ast.dump(name)
-                kinds.add("".join(part.value if isinstance(part, ast.Constant) else "<binary>" for part in name.values))
+                named_by_table.append(ast.unparse(name))
+    # One call names its Metric from elsewhere: the table's loop, each row's suffix after the binary's label.
+    assert named_by_table == ["name"], named_by_table
     return kinds
 
 
