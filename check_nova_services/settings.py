@@ -1,4 +1,5 @@
-"""Every setting of one run, decided in one place: command line > environment > config files > Nova's defaults."""
+"""Every setting of one run, decided in one place: command line > environment > config files > Nova's defaults.
+Data only: cli/run.py hands them to the sources and the check."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import TypeVar
 
 from sqlalchemy.engine import URL
 
-from check_nova_services.readings import Clock, Reading
+from check_nova_services.readings import Clock
 from check_nova_services.rule.heartbeat import DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME, effective_down_time
 from check_nova_services.rule.patterns import runaway_repetition
 from check_nova_services.rule.policy import Policy
@@ -39,7 +40,6 @@ from check_nova_services.sources.config import (
     read_nova_conf,
 )
 from check_nova_services.sources.fanout import DEFAULT_LIMITS, Limits
-from check_nova_services.sources.survey import survey
 from check_nova_services.sources.urls import show_url
 
 _T = TypeVar("_T")
@@ -94,21 +94,9 @@ class Settings:
     limits: Limits = DEFAULT_LIMITS
     #: Passwords and other secrets met while reading the settings: masked in any message.
     secrets: tuple[str, ...] = field(default=(), repr=False)
-
-    def survey(self, list_every_service: bool = False, allow_empty: bool = False) -> Reading:
-        """The deployment these settings point at, read and judged (survey.survey)."""
-        return survey(
-            self.source.deployment,
-            self.selection,
-            self.policy,
-            self.clock,
-            self.deadline,
-            list_every_service=list_every_service,
-            allow_empty=allow_empty,
-            limits=self.limits,
-            # Whose clock is wrong is asked even with --skew-warning 0: a false "all down" is never wanted.
-            skew_limit=self.judgement.skew_warning or default_skew_warning(self.report_interval, self.policy.down_time, None),
-        )
+    #: Beyond this, every database server against this host's clock is a question of whose clock is wrong
+    #: (survey.survey): asked even with --skew-warning 0, as a false "all down" is never wanted.
+    skew_limit: float | None = None
 
     def debug_lines(self) -> list[str]:
         """What -vvv says about the settings: files read, effective limits, the clock, where the cells come from."""
@@ -217,6 +205,8 @@ def _assemble(
         deadline=deadline,
         limits=Limits(parallel=args.parallel, per_server=args.per_server),
         secrets=secrets,
+        skew_limit=default_skew_warning(report_interval, down_time, args.skew_warning)
+        or default_skew_warning(report_interval, down_time, None),
     )
 
 

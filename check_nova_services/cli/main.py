@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
-import math
 import os
 import sys
 import time
@@ -57,10 +55,12 @@ def main(argv: list[str] | None = None) -> NoReturn:
 
         try:
             args = build_parser().parse_args(argv)
+            from check_nova_services.cli.run import run_check, run_list
+
             if args.list:
                 give_up = partial(_list_failure, args.format)
                 sys.exit(run_list(args, started, secrets))
-            run(args, started, secrets)
+            run_check(args, started, secrets)
         except (UsageError, ConfigError, ReadError) as exc:
             give_up(str(exc).splitlines()[0], secrets)
         except nagiosplugin.Timeout as exc:
@@ -88,25 +88,6 @@ def closed_pipe() -> NoReturn:
     sys.exit(128 + signal.SIGPIPE)  # where the signal cannot end the process
 
 
-def run_list(args: argparse.Namespace, started: float, secrets: list[str]) -> int:
-    """--list: every matching service as a table or JSON; unreachable cells on stderr or in "errors"."""
-    from check_nova_services.output.listing import exit_code, json_chunks, table_lines, unreachable_lines
-    from check_nova_services.settings import build_settings
-    from check_nova_services.shared.deadline import Deadline
-
-    settings = build_settings(args, Deadline.after(args.timeout, started))
-    secrets.extend(settings.secrets)
-    reading = settings.survey(list_every_service=True, allow_empty=True)
-    if args.format == "json":
-        sys.stdout.writelines(json_chunks(reading))
-    else:
-        colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        sys.stdout.writelines(line + "\n" for line in table_lines(reading, colour=colour))
-        for line in unreachable_lines(reading):
-            print(line, file=sys.stderr)
-    return exit_code(reading)
-
-
 def _list_failure(output_format: str, message: str, secrets: Sequence[str] = ()) -> NoReturn:
     """--list could list nothing: why, on stderr (text) or as the JSON's only error; exit 3."""
     import json
@@ -117,26 +98,3 @@ def _list_failure(output_format: str, message: str, secrets: Sequence[str] = ())
     else:
         print(f"check_nova_services: {reason}", file=sys.stderr)
     sys.exit(UNKNOWN)
-
-
-def run(args: argparse.Namespace, started: float, secrets: list[str]) -> NoReturn:
-    """Settings -> nagiosplugin check -> exit. Everything judged is decided in settings.py."""
-    import nagiosplugin
-
-    from check_nova_services.plugin.check import build_check
-    from check_nova_services.plugin.streamed import StreamedOutput
-    from check_nova_services.settings import build_settings
-    from check_nova_services.shared.deadline import Deadline
-
-    # The Runtime captures "nagiosplugin.*" log lines from now on, shown at -vvv; -vv's lines are written as made.
-    runtime = nagiosplugin.Runtime()
-    runtime.output = StreamedOutput(runtime.logchan)
-    runtime.verbose = min(args.verbose, 3)
-    settings = build_settings(args, Deadline.after(args.timeout, started))
-    secrets.extend(settings.secrets)
-    log = logging.getLogger("nagiosplugin.check_nova_services")
-    for line in settings.debug_lines():
-        log.debug("%s", line)
-    check = build_check(settings.judgement, partial(settings.survey, list_every_service=settings.judgement.every_service))
-    check.main(verbose=min(args.verbose, 3), timeout=math.ceil(args.timeout))
-    raise AssertionError("unreachable")  # check.main exits

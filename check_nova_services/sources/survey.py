@@ -5,22 +5,21 @@ No nagiosplugin here: resource.py turns the Reading into Metrics, summary.py int
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 
-from check_nova_services.readings import CellReading, Clock, Deployment, Reading, combine
+from check_nova_services.readings import CellReading, Clock, Reading, combine
 from check_nova_services.rule.clocks import host_clock_offset
 from check_nova_services.rule.policy import Policy
 from check_nova_services.rule.selection import Selection, ZoneHosts
 from check_nova_services.shared.deadline import Deadline
 from check_nova_services.shared.errors import NothingToJudge
 from check_nova_services.shared.timestamps import utc_now
-from check_nova_services.sources.cells import ReadPlan, read_cell
+from check_nova_services.sources.cells import CellSource, ReadPlan, read_cell
 from check_nova_services.sources.fanout import DEFAULT_LIMITS, Limits, read_cells
 
 
 def survey(
-    discover: Callable[[Deadline], Deployment],
+    source: CellSource,
     selection: Selection,
     policy: Policy,
     clock: Clock,
@@ -30,13 +29,13 @@ def survey(
     limits: Limits = DEFAULT_LIMITS,
     skew_limit: float | None = None,
 ) -> Reading:
-    """Find the cells, read them all at once, combine. ReadError when the cells cannot even be found,
+    """Find the cells (``source``), read them all at once, combine. ReadError when the cells cannot even be found,
     NothingToJudge when nothing matched (unless ``allow_empty``: an empty list is a list).
 
     On this host's clock (``clock`` "local"), when every database server is further than ``skew_limit`` from
     this host and the heartbeats side with the servers (rule/clocks.py), this host's clock is the one that is
     wrong: the cells are read again and judged by their servers' clocks, as ``--clock db`` does."""
-    deployment = discover(deadline)
+    deployment = source.deployment(deadline)
     if deployment.zones_problem is not None and selection.zones:
         raise NothingToJudge(f"--zone cannot be applied, availability zones unknown: {deployment.zones_problem}")
     where = selection.where
