@@ -28,7 +28,6 @@ from check_nova_services.shared.redaction import redact
 from check_nova_services.shared.text import safe
 from check_nova_services.shared.timestamps import parse_timestamp
 from check_nova_services.sources.api_database import ZonesWanted
-from check_nova_services.sources.cells import CellSource
 from check_nova_services.sources.config import (
     DEFAULT_PLACES,
     ENV_API_DB_URL,
@@ -39,6 +38,7 @@ from check_nova_services.sources.config import (
     pick_url,
     read_nova_conf,
 )
+from check_nova_services.sources.discovery import CellSource
 from check_nova_services.sources.fanout import DEFAULT_LIMITS, Limits
 from check_nova_services.sources.urls import show_url
 

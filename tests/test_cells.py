@@ -20,7 +20,8 @@ from check_nova_services.rule.policy import Policy
 from check_nova_services.rule.selection import Selection
 from check_nova_services.shared.deadline import Deadline
 from check_nova_services.shared.errors import ReadError
-from check_nova_services.sources.cells import CellSource, ReadPlan, database_name, discover, judge_rows
+from check_nova_services.sources.cells import ReadPlan, judge_rows
+from check_nova_services.sources.discovery import CellSource, database_name, discover
 from check_nova_services.sources.urls import (
     with_api_credentials,
 )
@@ -395,7 +396,7 @@ def test_a_compute_row_without_the_compute_topic_is_in_the_internal_zone():
 
 
 def test_a_disabled_cell_is_still_read(tmp_path):
-    """Catches cells.discover skipping disabled cell mappings: a disabled cell takes no new
+    """Catches discovery.discover skipping disabled cell mappings: a disabled cell takes no new
     instances, but its services are Nova's services all the same (Nova's API lists them)."""
     cells = []
     for name, host, age in (("cell1", "cmp1", 5.0), ("cell2", "cmp2", 95.0)):

@@ -305,7 +305,7 @@ def session_values(conn) -> tuple:
 
 
 def test_a_refused_session_statement_is_survived_and_the_others_apply(mariadb):
-    from check_nova_services.sources.sessions import session_setup
+    from check_nova_services.sources.session_limits import session_setup
 
     with mariadb.connect() as conn:
         mangled = AsProxySQL(conn, server=conn.get_server_info(), mangle=("lock_wait_timeout", "lock_wait_timeout_x"))
@@ -319,7 +319,7 @@ def test_a_refused_session_statement_is_survived_and_the_others_apply(mariadb):
 def test_a_server_that_says_mysql_gets_no_session_time_limit_for_proxysql_to_replay(mariadb):
     """ProxySQL replays a session max_execution_time to its MariaDB backend, which refuses it in place of the
     next statement: a server that does not say MariaDB gets none (its limit rides in each SELECT)."""
-    from check_nova_services.sources.sessions import session_setup
+    from check_nova_services.sources.session_limits import session_setup
 
     with mariadb.connect() as conn:
         refused = session_setup(AsProxySQL(conn), 2.5)

@@ -17,7 +17,8 @@ from sqlalchemy.exc import OperationalError
 
 from check_nova_services.demo.writer import service, write_cell
 from check_nova_services.shared.deadline import Deadline
-from check_nova_services.sources.sessions import _pymysql_sharing_tls_defaults, make_engine
+from check_nova_services.sources.sessions import make_engine
+from check_nova_services.sources.tls import pymysql_sharing_tls_defaults
 from tests.conftest import CLOCK, NOW, run_check
 from tests.harness.faults import FakeMySQL, PrivateMariaDB, parse_plugin_output
 from tests.harness.mariadb import free_port
@@ -161,7 +162,7 @@ def test_ssl_query_options_reach_pymysql(certs):
     seen = {}
 
     # The plugin's own do_connect makes the connection from these very arguments; this one records them instead.
-    event.remove(engine, "do_connect", _pymysql_sharing_tls_defaults)
+    event.remove(engine, "do_connect", pymysql_sharing_tls_defaults)
 
     @event.listens_for(engine, "do_connect")
     def capture(_dialect, _record, _cargs, cparams):

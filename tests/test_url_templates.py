@@ -7,7 +7,7 @@ from sqlalchemy.engine import make_url
 
 from check_nova_services.demo.writer import write_api_database
 from check_nova_services.shared.deadline import Deadline
-from check_nova_services.sources.cells import discover
+from check_nova_services.sources.discovery import discover
 from check_nova_services.sources.urls import (
     format_db_url,
 )

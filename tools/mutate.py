@@ -47,6 +47,7 @@ CORE = (
     "readings",
     "settings",
     "sources/cells",
+    "sources/discovery",
     "sources/urls",
     "output/pager",
     "output/fit",

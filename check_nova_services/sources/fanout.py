@@ -18,7 +18,7 @@ from check_nova_services.shared.deadline import Deadline
 from check_nova_services.shared.errors import ReadError
 from check_nova_services.shared.redaction import redact
 from check_nova_services.shared.text import safe
-from check_nova_services.sources.cells import show
+from check_nova_services.sources.discovery import show
 from check_nova_services.sources.sessions import Link, ServerKey, open_link, server_key, sharing_key
 
 log = logging.getLogger("nagiosplugin.check_nova_services")
