@@ -14,7 +14,8 @@ from check_nova_services.rule.selection import Selection, ZoneHosts
 from check_nova_services.shared.deadline import Deadline
 from check_nova_services.shared.errors import NothingToJudge
 from check_nova_services.shared.timestamps import utc_now
-from check_nova_services.sources.cells import CellSource, ReadPlan, read_cell
+from check_nova_services.sources.cells import ReadPlan, read_cell
+from check_nova_services.sources.discovery import CellSource
 from check_nova_services.sources.fanout import DEFAULT_LIMITS, Limits, read_cells
 
 
