@@ -1,7 +1,8 @@
 """What one run read, as plain data: the cells, each cell's counts and problems, the whole Reading.
 
-Data only, and the one place the words (output/) and the checks (plugin/) read from: no SQLAlchemy,
-no driver, no threads, no nagiosplugin here (tests/test_layers.py proves it). The sources fill it in.
+Data, and the one place the words (output/) and the checks (plugin/) read from: no SQLAlchemy, no driver, no
+threads, no nagiosplugin here (tests/test_layers.py proves it). The sources fill it in; ``combine`` puts the cells
+together, with the rule's verdicts across cells (rule/versions.py, rule/policy.py), deciding nothing itself.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, NamedTuple, Union, cast
 
 from check_nova_services.rule.heartbeat import ServiceRow
 from check_nova_services.rule.nodes import NodeState
-from check_nova_services.rule.policy import REMOVED_BINARIES, Assessed, BinaryTally, removed_binaries
+from check_nova_services.rule.policy import REMOVED_BINARIES, Assessed, BinaryTally, removed_binaries, too_old_computes
 from check_nova_services.rule.selection import COMPUTE_TOPIC
 from check_nova_services.rule.versions import (
     COMPUTE,
@@ -26,7 +27,6 @@ from check_nova_services.rule.versions import (
     VERSIONED,
     Floor,
     VersionCounts,
-    below,
     floor_for,
     lowest,
     merge,
@@ -348,8 +348,9 @@ def combine(
     version_floor: Floor | None = None,
     host_clock: float | None = None,
 ) -> Reading:
-    """The cells' readings as one; the minimum versions across cells and the too-old verdict as Nova decides
-    them (rule/versions.py), against ``version_floor`` or the floor of the newest control plane."""
+    """The cells' readings as one; the minimum versions across cells (rule/versions.py) and the too-old verdict
+    (rule/policy.py too_old_computes) as Nova decides them, against ``version_floor`` or the floor of the newest
+    control plane."""
     tallies: dict[str, BinaryTally] = {}
     for reading in readings:
         for binary, tally in reading.tallies.items():
@@ -368,8 +369,7 @@ def combine(
     control = [v for r in answered for b in CONTROL_PLANE for v, _ in r.nova_versions.get(b, ())]
     newest_control = max(control) if control else None
     floor = version_floor or floor_for(newest_control)
-    compute_minimum = minimum_across_cells(lowest(r.nova_versions[COMPUTE]) for r in answered if COMPUTE in r.nova_versions)
-    too_old, named = _too_old(answered, compute_minimum, floor)
+    too_old, named = too_old_computes([(r.nova_versions.get(COMPUTE), r.oldest_computes) for r in answered], floor)
     return Reading(
         cells=tuple(deployment.cells),
         unreachable=tuple(r for r in readings if r.error is not None),
@@ -389,17 +389,3 @@ def combine(
         host_clock=host_clock,
         newest_control_plane=newest_control,
     )
-
-
-def _too_old(answered: list[CellReading], minimum: int | None, floor: Floor | None) -> tuple[int, tuple[Assessed, ...]]:
-    """raise_if_old_compute: too old when Nova's minimum is neither 0 nor unknown and below the floor; then
-    every compute below it in the cells that minimum looks at (a cell whose own minimum is 0 is left out)."""
-    if floor is None or not minimum or minimum >= floor.version:
-        return 0, ()
-    looked_at = [r for r in answered if lowest(r.nova_versions.get(COMPUTE, ()))]
-    count = sum(below(r.nova_versions[COMPUTE], floor.version) for r in looked_at)
-    named = sorted(
-        (a for r in looked_at for a in r.oldest_computes if (a.row.version or 0) < floor.version),
-        key=lambda a: (a.row.version or 0, a.cell_name, a.row.host),
-    )
-    return count, tuple(named)

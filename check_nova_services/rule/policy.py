@@ -9,10 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from check_nova_services.rule.heartbeat import ServiceRow, Verdict, judge
-from check_nova_services.rule.versions import COMPUTE, Floor, VersionCounts, counts_for_minimum, merge, minimum_binary
+from check_nova_services.rule.versions import (
+    COMPUTE,
+    Floor,
+    VersionCounts,
+    below,
+    counts_for_minimum,
+    lowest,
+    merge,
+    minimum_across_cells,
+    minimum_binary,
+)
 
 #: Problem services each cell hands over, most important first: what the first line and -v can show.
 PROBLEM_LIMIT = 100
@@ -314,3 +325,22 @@ class TallyBuilder:
     def kept_problems(self) -> list[Assessed]:
         self._trim()
         return list(self.problems)
+
+
+def too_old_computes(
+    cells: Sequence[tuple[VersionCounts | None, Sequence[Assessed]]], floor: Floor | None
+) -> tuple[int, tuple[Assessed, ...]]:
+    """Nova's raise_if_old_compute over the cells that answered, each as its nova-compute versions as Nova's minimum
+    counts them (None: it has none) and its oldest computes: too old when Nova's minimum across the cells is neither
+    0 nor unknown and below the floor; then every compute below it in the cells that minimum looks at (a cell whose
+    own minimum is 0 is left out), the oldest named first."""
+    minimum = minimum_across_cells(lowest(versions) for versions, _ in cells if versions is not None)
+    if floor is None or not minimum or minimum >= floor.version:
+        return 0, ()
+    looked_at = [(versions, oldest) for versions, oldest in cells if versions is not None and lowest(versions)]
+    count = sum(below(versions, floor.version) for versions, _ in looked_at)
+    named = sorted(
+        (a for _, oldest in looked_at for a in oldest if (a.row.version or 0) < floor.version),
+        key=lambda a: (a.row.version or 0, a.cell_name, a.row.host),
+    )
+    return count, tuple(named)
