@@ -45,6 +45,7 @@ def test_the_floor_benchmark_measures_every_mode():
         "default, 200 services, 2 cells, 10 zones",
         "`--exclude`, 200 services, 2 cells",
         "`--zone`, 200 services, 2 cells",
+        "`--zone nova`, 200 services, 2 cells",
         "`-vv`, 200 services, 2 cells",
         "`--list`, 200 services, 2 cells",
         "`--list --format json`, 200 services, 2 cells",
@@ -54,4 +55,5 @@ def test_the_floor_benchmark_measures_every_mode():
     answers = [line for line in proc.stdout.splitlines() if line.startswith("|   | ")]
     assert answers[2].startswith("|   | NOVA_SERVICES WARNING - nova-compute 4/182 down: "), answers[2]  # 10 excluded
     assert answers[3].startswith("|   | NOVA_SERVICES WARNING - nova-compute 2/20 down"), answers[3]
-    assert answers[6] == '|   | {"services": [ | | |'
+    assert answers[4] == "|   | NOVA_SERVICES UNKNOWN - no services matched (--zone nova) | | |"  # every compute zoned
+    assert answers[7] == '|   | {"services": [ | | |'
