@@ -385,7 +385,7 @@ def test_a_compute_row_without_the_compute_topic_is_in_the_internal_zone():
     without_topic = dataclasses.replace(row("cmp2", age=5.0), topic=None)
     assert [deployment.zone_of(r) for r in (with_topic, without_topic)] == ["az1", "internal"]
     selection = Selection(zones=("az1",))
-    plan = ReadPlan(selection.where, POLICY, FACTORY_NOW, in_database=False, keep_all=True, keeps=selection.keeps)
+    plan = ReadPlan(selection.where, POLICY, FACTORY_NOW, in_database=False, keep_all=True, selection=selection)
     cell = Cell("cell1", "11111111-1111-4111-8111-111111111111", None)
     reading = judge_rows(cell, [with_topic, without_topic], plan, deployment.zone_names, FACTORY_NOW)
     lines = list(every_service_output(combine(readings.Deployment([cell]), [reading], narrowed=True)))

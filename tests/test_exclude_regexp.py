@@ -101,7 +101,7 @@ def _services_read(url, patterns: tuple[str, ...], in_database: bool):
         Policy(60, 35, ahead_after=10),
         NOW,
         in_database=in_database,
-        excludes=selection.excludes,
+        selection=selection,
         exclude=selection.exclude_in_database if in_database else (),
     )
     link = Link(url, Deadline.after(10))

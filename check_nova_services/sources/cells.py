@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from check_nova_services.readings import Cell, CellReading, Clock, ListedBlocks, ZoneNames, listed
 from check_nova_services.rule.heartbeat import ServiceRow
 from check_nova_services.rule.nodes import lag_tolerance
 from check_nova_services.rule.policy import PROBLEM_LIMIT, Assessed, Policy, TallyBuilder, assess
-from check_nova_services.rule.selection import ServiceFilter
+from check_nova_services.rule.selection import Selection, ServiceFilter
 from check_nova_services.rule.versions import naming_bound
 from check_nova_services.shared.timestamps import utc_now
 from check_nova_services.sources.counts import Listing, TallyQuery, read_counts_on
@@ -31,8 +31,8 @@ class ReadPlan:
     clock: Clock
     in_database: bool = True
     keep_all: bool = False
-    keeps: Callable[[ServiceRow, str | None], bool] = lambda row, zone: True
-    excludes: Callable[[ServiceRow], bool] = lambda row: False
+    #: What the row path keeps and leaves out of the counts (--host, --binary, --zone, --exclude), row by row.
+    selection: Selection = Selection()
     problem_limit: int = PROBLEM_LIMIT
     #: --exclude's patterns, for the database to apply where it reads them as Python does (Link.regexp_as_python).
     exclude: tuple[str, ...] = ()
@@ -133,10 +133,10 @@ def judge_rows(
     excluded = 0
     for row in rows:
         zone = None if zones is None else zones.of_row(row)
-        if not plan.keeps(row, zone):
+        if not plan.selection.keeps(row, zone):
             continue
         assessed = assess(row, cell.name, now, plan.policy, zone)
-        if plan.excludes(row):  # out of the counts, not out of Nova's minimum version
+        if plan.selection.excludes(row):  # out of the counts, not out of Nova's minimum version
             assessed = replace(assessed, excluded=True)
             excluded += 1
             builder.add_version(assessed)

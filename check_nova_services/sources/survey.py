@@ -50,8 +50,7 @@ def survey(
         clock=utc_now() if clock == "local" else clock,
         in_database=not selection.needs_rows,
         keep_all=list_every_service,
-        keeps=selection.keeps,
-        excludes=selection.excludes,
+        selection=selection,
         exclude=selection.exclude_in_database,
     )
     readings = read_cells(

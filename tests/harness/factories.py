@@ -92,7 +92,7 @@ def reading_of(
     excludes rows as a cell read does (no row has a zone here)."""
     plan = ReadPlan(ServiceFilter(), policy, NOW, in_database=False)
     if selection is not None:
-        plan = dataclasses.replace(plan, keeps=selection.keeps, excludes=selection.excludes)
+        plan = dataclasses.replace(plan, selection=selection)
     readings = []
     names = [*cells, *(unreachable or {}), *(stale or {})]
     # A name that is a uuid stands for an unnamed cell (Nova then shows the uuid as its name).
