@@ -477,12 +477,18 @@ def policy_logic(
         "disabled": atom("disabled"),
         "problem": any_(broken, auto, no(up), quiet, late),
         "watched": all_(no(quiet), no(defect), atom("readable")),
+        "quiet": quiet,
     }
+
+
+def logic_of(atoms: dict[str, bool], count_disabled: bool) -> dict[str, bool]:
+    """policy_logic over one combination of atoms as plain booleans (an aggregate's group, a listed row's kind)."""
+    return policy_logic(atoms.__getitem__, lambda *x: all(x), lambda *x: any(x), lambda x: not x, False, count_disabled)
 
 
 def _group_tally(group: _Group, now: dt.datetime, count_disabled: bool) -> BinaryTally:
     atoms, count = group.atoms, group.services
-    logic = policy_logic(atoms.__getitem__, lambda *x: all(x), lambda *x: any(x), lambda x: not x, False, count_disabled)
+    logic = logic_of(atoms, count_disabled)
     return BinaryTally(
         group.binary,
         total=count,
@@ -517,9 +523,9 @@ class _Kind:
 
     @classmethod
     def of(cls, facts: dict[str, bool], count_disabled: bool) -> _Kind:
-        logic = policy_logic(facts.__getitem__, lambda *x: all(x), lambda *x: any(x), lambda x: not x, False, count_disabled)
+        logic = logic_of(facts, count_disabled)
         return cls(
-            standing_of(facts, logic, count_disabled),
+            standing_of(facts, logic),
             logic["up"],
             facts["disabled"],
             facts["forced"],
@@ -531,9 +537,9 @@ class _Kind:
         )
 
 
-def standing_of(facts: dict[str, bool], logic: dict[str, bool], count_disabled: bool) -> Standing:
+def standing_of(facts: dict[str, bool], logic: dict[str, bool]) -> Standing:
     """policy.assess's standing, from the atoms of one row and their policy_logic."""
-    quiet = facts["disabled"] and not facts["auto"] and not count_disabled
+    quiet = logic["quiet"]
     if facts["defect"] or facts["unreadable"]:
         return Standing.UNREADABLE
     if facts["auto"]:
