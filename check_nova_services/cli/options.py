@@ -271,6 +271,37 @@ def _thresholds(parser: argparse.ArgumentParser) -> None:
         "every default of its level; BINARY=RANGE replaces only that binary's",
     )
     thr.add_argument(
+        "--zone-warning",
+        action="append",
+        default=[],
+        metavar="[ZONE=]RANGE",
+        help="range of usable computes (up and enabled nova-compute) per availability zone that is OK; outside it "
+        "WARNING. A count (8: = at least 8) or a share of the zone's computes (50%%:); a plain RANGE applies to every "
+        "zone; repeatable or comma-separated. Needs the API database",
+    )
+    thr.add_argument(
+        "--zone-critical",
+        action="append",
+        default=[],
+        metavar="[ZONE=]RANGE",
+        help="as --zone-warning, for CRITICAL",
+    )
+    thr.add_argument(
+        "--aggregate-warning",
+        action="append",
+        default=[],
+        metavar="AGGREGATE=RANGE",
+        help="as --zone-warning, for the usable computes of a host aggregate that is no zone (a GPU pool, a tenant's "
+        "dedicated hosts), named by its name; repeatable",
+    )
+    thr.add_argument(
+        "--aggregate-critical",
+        action="append",
+        default=[],
+        metavar="AGGREGATE=RANGE",
+        help="as --aggregate-warning, for CRITICAL",
+    )
+    thr.add_argument(
         "--age-warning",
         metavar="SECONDS",
         type=_non_negative_float,
