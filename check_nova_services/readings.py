@@ -11,12 +11,14 @@ import datetime as dt
 import heapq
 import marshal
 import zlib
-from collections.abc import Iterator, Mapping
+from collections import Counter
+from collections.abc import Collection, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, NamedTuple, Union, cast
 
+from check_nova_services.rule.capacity import AGGREGATE, ZONE, Pool, PoolCount, summed
 from check_nova_services.rule.heartbeat import ServiceRow
 from check_nova_services.rule.nodes import NodeState
 from check_nova_services.rule.policy import REMOVED_BINARIES, Assessed, BinaryTally, removed_binaries, too_old_computes
@@ -201,6 +203,11 @@ class CellReading:
     nova_versions: dict[str, VersionCounts] = field(default_factory=dict)
     #: Services --exclude left out of the counts (by either path).
     excluded_count: int = 0
+    #: Usable and total computes per zone and named aggregate; for a cell that could not be read, its computes as
+    #: host_mappings places them, all unknown.
+    capacity: dict[Pool, PoolCount] = field(default_factory=dict)
+    #: A cell that could not be read: its compute hosts as host_mappings lists them, in the run's view (-v names them).
+    unknown_hosts: tuple[str, ...] = ()
 
     @property
     def services(self) -> int:
@@ -245,6 +252,22 @@ class Deployment:
     internal_zone: str = "internal"
     #: Why zones are unknown although there is an API database (e.g. no SELECT on aggregate_hosts).
     zones_problem: str | None = None
+    #: Every zone an aggregate names (None: zones unknown or no API database).
+    known_zones: frozenset[str] | None = None
+    #: Each cell's compute hosts by cell uuid, from host_mappings (None: unread, ``pools_problem`` says why).
+    mapped_hosts: Mapping[str, tuple[str, ...]] | None = None
+    #: The hosts of each aggregate named on the command line that exists.
+    aggregate_hosts: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: Why host_mappings or the named aggregates could not be read.
+    pools_problem: str | None = None
+
+    @property
+    def known_pools(self) -> frozenset[Pool] | None:
+        """Every zone an aggregate names and the default zone, and the named aggregates found (None: zones unknown)."""
+        if self.known_zones is None:
+            return None
+        zones = {Pool(ZONE, zone) for zone in (*self.known_zones, self.default_zone)}
+        return frozenset(zones | {Pool(AGGREGATE, name) for name in self.aggregate_hosts})
 
     def zone_of(self, row: ServiceRow) -> str | None:
         zones = self.zone_names
@@ -262,6 +285,55 @@ class Deployment:
             by_host = {host: frozenset(zones) for host, zones in self.zones_by_host.items()}
         names = {zones: ",".join(sorted(zones)) for zones in set(by_host.values())}
         return ZoneNames(by_host, names, self.default_zone, self.internal_zone)
+
+
+@dataclass(frozen=True)
+class PoolMap:
+    """Which pools a compute host counts in: its zones by Nova's rule (ZoneNames: a host in two zone aggregates is
+    in both, as --zone and the scheduler's zone filter take it; outside every zone, the default one), and the
+    aggregates named on the command line it belongs to."""
+
+    zones: ZoneNames
+    #: Each host of a named aggregate -> the named aggregates it is in.
+    aggregates_of: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, zones: ZoneNames, aggregate_hosts: Mapping[str, frozenset[str]]) -> PoolMap:
+        aggregates_of: dict[str, list[str]] = {}
+        for name, hosts in sorted(aggregate_hosts.items()):
+            for host in hosts:
+                aggregates_of.setdefault(host, []).append(name)
+        return cls(zones, {host: tuple(names) for host, names in aggregates_of.items()})
+
+    def count(self, usable: Collection[str], other: Collection[str]) -> dict[Pool, PoolCount]:
+        """Per pool, the usable computes of these hosts and all of them (a host once per compute service)."""
+        counts: dict[Pool, PoolCount] = {}
+        for hosts, each in ((usable, PoolCount(1, 1)), (other, PoolCount(0, 1))):
+            for pool, n in self._pools_of(hosts).items():
+                counts[pool] = counts.get(pool, PoolCount()) + PoolCount(each.usable * n, n)
+        return counts
+
+    def unknown(self, hosts: Collection[str]) -> dict[Pool, PoolCount]:
+        """Per pool, computes that cannot be known (a cell that could not be read): each is unknown."""
+        return {pool: PoolCount(0, n, n) for pool, n in self._pools_of(hosts).items()}
+
+    def _pools_of(self, hosts: Collection[str]) -> dict[Pool, int]:
+        """How many of ``hosts`` each pool holds: hosts alike (the same zones) counted together, not one by one."""
+        pools: dict[Pool, int] = {}
+        for zones, n in Counter(map(self.zones.by_host.get, hosts)).items():
+            for zone in zones or (self.zones.default_zone,):
+                pool = Pool(ZONE, zone)
+                pools[pool] = pools.get(pool, 0) + n
+        if self.aggregates_of:
+            for names, n in Counter(map(self.aggregates_of.get, hosts)).items():
+                for name in names or ():
+                    pool = Pool(AGGREGATE, name)
+                    pools[pool] = pools.get(pool, 0) + n
+        return pools
+
+    def zone_of(self, host: str) -> str:
+        """The zone name Nova shows for a compute on ``host``."""
+        return self.zones.of(host, compute=True)
 
 
 @dataclass(frozen=True)
@@ -289,6 +361,8 @@ class CellCounts:
     excluded_oldest: frozenset[int] = frozenset()
     #: Every service in list order, when the list view asked for it (sources.counts.Listing).
     listed: ListedBlocks | None = None
+    #: The hosts of the wanted nova-compute services that are usable (up and enabled), and of the others.
+    computes: tuple[list[str], list[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -327,6 +401,14 @@ class Reading:
     host_clock: float | None = None
     #: The newest version of a conductor or scheduler read (None: none with a version), whatever the floor.
     newest_control_plane: int | None = None
+    #: Usable, total and unknown computes per zone, then per named aggregate (empty: zones unknown).
+    capacity: dict[Pool, PoolCount] = field(default_factory=dict)
+    #: Whose zones and aggregates a compute host is in (None: zones unknown): -v names unknown computes by zone.
+    pools: PoolMap | None = None
+    #: Why the computes of a cell that could not be read are unknown in number (host_mappings unreadable).
+    pools_problem: str | None = None
+    #: Every zone (the default one too) and named aggregate that exists (None: zones unknown).
+    known_pools: frozenset[Pool] | None = None
 
     @property
     def total(self) -> int:
@@ -347,6 +429,7 @@ def combine(
     narrowed: bool = False,
     version_floor: Floor | None = None,
     host_clock: float | None = None,
+    pools: PoolMap | None = None,
 ) -> Reading:
     """The cells' readings as one; the minimum versions across cells (rule/versions.py) and the too-old verdict
     (rule/policy.py too_old_computes) as Nova decides them, against ``version_floor`` or the floor of the newest
@@ -388,4 +471,8 @@ def combine(
         removed=removed_binaries(newest_control),
         host_clock=host_clock,
         newest_control_plane=newest_control,
+        capacity=summed(r.capacity for r in readings),
+        pools=pools,
+        pools_problem=deployment.pools_problem,
+        known_pools=deployment.known_pools,
     )

@@ -15,19 +15,19 @@ from typing import TypeVar
 from sqlalchemy.engine import URL
 
 from check_nova_services.readings import Clock
+from check_nova_services.rule.capacity import COMPUTE_BINARY
 from check_nova_services.rule.heartbeat import DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME, effective_down_time
 from check_nova_services.rule.patterns import runaway_repetition
 from check_nova_services.rule.policy import Policy
 from check_nova_services.rule.releases import SERVICE_VERSION_ALIASES
 from check_nova_services.rule.selection import Selection
-from check_nova_services.rule.thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING, ThresholdTable
+from check_nova_services.rule.thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING, CapacityRanges, ThresholdTable
 from check_nova_services.rule.versions import Floor, parse_floor
 from check_nova_services.shared.deadline import Deadline
 from check_nova_services.shared.errors import ConfigError
 from check_nova_services.shared.redaction import redact
 from check_nova_services.shared.text import safe
 from check_nova_services.shared.timestamps import parse_timestamp
-from check_nova_services.sources.api_database import ZonesWanted
 from check_nova_services.sources.config import (
     DEFAULT_PLACES,
     ENV_API_DB_URL,
@@ -63,6 +63,8 @@ class Judgement:
     excluding: bool = False
     #: Computes too old for the control plane are CRITICAL, not WARNING.
     too_old_is_critical: bool = False
+    #: Ranges on the usable computes of zones and aggregates.
+    capacity: CapacityRanges = field(default_factory=lambda: CapacityRanges.of([], [], [], []))
 
     @property
     def threshold_binaries(self) -> frozenset[str]:
@@ -157,6 +159,7 @@ def _assemble(
             raise ConfigError(f"no database to check: {', '.join(conf.files)} has no [database]/connection")
         if args.cell or args.zone:
             raise ConfigError("--cell and --zone need the API database (--api-db-url or [api_database]/connection)")
+    capacity = _capacity_ranges(args, api_url is not None)
 
     service_down_time = _first(args.service_down_time, conf.service_down_time, DEFAULT_SERVICE_DOWN_TIME)
     report_interval = _first(args.report_interval, conf.report_interval, DEFAULT_REPORT_INTERVAL)
@@ -177,7 +180,7 @@ def _assemble(
             only=tuple(args.cell),
             default_zone=conf.default_availability_zone or "nova",
             internal_zone=conf.internal_service_availability_zone or "internal",
-            zones=ZonesWanted(bool(args.verbose or args.list), tuple(args.zone), conf.default_availability_zone or "nova"),
+            aggregates=tuple(sorted(capacity.named_aggregates)),
         ),
         conf=conf,
         service_down_time=service_down_time,
@@ -201,6 +204,7 @@ def _assemble(
             verbosity=args.verbose,
             excluding=bool(args.exclude),
             too_old_is_critical=args.too_old_compute_state == "critical",
+            capacity=capacity,
         ),
         deadline=deadline,
         limits=Limits(parallel=args.parallel, per_server=args.per_server),
@@ -208,6 +212,20 @@ def _assemble(
         skew_limit=default_skew_warning(report_interval, down_time, args.skew_warning)
         or default_skew_warning(report_interval, down_time, None),
     )
+
+
+def _capacity_ranges(args: argparse.Namespace, api_database: bool) -> CapacityRanges:
+    """The ranges on usable computes; they need the zones (the API database) and the computes in the view."""
+    ranges = CapacityRanges.of(args.zone_warning, args.zone_critical, args.aggregate_warning, args.aggregate_critical)
+    given = [o for o, v in (("zone", ranges.zones_judged), ("aggregate", ranges.named_aggregates)) if v]
+    if given and not api_database:
+        raise ConfigError(
+            f"--{given[0]}-warning and --{given[0]}-critical need the API database (--api-db-url or "
+            "[api_database]/connection): zones and aggregates live there"
+        )
+    if given and args.binary and COMPUTE_BINARY not in args.binary:
+        raise ConfigError(f"--{given[0]}-warning and --{given[0]}-critical count {COMPUTE_BINARY}: --binary leaves it out")
+    return ranges
 
 
 def _version_floor(given: str | None) -> Floor | None:

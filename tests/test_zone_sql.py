@@ -19,7 +19,7 @@ from check_nova_services.readings import Deployment
 from check_nova_services.rule.selection import Selection, ServiceFilter, ZoneHosts
 from check_nova_services.shared.deadline import Deadline
 from check_nova_services.sources import counts
-from check_nova_services.sources.api_database import ZonesWanted, _zone_hosts_grouped, read_api_database
+from check_nova_services.sources.api_database import _zone_hosts_grouped, read_api_database
 from check_nova_services.sources.counts import TallyQuery
 from check_nova_services.sources.rows import read_services
 from tests.conftest import CELL_PROPERTY, NOW, one_cell_on_each_backend
@@ -133,25 +133,19 @@ def grouped(api, backend: str):
 
 
 @pytest.mark.parametrize("backend", ["mariadb", "sqlite"])
-def test_a_zone_selected_and_not_shown_reads_only_its_hosts(mariadb, tmp_path, backend):
-    """--zone az1 without -v or the list reads az1's hosts only, compared exactly (MariaDB's = would take AZ1 for
-    az1); the default zone needs every aggregated host (its computes are outside them all); no zone reads none."""
-    api = mariadb.create_database("zone_subset") if backend == "mariadb" else make_url(f"sqlite:///{tmp_path}/api.sqlite")
-    write_api_database(api, [], {"az1": ["h1", "h2"], "other": ["h3"], "az2": ["h2", "h4"]})
+def test_every_zone_is_read_compared_exactly(mariadb, tmp_path, backend):
+    """Every aggregated host's zones are read (capacity is per zone, every run), each zone name as stored: AZ1 is not
+    az1 (MariaDB's = would take one for the other); every zone an aggregate names, one without hosts too."""
+    api = mariadb.create_database("zone_every") if backend == "mariadb" else make_url(f"sqlite:///{tmp_path}/api.sqlite")
+    write_api_database(api, [], {"az1": ["h1", "h2"], "other": ["h3"], "az2": ["h2", "h4"], "empty": []})
     engine = create_engine(api)  # a zone named AZ1 (the writer's aggregate names, agg-<zone>, would collide on MariaDB)
     with engine.begin() as conn:
         conn.execute(text("UPDATE aggregate_metadata SET value = 'AZ1' WHERE value = 'other'"))
     engine.dispose()
-    every = {"h1": {"az1"}, "h2": {"az1", "az2"}, "h3": {"AZ1"}, "h4": {"az2"}}
-
-    def read(shown: bool, *selected: str):
-        return read_api_database(api, Deadline.after(10), ZonesWanted(shown, selected, "nova")).zones
-
-    assert read(False, "az1") == {"h1": {"az1"}, "h2": {"az1"}}
-    assert read(False, "az2", "AZ1") == {"h2": {"az2"}, "h3": {"AZ1"}, "h4": {"az2"}}
-    assert read(False, "nova") == every
-    assert read(True, "az1") == every
-    assert read(False) is None
+    read = read_api_database(api, Deadline.after(10))
+    assert read.zones == {"h1": {"az1"}, "h2": {"az1", "az2"}, "h3": {"AZ1"}, "h4": {"az2"}}
+    assert read.zone_names == {"az1", "AZ1", "az2", "empty"}
+    assert read.zones_problem is None
 
 
 def counted(url, zones: ZoneHosts, narrow_from: int):

@@ -210,9 +210,12 @@ def write_api_database(
     cells: list[tuple[str, str, str]],
     zones: dict[str, list[str]] | None = None,
     disabled: tuple[str, ...] = (),
+    host_mappings: dict[str, list[str]] | None = None,
+    aggregates: dict[str, list[str]] | None = None,
 ) -> None:
-    """Create the API tables at ``url``: cells as (uuid, name, database_connection), and one
-    aggregate per availability zone holding the listed hosts.
+    """Create the API tables at ``url``: cells as (uuid, name, database_connection), one
+    aggregate per availability zone holding the listed hosts, each cell's compute hosts
+    (``host_mappings``, by cell uuid) and aggregates that are no zone (``aggregates``, by name).
 
     Raises :class:`Refused`, having changed nothing, if any of those tables there holds rows
     the demo did not write."""
@@ -236,13 +239,22 @@ def write_api_database(
                         "disabled": name in disabled,
                     },
                 )
-            for number, (zone, hosts) in enumerate(sorted((zones or {}).items()), start=1):
-                conn.execute(insert(t["aggregates"]), {"id": number, "uuid": str(uuidlib.uuid4()), "name": f"agg-{zone}"})
-                conn.execute(
-                    insert(t["aggregate_metadata"]), {"aggregate_id": number, "key": "availability_zone", "value": zone}
-                )
-                for host in hosts:
-                    conn.execute(insert(t["aggregate_hosts"]), {"aggregate_id": number, "host": host})
+            cell_ids = {u: n for n, (u, _, _) in enumerate(cells, start=1)}
+            mapped = [{"cell_id": cell_ids[u], "host": h} for u, hosts in (host_mappings or {}).items() for h in hosts]
+            if mapped:
+                conn.execute(insert(t["host_mappings"]), mapped)
+            groups: list[tuple[str, str | None, list[str]]] = [
+                (f"agg-{zone}", zone, hosts) for zone, hosts in sorted((zones or {}).items())
+            ]
+            groups += [(name, None, hosts) for name, hosts in sorted((aggregates or {}).items())]
+            for number, (name, zone, hosts) in enumerate(groups, start=1):
+                conn.execute(insert(t["aggregates"]), {"id": number, "uuid": str(uuidlib.uuid4()), "name": name})
+                if zone is not None:
+                    conn.execute(
+                        insert(t["aggregate_metadata"]), {"aggregate_id": number, "key": "availability_zone", "value": zone}
+                    )
+                if hosts:
+                    conn.execute(insert(t["aggregate_hosts"]), [{"aggregate_id": number, "host": h} for h in hosts])
     finally:
         engine.dispose()
 
@@ -286,13 +298,16 @@ def write_deployment(url: URL, cells: int, computes: int, now: dt.datetime) -> U
     hypervisors = [r for r in rows if r["binary"] == "nova-compute"]
     mappings = [(CELL0_UUID, "cell0", sibling_url(url, "cell0"))]
     write_cell(mappings[0][2], controllers)
+    mapped: dict[str, list[str]] = {}
     for n in range(1, cells + 1):
         cell_url = sibling_url(url, f"cell{n}")
         conductor = service(f"cell{n}-conductor", "nova-conductor", now, age=3.0)
         write_cell(cell_url, [conductor, *hypervisors[n - 1 :: cells]])
         mappings.append((str(uuidlib.UUID(int=n)), f"cell{n}", cell_url))
+        mapped[mappings[-1][0]] = sorted({r["host"] for r in hypervisors[n - 1 :: cells]})
     hosts = sorted(r["host"] for r in hypervisors)
     zones = {"az1": hosts[: len(hosts) // 2], "az2": hosts[len(hosts) // 2 :]}
     api_url = sibling_url(url, "api")
-    write_api_database(api_url, [(u, name, c.render_as_string(hide_password=False)) for u, name, c in mappings], zones)
+    cells_written = [(u, name, c.render_as_string(hide_password=False)) for u, name, c in mappings]
+    write_api_database(api_url, cells_written, zones, host_mappings=mapped)
     return api_url

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from itertools import chain
 
+from check_nova_services.output.pager import NO_CAPACITY, Capacity, shortfall_text
 from check_nova_services.output.words import ahead_or_behind, cell_name, count_of, describe, who
 from check_nova_services.readings import Reading, listed
 from check_nova_services.rule.policy import PROBLEM_RANK, binary_rank
@@ -19,9 +20,14 @@ VERBOSE_LIMIT = 30
 VERBOSE_BYTES = 5500
 
 
-def long_output(reading: Reading, unmatched_thresholds: Iterable[str] = (), skew_warning: float | None = None) -> list[str]:
+def long_output(
+    reading: Reading,
+    unmatched_thresholds: Iterable[str] = (),
+    skew_warning: float | None = None,
+    capacity: Capacity = NO_CAPACITY,
+) -> list[str]:
     """-v: the facts, then the problem services worth naming, most important first, within Nagios's 8 KiB."""
-    lines, notes = _facts_and_notes(reading, unmatched_thresholds, skew_warning)
+    lines, notes = _facts_and_notes(reading, unmatched_thresholds, skew_warning, capacity)
     problems = sorted(
         reading.problems,
         key=lambda s: (PROBLEM_RANK[s.standing], binary_rank(s.row.binary), s.row.binary, s.row.host, s.cell_name),
@@ -44,16 +50,42 @@ def long_output(reading: Reading, unmatched_thresholds: Iterable[str] = (), skew
 
 
 def every_service_output(
-    reading: Reading, unmatched_thresholds: Iterable[str] = (), skew_warning: float | None = None
+    reading: Reading,
+    unmatched_thresholds: Iterable[str] = (),
+    skew_warning: float | None = None,
+    capacity: Capacity = NO_CAPACITY,
 ) -> Iterator[str]:
     """-vv: the facts, every service (the excluded ones marked) and the notes, a line at a time as they are
     written (plugin/streamed.py): 100,000 services are never held as lines."""
-    lines, notes = _facts_and_notes(reading, unmatched_thresholds, skew_warning)
+    lines, notes = _facts_and_notes(reading, unmatched_thresholds, skew_warning, capacity)
     return chain(lines, map(describe, reading.every_service()), notes)
 
 
+#: Hosts named per zone of a cell that could not be read.
+UNKNOWN_HOSTS_NAMED = 20
+
+
+def _unknown_computes(reading: Reading) -> list[str]:
+    """-v names the computes of each cell that could not be read, by zone (the first few of each)."""
+    lines = []
+    for r in reading.unreachable[:VERBOSE_LIMIT]:
+        if not r.unknown_hosts or reading.pools is None:
+            continue
+        by_zone: dict[str, list[str]] = {}
+        for host in sorted(r.unknown_hosts):
+            by_zone.setdefault(reading.pools.zone_of(host), []).append(host)
+        parts = []
+        for zone, hosts in sorted(by_zone.items()):
+            more = f" +{len(hosts) - UNKNOWN_HOSTS_NAMED} more" if len(hosts) > UNKNOWN_HOSTS_NAMED else ""
+            parts.append(
+                f"{safe(zone, 40)} ({len(hosts)}): {', '.join(safe(h, 60) for h in hosts[:UNKNOWN_HOSTS_NAMED])}{more}"
+            )
+        lines.append(f"unknown computes of {cell_name(r.cell)}: {'; '.join(parts)}")
+    return lines
+
+
 def _facts_and_notes(
-    reading: Reading, unmatched_thresholds: Iterable[str], skew_warning: float | None
+    reading: Reading, unmatched_thresholds: Iterable[str], skew_warning: float | None, capacity: Capacity
 ) -> tuple[list[str], list[str]]:
     lines = [
         f"stale: {cell_name(r.cell)}: its database {safe(r.error, 300)}; its heartbeats may be stale, not judged"
@@ -61,7 +93,16 @@ def _facts_and_notes(
         else f"unreachable: {cell_name(r.cell)}: {safe(r.error, 300)}"
         for r in reading.unreachable[:VERBOSE_LIMIT]
     ]
+    lines += _unknown_computes(reading)
+    lines += [f"capacity: {shortfall_text(s)}" for s in capacity.shortfalls]
     notes = [f"note: -w/-c name {safe(binary, 255)}, which no service read has" for binary in unmatched_thresholds]
+    notes += [
+        f"note: capacity range for {pool.kind} {safe(pool.name, 255)}, which does not exist" for pool in capacity.unmatched
+    ]
+    if reading.pools_problem is not None and reading.unreachable:
+        notes.append(
+            f"note: host_mappings unreadable, the computes of unreachable cells unknown: {safe(reading.pools_problem, 300)}"
+        )
     if reading.host_clock is not None:
         lines.append(
             f"clock: this host's clock is {abs(reading.host_clock):.3f}s {ahead_or_behind(reading.host_clock)} every "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from check_nova_services.output.fit import SEPARATOR, SUMMARY_BUDGET, Fact, fit, heads_fit
 from check_nova_services.output.words import (
@@ -26,10 +27,25 @@ from check_nova_services.output.words import (
     why,
 )
 from check_nova_services.readings import CellReading, Reading
+from check_nova_services.rule.capacity import AGGREGATE, ZONE, Pool, Shortfall
 from check_nova_services.rule.policy import KNOWN_BINARIES, OTHER_BINARY_RANK, Assessed, Standing, binary_rank
 from check_nova_services.rule.releases import RELEASES
 from check_nova_services.rule.versions import COMPUTE, release_of
 from check_nova_services.shared.text import duration, safe
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What the checks judged of the zones and aggregates: those short of their ranges, worst first, and those
+    named in the ranges that do not exist."""
+
+    shortfalls: tuple[Shortfall, ...] = ()
+    unmatched: tuple[Pool, ...] = ()
+
+
+#: No zone or aggregate judged.
+NO_CAPACITY = Capacity()
+
 
 #: Whole cells down are named one by one, each with its newest heartbeat, up to this many and while every fact's
 #: head fits beside them; more, or less room, and they are one fact: "8 cells all down (160 services): cell000, …".
@@ -41,12 +57,13 @@ def first_line(
     unmatched_thresholds: Iterable[str] = (),
     budget: int = SUMMARY_BUDGET,
     skew_warning: float | None = None,
+    capacity: Capacity = NO_CAPACITY,
 ) -> str:
     """The status text after "NOVA_SERVICES STATE - ", at most ``budget`` characters."""
     whole = _whole_cells(reading)
-    facts = _facts(reading, whole, _each_whole_cell(whole), unmatched_thresholds, budget, skew_warning)
+    facts = _facts(reading, whole, _each_whole_cell(whole), unmatched_thresholds, budget, skew_warning, capacity)
     if len(whole) > 1 and (len(whole) > WHOLE_CELLS_NAMED or not heads_fit(facts, budget)):
-        facts = _facts(reading, whole, [_whole_cells_as_one(whole)], unmatched_thresholds, budget, skew_warning)
+        facts = _facts(reading, whole, [_whole_cells_as_one(whole)], unmatched_thresholds, budget, skew_warning, capacity)
     return fit(facts, budget)
 
 
@@ -57,14 +74,18 @@ def _facts(
     unmatched_thresholds: Iterable[str],
     budget: int,
     skew_warning: float | None,
+    capacity: Capacity,
 ) -> list[Fact]:
     """Every fact of the line in its order, the whole cells down as given; this host's wrong clock first, since
-    every other fact was judged around it (and it replaces the skew it explains)."""
-    known = [*whole_facts, *_down(reading, whole), *_late(reading), *_too_old(reading)]
+    every other fact was judged around it (and it replaces the skew it explains). Zones and aggregates short of
+    computes follow the down services they come from."""
+    shortfalls = [_shortfall(s) for s in capacity.shortfalls]
+    known = [*whole_facts, *_down(reading, whole), *shortfalls, *_late(reading), *_too_old(reading)]
     host_clock = _host_clock(reading)
     skew = [] if host_clock else _skew(reading, skew_warning)
-    facts = [*_unreachable(reading, alone=not known and not skew and not host_clock), *known]
-    notes = skew + _notes(reading, unmatched_thresholds)
+    unreachable = _unreachable(reading, alone=not known and not skew and not host_clock)
+    facts = [*unreachable, *_unknown_computes(reading), *known]
+    notes = skew + _notes(reading, unmatched_thresholds) + _unmatched_pools(capacity.unmatched)
     if not facts:
         room = budget - sum(len(n.head) + len(SEPARATOR) for n in host_clock + notes)
         facts = [Fact(_all_up(reading, room))]
@@ -93,6 +114,60 @@ def _unreachable(reading: Reading, alone: bool) -> list[Fact]:
         head = f"{len(stale)} of {len(reading.cells)} cells' databases may be stale"
         facts += _several(stale, head, f"{len(stale)} cells' databases may be stale")
     return facts
+
+
+def _unknown_computes(reading: Reading) -> list[Fact]:
+    """The computes of the cells that could not be read, by zone, as host_mappings places them (Nova's API lists
+    them so): "6 computes (az2 3, nova 3)"; when host_mappings cannot say, that, once."""
+    gone = [r for r in reading.unreachable if r.capacity]
+    if not gone:
+        return []
+    if any(count.unbounded for r in gone for count in r.capacity.values()):
+        return [Fact("their computes unknown (host_mappings unreadable)", terse="computes unknown")]
+    computes = sum(len(r.unknown_hosts) for r in gone)
+    by_zone: dict[str, int] = defaultdict(int)
+    for r in gone:
+        for pool, count in r.capacity.items():
+            if pool.kind == ZONE:
+                by_zone[pool.name] += count.unknown
+    zones = ", ".join(f"{safe(zone, 30)} {n}" for zone, n in sorted(by_zone.items()))
+    return [Fact(f"{count_of(computes, 'compute')} ({zones})", terse=count_of(computes, "compute"))]
+
+
+def pool_name(pool: Pool) -> str:
+    """A zone by its name, an aggregate as "aggregate NAME"."""
+    return safe(pool.name, 40) if pool.kind == ZONE else f"{AGGREGATE} {safe(pool.name, 40)}"
+
+
+def shortfall_text(shortfall: Shortfall) -> str:
+    """ "az2: 2 of 10 computes usable (needs 6)", the unknown ones said when there are any."""
+    count = shortfall.count
+    unknown = ", more unknown" if count.unbounded else f", {count.unknown} unknown" if count.unknown else ""
+    wants = f"needs {shortfall.needs}" if shortfall.needs is not None else f"range {safe(shortfall.range_text, 30)}"
+    return f"{pool_name(shortfall.pool)}: {count.usable} of {count.total} computes usable{unknown} ({wants})"
+
+
+def _shortfall(shortfall: Shortfall) -> Fact:
+    count = shortfall.count
+    return Fact(shortfall_text(shortfall), terse=f"{pool_name(shortfall.pool)} {count.usable}/{count.total} usable")
+
+
+def _unmatched_pools(pools: Sequence[Pool]) -> list[Fact]:
+    """Zones and aggregates named in the capacity ranges that do not exist: a typo, like a -w/-c name."""
+    facts = []
+    for kind, option in ((ZONE, "--zone"), (AGGREGATE, "--aggregate")):
+        names = [safe(p.name, 40) for p in pools if p.kind == kind]
+        if names:
+            head = f"{option}-warning/critical {', '.join(names)}: no such {kind}{'s' if len(names) > 1 else ''}"
+            facts.append(Fact(head, terse=f"{count_of(len(names), option + ' name')} matching no {kind}"))
+    return facts
+
+
+def unmatched_pools(reading: Reading, named: Iterable[Pool]) -> tuple[Pool, ...]:
+    """Pools named in the ranges that the API database does not have (none when zones are unknown: cannot say)."""
+    if reading.known_pools is None:
+        return ()
+    return tuple(sorted(set(named) - reading.known_pools))
 
 
 def _several(reports: Sequence[CellReading], head: str, terse: str) -> list[Fact]:

@@ -9,7 +9,14 @@ import nagiosplugin
 from nagiosplugin import Critical, ScalarContext, Unknown
 
 from check_nova_services import CHECK_NAME
-from check_nova_services.plugin.contexts import CellsContext, DownContext, HostClockContext, SkewContext, UnboundedContext
+from check_nova_services.plugin.contexts import (
+    CapacityContext,
+    CellsContext,
+    DownContext,
+    HostClockContext,
+    SkewContext,
+    UnboundedContext,
+)
 from check_nova_services.plugin.resource import NovaServices
 from check_nova_services.plugin.summary import SUMMARY_BUDGET, ServicesSummary, SeverityResults
 from check_nova_services.readings import Reading
@@ -21,8 +28,9 @@ __all__ = ["SUMMARY_BUDGET", "NovaServices", "build_check"]
 def build_check(judgement: Judgement, survey: Callable[[], Reading]) -> nagiosplugin.Check:
     """The check of one run: ``survey`` reads (once, in the Resource's probe), ``judgement`` says how to judge it."""
     check = nagiosplugin.Check(
-        NovaServices(survey, judgement.excluding),
+        NovaServices(survey, judgement.excluding, judgement.capacity.named_pools),
         DownContext(judgement.warning, judgement.critical),
+        CapacityContext(judgement.capacity),
         ScalarContext("leftover", warning="0"),
         ScalarContext("late", warning="0" if judgement.policy.age_warning is not None else None),
         ScalarContext("count"),
@@ -31,7 +39,9 @@ def build_check(judgement: Judgement, survey: Callable[[], Reading]) -> nagiospl
         CellsContext(Critical if judgement.unreachable_is_critical else Unknown),
         SkewContext(judgement.skew_warning),
         HostClockContext(),
-        ServicesSummary(judgement.every_service, judgement.threshold_binaries, judgement.skew_warning),
+        ServicesSummary(
+            judgement.every_service, judgement.threshold_binaries, judgement.skew_warning, judgement.capacity.named_pools
+        ),
         SeverityResults(),
     )
     check.name = CHECK_NAME

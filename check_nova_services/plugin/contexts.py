@@ -3,13 +3,16 @@ can give (UNKNOWN), a symmetric limit that may be off. States only: the words ar
 
 from __future__ import annotations
 
+from typing import cast
+
 import nagiosplugin
 from nagiosplugin import Critical, Metric, Ok, Range, Resource, Result, ScalarContext, Unknown, Warn
 from nagiosplugin.performance import Performance
 from nagiosplugin.state import ServiceState
 
 from check_nova_services.plugin.resource import NovaServices
-from check_nova_services.rule.thresholds import ThresholdTable
+from check_nova_services.rule.capacity import Pool, PoolCount, Shortfall
+from check_nova_services.rule.thresholds import CapacityRanges, ThresholdTable
 
 
 class DownContext(nagiosplugin.Context):
@@ -37,6 +40,45 @@ class DownContext(nagiosplugin.Context):
 
     def performance(self, metric: Metric, resource: Resource) -> Performance:
         warning, critical = self.ranges(metric, resource)
+        return Performance(metric.name, metric.value, "", warning, critical, metric.min, metric.max)
+
+
+class CapacityResult(Result):
+    """A pool's Result, with the Shortfall the first line words (None: within its ranges)."""
+
+    shortfall: Shortfall | None
+
+    def __new__(cls, state: ServiceState, shortfall: Shortfall | None, metric: Metric) -> CapacityResult:
+        result = cast("CapacityResult", super().__new__(cls, state, None, metric))
+        result.shortfall = shortfall
+        return result
+
+
+#: A pool's Shortfall state as nagiosplugin's.
+_CAPACITY_STATES = {"critical": Critical, "warning": Warn, "unknown": Unknown}
+
+
+class CapacityContext(nagiosplugin.Context):
+    """Usable computes of a zone or aggregate against its ranges, the unknown computes taken into account
+    (thresholds.CapacityRanges.shortfall): a breach that depends on them is UNKNOWN, never OK."""
+
+    def __init__(self, ranges: CapacityRanges) -> None:
+        super().__init__("capacity")
+        self.ranges = ranges
+
+    def _pool(self, metric: Metric, resource: Resource) -> tuple[Pool, PoolCount]:
+        if not isinstance(resource, NovaServices):  # the check has no other Resource
+            raise TypeError(f"capacity comes from NovaServices, not {type(resource).__name__}")
+        return resource.pools[metric.name]
+
+    def evaluate(self, metric: Metric, resource: Resource) -> Result:
+        pool, count = self._pool(metric, resource)
+        shortfall = self.ranges.shortfall(pool, count)
+        return CapacityResult(Ok if shortfall is None else _CAPACITY_STATES[shortfall.state], shortfall, metric)
+
+    def performance(self, metric: Metric, resource: Resource) -> Performance:
+        pool, count = self._pool(metric, resource)
+        warning, critical = self.ranges.ranges(pool, count.total)
         return Performance(metric.name, metric.value, "", warning, critical, metric.min, metric.max)
 
 

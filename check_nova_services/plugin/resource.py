@@ -9,6 +9,7 @@ import nagiosplugin
 from check_nova_services import CHECK_NAME
 from check_nova_services.plugin.metrics import BINARY_METRICS
 from check_nova_services.readings import Reading
+from check_nova_services.rule.capacity import AGGREGATE, ZONE, Pool, PoolCount
 from check_nova_services.rule.policy import BinaryTally
 from check_nova_services.shared.errors import ReadError
 from check_nova_services.shared.text import label
@@ -19,10 +20,14 @@ class NovaServices(nagiosplugin.Resource):
 
     name = CHECK_NAME
 
-    def __init__(self, survey: Callable[[], Reading], excluding: bool = False):
+    def __init__(self, survey: Callable[[], Reading], excluding: bool = False, named_pools: Iterable[Pool] = ()):
         self.survey = survey
         #: --exclude was given: the count of excluded services is perfdata too.
         self.excluding = excluding
+        #: Zones and aggregates with ranges of their own: judged even with no compute (0 of 0), where they exist.
+        self.named_pools = frozenset(named_pools)
+        #: Each pool's count by the name of its ``_usable`` Metric (CapacityContext judges it against the pool's ranges).
+        self.pools: dict[str, tuple[Pool, PoolCount]] = {}
         #: Set by probe(): the one result the Summary reads, and each binary's tally by the name of each of its
         #: Metrics (DownContext judges a down count by the binary's own ranges).
         self.reading: Reading | None = None
@@ -35,6 +40,7 @@ class NovaServices(nagiosplugin.Resource):
             raise nagiosplugin.CheckError(str(exc)) from None
         self.reading, self.tallies = reading, {}
         yield from self._per_binary(reading.tallies)
+        yield from self._per_pool(self._capacity(reading))
         yield nagiosplugin.Metric("cells_total", len(reading.cells), min=0, context="count")
         yield nagiosplugin.Metric("cells_unreachable", len(reading.unreachable), min=0, max=len(reading.cells), context="cells")
         if self.excluding:
@@ -61,12 +67,35 @@ class NovaServices(nagiosplugin.Resource):
                     name, value, uom=metric.uom, min=metric.minimum, max=metric.bound(tally), context=metric.context_of(binary)
                 )
 
+    def _capacity(self, reading: Reading) -> dict[Pool, PoolCount]:
+        """Every pool counted; a pool with ranges of its own that exists but holds no compute in a whole view, as 0."""
+        capacity = dict(reading.capacity)
+        if reading.known_pools is not None and not reading.narrowed:
+            for pool in sorted(self.named_pools & reading.known_pools):
+                capacity.setdefault(pool, PoolCount())
+        return capacity
 
-def _labels(binaries: Iterable[str]) -> dict[str, str]:
+    def _per_pool(self, capacity: Mapping[Pool, PoolCount]) -> Iterator[nagiosplugin.Metric]:
+        """Each pool's usable (judged), total and unknown computes; unknown left out when it is any number."""
+        self.pools = {}
+        for kind in (ZONE, AGGREGATE):
+            pools = [pool for pool in capacity if pool.kind == kind]
+            labels = _labels([pool.name for pool in pools], own=())
+            for pool in pools:
+                count = capacity[pool]
+                name = f"{pool.prefix}_{labels[pool.name]}"
+                self.pools[f"{name}_usable"] = (pool, count)
+                yield nagiosplugin.Metric(f"{name}_usable", count.usable, min=0, max=count.total, context="capacity")
+                yield nagiosplugin.Metric(f"{name}_total", count.total, min=0, context="count")
+                if not count.unbounded:
+                    yield nagiosplugin.Metric(f"{name}_unknown", count.unknown, min=0, max=count.total, context="count")
+
+
+def _labels(binaries: Iterable[str], own: tuple[str, ...] = ("cells", "services")) -> dict[str, str]:
     """binary -> perfdata label prefix, from the binary's name alone (text.label), so that a graph keeps
     its binary from run to run whatever rows come and go. ``cells`` and ``services`` prefix the check's
-    own metrics: a binary of either name is labelled as one whose name had to be changed."""
-    own = ("cells", "services")
+    own metrics: a binary of either name is labelled as one whose name had to be changed (``own``; a zone's
+    and an aggregate's labels have a prefix of their own)."""
     labels = {binary: label(binary, own) for binary in binaries}
     seen: set[str] = set()
     twice: set[str] = set()

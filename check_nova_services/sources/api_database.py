@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sqlalchemy import (
     Connection,
@@ -33,6 +35,12 @@ aggregate_hosts = table("aggregate_hosts", column("host"), column("aggregate_id"
 aggregate_metadata = table("aggregate_metadata", column("aggregate_id"), column("key"), column("value"))
 
 
+aggregates = table("aggregates", column("id"), column("name"))
+
+
+host_mappings = table("host_mappings", column("cell_id"), column("host"))
+
+
 @dataclass(frozen=True)
 class CellMappingRow:
     uuid: str
@@ -51,80 +59,124 @@ class ApiDatabase:
     mappings: list[CellMappingRow]
     zones: dict[str, frozenset[str]] | None
     zones_problem: str | None = None
+    #: Every zone an aggregate's availability_zone names, hosts or not (None: zones unknown).
+    zone_names: frozenset[str] | None = None
+    #: host_mappings: each cell's compute hosts by cell uuid (None: unreadable, ``pools_problem`` says why), for the
+    #: computes of a cell that cannot be read (Nova's API lists them so since microversion 2.69).
+    mapped_hosts: dict[str, tuple[str, ...]] | None = None
+    #: The aggregates named in --aggregate-warning/--aggregate-critical that exist, with their hosts.
+    aggregate_hosts: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: Why host_mappings or the named aggregates could not be read (optional grants, like the aggregate tables).
+    pools_problem: str | None = None
 
 
-@dataclass(frozen=True)
-class ZonesWanted:
-    """Whose zones a run reads from the API database: a cloud of 100,000 aggregated hosts pays for their map
-    (about 0.1 s and 15 MiB) only where the output needs it."""
+def read_api_database(url: URL, deadline: Deadline, aggregate_names: tuple[str, ...] = ()) -> ApiDatabase:
+    """Every cell mapping (cell0 and disabled cells included, as Nova's API lists them), in id order; every aggregated
+    host's availability zones from the aggregates' ``availability_zone`` metadata, and every zone named; each cell's
+    mapped compute hosts (host_mappings) and the hosts of the aggregates ``aggregate_names`` names, for capacity.
 
-    #: Some output names each service's zone (-v, the list): every aggregated host's zones are read.
-    shown: bool = True
-    #: --zone's zones: without ``shown``, only their hosts are read -- all aggregated hosts when the default zone is
-    #: one of them (its computes are those outside every zone).
-    selected: tuple[str, ...] = ()
-    default_zone: str = "nova"
-
-    @property
-    def to_read(self) -> tuple[str, ...] | None:
-        """None: every zone; (): none, the tables only asked for (their grants checked); else these zones."""
-        if self.shown or self.default_zone in self.selected:
-            return None
-        return self.selected
-
-
-#: Every aggregated host's zones.
-EVERY_ZONE = ZonesWanted()
-
-
-def read_api_database(url: URL, deadline: Deadline, wanted: ZonesWanted = EVERY_ZONE) -> ApiDatabase:
-    """Every cell mapping (cell0 and disabled cells included, as Nova's API lists them), in id order,
-    and the availability zones of the hosts ``wanted`` from the aggregates' ``availability_zone`` metadata.
-
-    When no zone is wanted (a check with no -v, --zone or list) the zones are only asked for, not read (``zones``
-    None): whether they can be read is still said ("zones unknown")."""
+    The zones, host_mappings and aggregates are optional grants: one that cannot be read is said (``zones_problem``,
+    ``pools_problem``), the cells are read all the same."""
     mappings_stmt = select(
         cell_mappings.c.uuid, cell_mappings.c.name, cell_mappings.c.database_connection, cell_mappings.c.disabled
     ).order_by(cell_mappings.c.id)
-    only = wanted.to_read
-    zones_stmt = (
-        select(aggregate_hosts.c.host, aggregate_metadata.c.value)
-        .select_from(aggregate_hosts)
-        .join(aggregate_metadata, aggregate_hosts.c.aggregate_id == aggregate_metadata.c.aggregate_id)
-        .where(aggregate_metadata.c.key == "availability_zone")
-    )
-    if only:  # compared exactly, as ZoneHosts.of compares them (MySQL's = ignores case and trailing spaces)
-        zones_stmt = zones_stmt.where(cast(aggregate_metadata.c.value, LargeBinary).in_([z.encode() for z in only]))
     engine = make_engine(url, deadline)
-    zones: dict[str, frozenset[str]] | None = None
-    zones_problem = None
     try:
         with engine.connect() as conn:
             mappings = [
                 CellMappingRow(text_of(uuid), None if name is None else text_of(name), text_of(conn_url), bool(disabled))
                 for uuid, name, conn_url, disabled in conn.execute(mappings_stmt)
             ]
-            try:
-                if only != ():
-                    zones = _zones_of_hosts(conn, zones_stmt, only)
-                else:  # asked with LIMIT 0: the grants are checked, nothing is read
-                    conn.execute(zones_stmt.limit(0)).all()
-            except DBAPIError as exc:
-                if exc.connection_invalidated:  # the server went away: not a matter of grants
-                    raise
-                zones, zones_problem = None, describe_error(exc, url)
-                conn.rollback()
+            read_zones, zones_problem = _optional(conn, url, _read_zones)
+            pools, pools_problem = _read_pools(conn, url, aggregate_names)
     except Exception as exc:  # noqa: BLE001 - the driver raises more than DBAPI errors (option files, TLS files)
         raise ReadError(describe_error(exc, url)) from None
     finally:
         engine.dispose()
-    return ApiDatabase(mappings, zones, zones_problem)
+    mapped_hosts, aggregate_hosts = pools
+    zones, zone_names = read_zones or (None, None)
+    return ApiDatabase(mappings, zones, zones_problem, zone_names, mapped_hosts, aggregate_hosts, pools_problem)
 
 
-def _zones_of_hosts(conn: Connection, zones_stmt: Executable, only: tuple[str, ...] | None) -> dict[str, frozenset[str]]:
-    """Each aggregated host's zones (of ``only`` these zones, if given); hosts with the same zones share one set
-    (100,000 hosts, a handful of sets)."""
-    pairs = _zone_hosts_grouped(conn, only) if conn.dialect.name == "mysql" else None
+_T = TypeVar("_T")
+
+
+def _optional(conn: Connection, url: URL, read: Callable[[Connection], _T]) -> tuple[_T | None, str | None]:
+    """``read(conn)``, or None and why when a grant is missing (the server going away is raised: no grant matter)."""
+    try:
+        return read(conn), None
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise
+        conn.rollback()
+        return None, describe_error(exc, url)
+
+
+def _read_zones(conn: Connection) -> tuple[dict[str, frozenset[str]], frozenset[str]]:
+    zones_stmt = (
+        select(aggregate_hosts.c.host, aggregate_metadata.c.value)
+        .select_from(aggregate_hosts)
+        .join(aggregate_metadata, aggregate_hosts.c.aggregate_id == aggregate_metadata.c.aggregate_id)
+        .where(aggregate_metadata.c.key == "availability_zone")
+    )
+    # DISTINCT over the bytes: under MySQL's collation AZ1 and az1 would be one zone; for Nova they are two.
+    value = cast(aggregate_metadata.c.value, LargeBinary)
+    names_stmt = select(value).where(aggregate_metadata.c.key == "availability_zone").distinct()
+    names = frozenset(text_of(name) for (name,) in conn.execute(names_stmt))
+    return _zones_of_hosts(conn, zones_stmt), names
+
+
+def _read_pools(
+    conn: Connection, url: URL, aggregate_names: tuple[str, ...]
+) -> tuple[tuple[dict[str, tuple[str, ...]] | None, dict[str, frozenset[str]]], str | None]:
+    """Each cell's mapped hosts and the named aggregates' hosts; why not, when either cannot be read."""
+    mapped, mapped_problem = _optional(conn, url, _mapped_hosts)
+    named: dict[str, frozenset[str]] | None = {}
+    named_problem = None
+    if aggregate_names:
+        named, named_problem = _optional(conn, url, lambda c: _aggregate_hosts(c, aggregate_names))
+    problem = mapped_problem or named_problem
+    return (mapped, named or {}), problem
+
+
+def _mapped_hosts(conn: Connection) -> dict[str, tuple[str, ...]]:
+    """host_mappings by cell uuid: on MySQL/MariaDB one text per cell (rows when a name holds the separator)."""
+    joined = host_mappings.join(cell_mappings, host_mappings.c.cell_id == cell_mappings.c.id)
+    if conn.dialect.name == "mysql":
+        grouped = _grouped(
+            conn,
+            "SELECT cell_mappings.uuid, COUNT(*), SUM(CHAR_LENGTH(host_mappings.host)), "
+            "GROUP_CONCAT(host_mappings.host SEPARATOR '\\n') "
+            "FROM host_mappings JOIN cell_mappings ON host_mappings.cell_id = cell_mappings.id "
+            "GROUP BY cell_mappings.uuid",
+            (),
+        )
+        if grouped is not None:
+            return {cell: tuple(hosts) for cell, hosts in grouped}
+    by_cell: dict[str, list[str]] = {}
+    for uuid, host in conn.execute(select(cell_mappings.c.uuid, host_mappings.c.host).select_from(joined)):
+        by_cell.setdefault(text_of(uuid), []).append(text_of(host))
+    return {cell: tuple(hosts) for cell, hosts in by_cell.items()}
+
+
+def _aggregate_hosts(conn: Connection, names: tuple[str, ...]) -> dict[str, frozenset[str]]:
+    """The hosts of each aggregate named (compared exactly: MySQL's = ignores case); one that does not exist is absent."""
+    stmt = (
+        select(aggregates.c.name, aggregate_hosts.c.host)
+        .select_from(aggregates.outerjoin(aggregate_hosts, aggregate_hosts.c.aggregate_id == aggregates.c.id))
+        .where(cast(aggregates.c.name, LargeBinary).in_([name.encode() for name in names]))
+    )
+    hosts: dict[str, set[str]] = {}
+    for name, host in conn.execute(stmt):
+        members = hosts.setdefault(text_of(name), set())
+        if host is not None:
+            members.add(text_of(host))
+    return {name: frozenset(members) for name, members in hosts.items()}
+
+
+def _zones_of_hosts(conn: Connection, zones_stmt: Executable) -> dict[str, frozenset[str]]:
+    """Each aggregated host's zones; hosts with the same zones share one set (100,000 hosts, a handful of sets)."""
+    pairs = _zone_hosts_grouped(conn) if conn.dialect.name == "mysql" else None
     if pairs is None:
         pairs = [(text_of(zone), [text_of(host)]) for host, zone in conn.execute(zones_stmt)]
     zones: dict[str, frozenset[str]] = {}
@@ -141,24 +193,29 @@ def _zones_of_hosts(conn: Connection, zones_stmt: Executable, only: tuple[str, .
 _SEPARATOR = "\n"
 
 
-def _zone_hosts_grouped(conn: Connection, only: tuple[str, ...] | None = None) -> list[tuple[str, list[str]]] | None:
+def _zone_hosts_grouped(conn: Connection) -> list[tuple[str, list[str]]] | None:
     """MySQL/MariaDB: each zone aggregate's hosts as one text (a row per aggregate, not per host: half the time of
-    100,000 rows); None when a host name holds the separator or the text was cut (group_concat_max_len), as the
-    count of names and their length in characters tell."""
-    conn.exec_driver_sql("SET SESSION group_concat_max_len = 4294967295")
-    grouped = conn.exec_driver_sql(
+    100,000 rows); None when a host name holds the separator or the text was cut."""
+    return _grouped(
+        conn,
         "SELECT aggregate_metadata.value, COUNT(*), SUM(CHAR_LENGTH(aggregate_hosts.host)), "
         "GROUP_CONCAT(aggregate_hosts.host SEPARATOR '\\n') "
         "FROM aggregate_hosts JOIN aggregate_metadata ON aggregate_hosts.aggregate_id = aggregate_metadata.aggregate_id "
         "WHERE aggregate_metadata.`key` = 'availability_zone' "
-        + (f"AND CAST(aggregate_metadata.value AS BINARY) IN ({', '.join(['%s'] * len(only))}) " if only else "")
-        + "GROUP BY aggregate_hosts.aggregate_id, aggregate_metadata.value",
-        tuple(zone.encode() for zone in only or ()),
+        "GROUP BY aggregate_hosts.aggregate_id, aggregate_metadata.value",
+        (),
     )
+
+
+def _grouped(conn: Connection, statement: str, values: tuple[object, ...]) -> list[tuple[str, list[str]]] | None:
+    """``statement``'s rows of (key, count of names, their length in characters, the names joined by the separator)
+    as (key, names); None when a name holds the separator or the text was cut (group_concat_max_len), as the count
+    and the length tell: then the caller reads rows."""
+    conn.exec_driver_sql("SET SESSION group_concat_max_len = 4294967295")
     pairs = []
-    for zone, count, length, hosts in grouped:
-        names = text_of(hosts).split(_SEPARATOR)
+    for key, count, length, joined in conn.exec_driver_sql(statement, values):
+        names = text_of(joined).split(_SEPARATOR)
         if len(names) != count or sum(map(len, names)) != length:
             return None
-        pairs.append((text_of(zone), names))
+        pairs.append((text_of(key), names))
     return pairs

@@ -8,11 +8,12 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
-from check_nova_services.readings import Cell, CellReading, Clock, ListedBlocks, ZoneNames, listed
+from check_nova_services.readings import Cell, CellReading, Clock, ListedBlocks, PoolMap, ZoneNames, listed
+from check_nova_services.rule.capacity import COMPUTE_BINARY
 from check_nova_services.rule.heartbeat import ServiceRow
 from check_nova_services.rule.nodes import lag_tolerance
 from check_nova_services.rule.policy import PROBLEM_LIMIT, Assessed, Policy, TallyBuilder, assess
-from check_nova_services.rule.selection import Selection, ServiceFilter
+from check_nova_services.rule.selection import COMPUTE_TOPIC, Selection, ServiceFilter
 from check_nova_services.rule.versions import naming_bound
 from check_nova_services.shared.timestamps import utc_now
 from check_nova_services.sources.counts import Listing, TallyQuery, read_counts_on
@@ -36,6 +37,8 @@ class ReadPlan:
     problem_limit: int = PROBLEM_LIMIT
     #: --exclude's patterns, for the database to apply where it reads them as Python does (Link.regexp_as_python).
     exclude: tuple[str, ...] = ()
+    #: The zones and named aggregates each compute host counts in (None: zones unknown, no capacity counted).
+    pools: PoolMap | None = None
 
 
 def read_cell(cell: Cell, link: Link, plan: ReadPlan, zones: ZoneNames | None) -> CellReading:
@@ -78,6 +81,7 @@ def _counted(
         policy.ahead_after,
         naming_bound(policy.version_floor),
         plan.exclude,
+        computes=plan.pools is not None,
     )
     counts = read_counts_on(link, cell.url, query, Listing(cell.name, zones) if plan.keep_all else None)
     doubt = counts.node.doubt(lag_tolerance(policy.down_time, policy.ahead_after)) if counts.node is not None else None
@@ -105,6 +109,7 @@ def _counted(
             nova_versions=counts.nova_versions,
             excluded_count=counts.excluded,
             listed=ListedBlocks() if counts.listed is None else counts.listed.in_list_order(),
+            capacity={} if plan.pools is None or counts.computes is None else plan.pools.count(*counts.computes),
         )
     )
 
@@ -130,6 +135,7 @@ def judge_rows(
     ``plan.keep_all`` each service is also kept for the list view, as plain values (readings.listed)."""
     builder = TallyBuilder(plan.policy, plan.problem_limit)
     services = ListedBlocks()
+    computes: tuple[list[str], list[str]] = ([], [])
     excluded = 0
     for row in rows:
         zone = None if zones is None else zones.of_row(row)
@@ -142,6 +148,8 @@ def judge_rows(
             builder.add_version(assessed)
         else:
             builder.add(assessed)
+            if row.binary == COMPUTE_BINARY and row.topic == COMPUTE_TOPIC and row.defect is None:
+                computes[not (assessed.verdict.up and not row.disabled)].append(row.host)
         if plan.keep_all:
             services.append(listed(assessed))
     seconds = 0.0 if begun is None else time.monotonic() - begun
@@ -156,4 +164,5 @@ def judge_rows(
         oldest_computes=builder.kept_oldest_computes(),
         nova_versions=builder.nova_versions,
         excluded_count=excluded,
+        capacity={} if plan.pools is None else plan.pools.count(*computes),
     )

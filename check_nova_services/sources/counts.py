@@ -80,6 +80,8 @@ class TallyQuery:
     name_below: int = 0
     #: --exclude's patterns, applied by the database (services_table.ExcludedBy): out of the counts, not of the minimum.
     exclude: tuple[str, ...] = ()
+    #: The hosts of the wanted nova-compute services, usable or not, are read too (capacity per zone).
+    computes: bool = False
 
 
 @dataclass(frozen=True)
@@ -126,16 +128,17 @@ def read_counts_on(link: Link, url: URL, query: TallyQuery, listing: Listing | N
         oldest_rows = []
         if rule.versioned and _worth_naming(groups, query.name_below):
             oldest_rows = [row._mapping for row in _execute(conn, ("oldest", *shape), rule.oldest_computes)]
+        computes = _compute_hosts(conn, rule) if query.computes else None
         listed = None
         if listing is not None:  # last: its rows stream in as they are judged, none held but in ListedBlocks
             rows = _execute(conn, ("listing", *shape), rule.listing, stream=True)
             listed = _listed(rows, rule, now, listing)
-        return _ReadInSnapshot(clock, now, rule, groups, problems, ahead, oldest_rows, listed)
+        return _ReadInSnapshot(clock, now, rule, groups, problems, ahead, oldest_rows, listed, computes)
 
     node, result = read_in_snapshot(link, url, read, lag_tolerance(query.down_time, query.ahead_after))
     if result is None:
         return CellCounts({}, [], query.now, node=node)
-    clock, now, rule, groups, problems, ahead, oldest_rows, listed = result
+    clock, now, rule, groups, problems, ahead, oldest_rows, listed, computes = result
     tallied = _Tallied.of(groups, now, query.count_disabled)
     furthest = None if ahead is None else checked_row(ahead._mapping)
     return CellCounts(
@@ -151,6 +154,7 @@ def read_counts_on(link: Link, url: URL, query: TallyQuery, listing: Listing | N
         tallied.excluded,
         frozenset(checked_row(m).id for m in oldest_rows if m[EXCLUDED]),
         listed,
+        computes,
     )
 
 
@@ -165,6 +169,7 @@ class _ReadInSnapshot(NamedTuple):
     ahead: AnyRow | None
     oldest_rows: list[RowMapping]
     listed: ListedBlocks | None
+    computes: tuple[list[str], list[str]] | None
 
 
 #: A zone host set this large (the default zone's: every aggregated host) is cut down to each cell's own computes
@@ -182,6 +187,26 @@ def _within_cell(conn: Connection, query: TallyQuery) -> TallyQuery:
     compute_hosts = select(exact(s.host)).where(s.deleted == 0, exact(s.topic) == COMPUTE_TOPIC.encode()).distinct()
     hosts = frozenset(bytes(h).decode("utf-8", "surrogateescape") for (h,) in conn.execute(compute_hosts) if h is not None)
     return replace(query, where=replace(query.where, zones=zones.within(hosts)))
+
+
+def _compute_hosts(conn: Connection, rule: _RuleSql) -> tuple[list[str], list[str]]:
+    """The hosts of the wanted nova-compute services, usable and not: on MySQL/MariaDB one text per kind (100,000
+    hosts are two rows, not 100,000), rows when a name holds the separator or the text was cut, and on SQLite."""
+    if conn.dialect.name == "mysql":
+        conn.exec_driver_sql("SET SESSION group_concat_max_len = 4294967295")
+        usable: list[str] = []
+        other: list[str] = []
+        whole = True
+        for flag, count, length, joined in _execute(conn, ("computes", rule.shape), rule.computes_grouped):
+            hosts = text_of(joined).split("\n")
+            whole = whole and len(hosts) == count and sum(map(len, hosts)) == length
+            (usable if flag else other).extend(hosts)
+        if whole:
+            return usable, other
+    usable, other = [], []
+    for flag, host in _execute(conn, ("compute rows", rule.shape), rule.computes, stream=True):
+        (usable if flag else other).append(text_of(host))
+    return usable, other
 
 
 class _Group(NamedTuple):
@@ -365,6 +390,8 @@ class _RuleSql:
             "compute": exact(s.topic) == COMPUTE_TOPIC.encode(),
             "second_source": getattr(s, self.sources[0]).is_(None),
         }
+        #: What makes a statement of this rule differ from cell to cell: the key of its compiled text (counts._execute).
+        self.shape = (frozenset(columns), now, query)
         self.has_uuid = "uuid" in columns
         self.binary = exact(s.binary)
         #: The table has Nova's version column (since Liberty).
@@ -432,9 +459,44 @@ class _RuleSql:
             .order_by(self.binary, exact(s.host), s.id)
         )
 
-    def problems(self) -> AnySelect:
+    def _usable_compute(self) -> tuple[ColumnElement[int], list[ColumnElement[bool]]]:
+        """A wanted nova-compute that can take instances (up by Nova's rule and enabled: 1, else 0), and what makes a
+        row such a compute: binary nova-compute with topic compute and a host, not left out by --exclude."""
+        logic = self._logic()
+        usable = case((and_(logic["up"], not_(self.atoms["disabled"])), 1), else_=0)
+        compute = [
+            *wanted(self.query.where),
+            self.binary == COMPUTE.encode(),
+            self.facts["compute"],
+            not_(self.atoms["defect"]),
+            not_(self.atoms["excluded"]),
+        ]
+        return usable, compute
+
+    def computes_grouped(self) -> AnySelect:
+        """MySQL/MariaDB: per kind (usable or not), the count of its computes, their hosts' length in characters and
+        the hosts joined by a line break."""
+        usable, compute = self._usable_compute()
+        host = services.c.host
+        return (
+            select(usable, func.count(), func.sum(func.char_length(host)), func.aggregate_strings(host, "\n"))
+            .select_from(services)
+            .where(*compute)
+            .group_by(literal_column("1"))
+        )
+
+    def computes(self) -> AnySelect:
+        """Each wanted compute's host and whether it is usable (the grouped form's rows)."""
+        usable, compute = self._usable_compute()
+        return select(usable, services.c.host).select_from(services).where(*compute)
+
+    def _logic(self) -> dict[str, ColumnElement[bool]]:
+        """policy_logic as SQL over the atoms."""
         no_clause: ColumnElement[bool] = false()  # typed as the atoms are: policy_logic's Truth is not false()'s own False_
-        logic = policy_logic(self.atoms.__getitem__, and_, or_, not_, no_clause, self.query.count_disabled)
+        return policy_logic(self.atoms.__getitem__, and_, or_, not_, no_clause, self.query.count_disabled)
+
+    def problems(self) -> AnySelect:
+        logic = self._logic()
         # Assessed.problem_key's order, built from the policy's own ranks: down, late, disabled and down, disabled.
         rank = case(
             (logic["down"], PROBLEM_RANK[Standing.DOWN]),

@@ -12,7 +12,7 @@ from sqlalchemy.engine import URL
 from check_nova_services.readings import Cell, Deployment
 from check_nova_services.shared.deadline import Deadline
 from check_nova_services.shared.errors import ConfigError, ReadError
-from check_nova_services.sources.api_database import EVERY_ZONE, ZonesWanted, read_api_database
+from check_nova_services.sources.api_database import read_api_database
 from check_nova_services.sources.urls import format_db_url, parse_db_url, show_url, with_api_credentials
 
 
@@ -32,8 +32,8 @@ class CellSource:
     only: tuple[str, ...] = ()
     default_zone: str = "nova"
     internal_zone: str = "internal"
-    #: Whose zones are read (every host's, --zone's hosts, or none: only asked for).
-    zones: ZonesWanted = EVERY_ZONE
+    #: The host aggregates named by --aggregate-warning/--aggregate-critical: their hosts are read.
+    aggregates: tuple[str, ...] = ()
 
     def deployment(self, deadline: Deadline) -> Deployment:
         if self.api_url is None:
@@ -47,7 +47,7 @@ class CellSource:
             only=self.only,
             default_zone=self.default_zone,
             internal_zone=self.internal_zone,
-            zones=self.zones,
+            aggregates=self.aggregates,
         )
 
 
@@ -69,11 +69,11 @@ def discover(
     only: tuple[str, ...] = (),
     default_zone: str = "nova",
     internal_zone: str = "internal",
-    zones: ZonesWanted = EVERY_ZONE,
+    aggregates: tuple[str, ...] = (),
 ) -> Deployment:
     """Cells listed in the API database (filtered by name or uuid), with their URLs formatted."""
     try:
-        api = read_api_database(api_url, deadline, zones)
+        api = read_api_database(api_url, deadline, aggregates)
     except ReadError as exc:
         raise ReadError(f"API database unreachable: {exc}") from None
     base = None if base_url is None else base_url.render_as_string(hide_password=False)
@@ -103,4 +103,14 @@ def discover(
         if missing:
             names = ", ".join(m.name or m.uuid for m in api.mappings)
             raise ReadError(f"no cell {', '.join(missing)} in the API database (cells: {names})")
-    return Deployment(cells, api.zones, default_zone, internal_zone, zones_problem=api.zones_problem)
+    return Deployment(
+        cells,
+        api.zones,
+        default_zone,
+        internal_zone,
+        zones_problem=api.zones_problem,
+        known_zones=api.zone_names,
+        mapped_hosts=api.mapped_hosts,
+        aggregate_hosts=api.aggregate_hosts,
+        pools_problem=api.pools_problem,
+    )

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from check_nova_services.readings import CellReading, Clock, Reading, combine
+from check_nova_services.readings import CellReading, Clock, Deployment, PoolMap, Reading, combine
+from check_nova_services.rule.capacity import AGGREGATE, ZONE, Pool, PoolCount
 from check_nova_services.rule.clocks import host_clock_offset
 from check_nova_services.rule.policy import Policy
 from check_nova_services.rule.selection import Selection, ZoneHosts
@@ -43,6 +44,7 @@ def survey(
     if selection.zones and deployment.zones_by_host is not None:  # counted where the rows are: zones as host sets
         zones = ZoneHosts.of(selection.zones, deployment.zones_by_host, deployment.default_zone, deployment.internal_zone)
         where = replace(where, zones=zones)
+    pools = None if deployment.zone_names is None else PoolMap.of(deployment.zone_names, deployment.aggregate_hosts)
     plan = ReadPlan(
         where=where,
         policy=policy,
@@ -52,6 +54,7 @@ def survey(
         keep_all=list_every_service,
         selection=selection,
         exclude=selection.exclude_in_database,
+        pools=pools,
     )
     readings = read_cells(
         deployment.cells, lambda cell, link: read_cell(cell, link, plan, deployment.zone_names), deadline, limits
@@ -62,13 +65,34 @@ def survey(
         readings = read_cells(
             deployment.cells, lambda cell, link: read_cell(cell, link, by_servers, deployment.zone_names), deadline, limits
         )
+    if pools is not None:
+        readings = [_with_unknown_computes(r, deployment, selection, pools) if r.error else r for r in readings]
     reading = combine(
-        deployment, readings, narrowed=selection.narrowed, version_floor=policy.version_floor, host_clock=host_clock
+        deployment,
+        readings,
+        narrowed=selection.narrowed,
+        version_floor=policy.version_floor,
+        host_clock=host_clock,
+        pools=pools,
     )
     if not reading.total and not reading.unreachable and not allow_empty:
         hidden = f"; {reading.excluded_count} excluded" if reading.excluded_count else ""
         raise NothingToJudge(f"no services matched{selection.text}{hidden}")
     return reading
+
+
+def _with_unknown_computes(reading: CellReading, deployment: Deployment, selection: Selection, pools: PoolMap) -> CellReading:
+    """A cell that could not be read, with its computes in the run's view as host_mappings places them: unknown, each
+    in its zones (or, host_mappings unreadable, any number of them in every zone and aggregate)."""
+    mapped = deployment.mapped_hosts
+    if mapped is None:
+        every = [Pool(ZONE, zone) for zone in sorted({*(deployment.known_zones or ()), deployment.default_zone})]
+        every += [Pool(AGGREGATE, name) for name in sorted(deployment.aggregate_hosts)]
+        return replace(reading, capacity={pool: PoolCount(unbounded=True) for pool in every})
+    hosts = tuple(
+        host for host in mapped.get(reading.cell.uuid or "", ()) if selection.keeps_compute(host, pools.zone_of(host))
+    )
+    return replace(reading, capacity=pools.unknown(hosts), unknown_hosts=hosts)
 
 
 def _odd_host_clock(readings: list[CellReading], limit: float) -> float | None:
