@@ -388,6 +388,8 @@ class Reading:
     furthest_ahead: Assessed | None = None
     #: --host, --binary, --zone or --cell narrowed the view: a binary may be absent from it by choice.
     narrowed: bool = False
+    #: --host, --zone or --cell narrowed the computes in view: a zone or aggregate may be absent from it by choice.
+    computes_narrowed: bool = False
     #: The oldest nova-compute version the control plane accepts (None: unknown, no versions read).
     floor: Floor | None = None
     #: nova-compute services below the floor, in the cells Nova's minimum looks at (0 when none is, or unknown).
@@ -427,6 +429,7 @@ def combine(
     deployment: Deployment,
     readings: list[CellReading],
     narrowed: bool = False,
+    computes_narrowed: bool = False,
     version_floor: Floor | None = None,
     host_clock: float | None = None,
     pools: PoolMap | None = None,
@@ -465,6 +468,7 @@ def combine(
         skew=max(skews, key=lambda pair: abs(pair[1])) if skews else None,
         furthest_ahead=min(ahead, key=lambda a: a.verdict.age or 0.0) if ahead else None,
         narrowed=narrowed,
+        computes_narrowed=computes_narrowed,
         floor=floor,
         too_old=too_old,
         too_old_named=named,

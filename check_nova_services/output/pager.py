@@ -143,13 +143,18 @@ def shortfall_text(shortfall: Shortfall) -> str:
     """ "az2: 2 of 10 computes usable (needs 6)", the unknown ones said when there are any."""
     count = shortfall.count
     unknown = ", more unknown" if count.unbounded else f", {count.unknown} unknown" if count.unknown else ""
-    wants = f"needs {shortfall.needs}" if shortfall.needs is not None else f"range {safe(shortfall.range_text, 30)}"
-    return f"{pool_name(shortfall.pool)}: {count.usable} of {count.total} computes usable{unknown} ({wants})"
+    return f"{pool_name(shortfall.pool)}: {count.usable} of {count.total} computes usable{unknown} ({_wants(shortfall)})"
+
+
+def _wants(shortfall: Shortfall) -> str:
+    return f"needs {shortfall.needs}" if shortfall.needs is not None else f"range {safe(shortfall.range_text, 30)}"
 
 
 def _shortfall(shortfall: Shortfall) -> Fact:
+    """A pool short of computes; in few words "az2 2/10 usable (needs 6)": what it needs is the news."""
     count = shortfall.count
-    return Fact(shortfall_text(shortfall), terse=f"{pool_name(shortfall.pool)} {count.usable}/{count.total} usable")
+    terse = f"{pool_name(shortfall.pool)} {count.usable}/{count.total} usable ({_wants(shortfall)})"
+    return Fact(shortfall_text(shortfall), terse=terse)
 
 
 def _unmatched_pools(pools: Sequence[Pool]) -> list[Fact]:

@@ -70,7 +70,7 @@ class NovaServices(nagiosplugin.Resource):
     def _capacity(self, reading: Reading) -> dict[Pool, PoolCount]:
         """Every pool counted; a pool with ranges of its own that exists but holds no compute in a whole view, as 0."""
         capacity = dict(reading.capacity)
-        if reading.known_pools is not None and not reading.narrowed:
+        if reading.known_pools is not None and not reading.computes_narrowed:
             for pool in sorted(self.named_pools & reading.known_pools):
                 capacity.setdefault(pool, PoolCount())
         return capacity
@@ -95,7 +95,10 @@ def _labels(binaries: Iterable[str], own: tuple[str, ...] = ("cells", "services"
     """binary -> perfdata label prefix, from the binary's name alone (text.label), so that a graph keeps
     its binary from run to run whatever rows come and go. ``cells`` and ``services`` prefix the check's
     own metrics: a binary of either name is labelled as one whose name had to be changed (``own``; a zone's
-    and an aggregate's labels have a prefix of their own)."""
+    and an aggregate's labels have a prefix of their own, which a binary's name must not look like: az_nova)."""
+    binaries = list(binaries)
+    if own:
+        own = (*own, *(b for b in binaries if b.startswith(("az_", "aggregate_"))))
     labels = {binary: label(binary, own) for binary in binaries}
     seen: set[str] = set()
     twice: set[str] = set()

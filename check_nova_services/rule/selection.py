@@ -93,6 +93,11 @@ class Selection:
         return bool(self.hosts or self.binaries or self.zones or self.cells)
 
     @property
+    def computes_narrowed(self) -> bool:
+        """Some computes are out of view by choice (--binary keeps all of them or none)."""
+        return bool(self.hosts or self.zones or self.cells)
+
+    @property
     def exclude_in_database(self) -> tuple[str, ...]:
         """--exclude's patterns when the database can apply every one as Python's re does (patterns.portable_regexp);
         () when one cannot be written so (then every row is read and the patterns are applied here)."""

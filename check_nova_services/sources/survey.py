@@ -71,6 +71,7 @@ def survey(
         deployment,
         readings,
         narrowed=selection.narrowed,
+        computes_narrowed=selection.computes_narrowed,
         version_floor=policy.version_floor,
         host_clock=host_clock,
         pools=pools,
