@@ -180,7 +180,7 @@ def test_arguments_are_the_checkcommands():
     conf, _ = conf_checkcommand()
     arguments = command()["arguments"]
     assert sorted(arguments) == sorted(conf)
-    assert len(arguments) == 27
+    assert len(arguments) == 31
     for key, want in conf.items():
         got = arguments[key]
         assert got["description"] == director_description(key, want["description"]), key
@@ -256,7 +256,7 @@ def test_a_datafield_for_every_variable_and_none_else():
     fields = datafields_by_varname()
     used = set().union(*(variables_of(a) for a in command()["arguments"].values()))
     assert used == set(fields)
-    assert len(fields) == 26
+    assert len(fields) == 30
     # Every option the CheckCommand passes has its field, of the type its values need.
     actions, choices = parser_actions(), choice_options()
     for var, field in fields.items():
@@ -494,12 +494,12 @@ def test_restoring_again_changes_nothing(director):
     """Importing the basket a second time (an upgrade) duplicates no field and changes no configuration."""
     checksum, _ = director.render()
     counts = {
-        "director_datafield": 26,
+        "director_datafield": 30,
         "director_datafield_category": 1,
         "director_datalist": 4,
         "director_datalist_entry": 8,
-        "icinga_command_argument": 27,
-        "icinga_command_field": 26,
+        "icinga_command_argument": 31,
+        "icinga_command_field": 30,
         "icinga_command_var": 4,
         "icinga_service_field": 2,
         "icinga_service_var": 2,

@@ -230,6 +230,41 @@ UNWATCHED_ROWS = [
 CONTROL_PLUGIN = "#!/bin/sh\necho 'OK - control | broken=U;1;2 ranged=5;2:10;@1;0;10'\n"
 
 
+#: The capacity perfdata of issue 30 as the plugin is to print it (the contract the graphs are drawn from): for each
+#: availability zone az_<zone>_usable with the zone's warn;crit ranges, min 0 and max the zone's total, az_<zone>_total
+#: and az_<zone>_unknown (computes that nova_api.host_mappings places in cells that could not be read); the same under
+#: aggregate_<name>_ for each aggregate named in --aggregate-warning/--aggregate-critical. A zone's name is made a label
+#: as a binary's is (text.label). Capacity ranges are minimums (6:, or 50%: as a count), which no writer sends.
+CAPACITY_ZONES = ["az2", "nova", label("az 3.b")]
+CAPACITY_AGGREGATES = ["gpu"]
+CAPACITY_PERFDATA = {
+    "az_az2_total": "10;;;0",
+    "az_az2_unknown": "3;;;0",
+    "az_az2_usable": "2;5:;6:;0;10",
+    f"az_{label('az 3.b')}_total": "4;;;0",
+    f"az_{label('az 3.b')}_unknown": "0;;;0",
+    f"az_{label('az 3.b')}_usable": "4;;;0;4",
+    "az_nova_total": "60;;;0",
+    "az_nova_unknown": "0;;;0",
+    "az_nova_usable": "50;30:;;0;60",
+    "aggregate_gpu_total": "4;;;0",
+    "aggregate_gpu_unknown": "0;;;0",
+    "aggregate_gpu_usable": "1;2:;1:;0;4",
+}
+#: The check command of the capacity sample: what the graphs' run prints with the capacity items added, printed by a
+#: script until the plugin prints them (a command of its own, as NRPE's: the graphs are found under its name).
+CAPACITY_COMMAND = "nova_services_capacity"
+#: Each service's check command, where it is not nova_services.
+COMMANDS = {"control": "control", "capacity": CAPACITY_COMMAND}
+
+
+def capacity_plugin(graphs: dict[str, str]) -> str:
+    """A plugin printing the graphs' run's perfdata and the capacity sample's, CRITICAL as az2 would be."""
+    items = " ".join(f"'{name}'={value}" for name, value in {**graphs, **CAPACITY_PERFDATA}.items())
+    line = f"NOVA_SERVICES CRITICAL - az2: 2 of 10 computes usable (needs 6) | {items}"
+    return f"#!/bin/sh\ncat <<'EOF'\n{line}\nEOF\nexit 2\n"
+
+
 def thresholds_of(warning: list[str], critical: list[str]) -> list[tuple[str, list[str]]]:
     return [(level, ranges) for level, ranges in (("warning", warning), ("critical", critical)) if ranges]
 
@@ -307,6 +342,10 @@ def icinga_run(tmp_path_factory, request) -> IcingaRun:
     control = icinga.plugin_dir / "control"
     control.write_text(CONTROL_PLUGIN)
     control.chmod(0o755)
+    sample = icinga.plugin_dir / CAPACITY_COMMAND
+    sample.write_text(capacity_plugin(printed["graphs"]))
+    sample.chmod(0o755)
+    printed["capacity"] = {**printed["graphs"], **CAPACITY_PERFDATA}
     stored = {}
     try:
         icinga.start(
@@ -351,17 +390,29 @@ object Service "control" {{
 	check_interval = 1s
 	retry_interval = 1s
 }}
+
+object CheckCommand "{CAPACITY_COMMAND}" {{
+	command = [ PluginContribDir + "/{CAPACITY_COMMAND}" ]
+}}
+
+object Service "capacity" {{
+	host_name = "ctl1"
+	check_command = "{CAPACITY_COMMAND}"
+	check_interval = 1s
+	retry_interval = 1s
+	max_check_attempts = 1
+}}
 """
             + "".join(services)
         )
-        names = [*scenarios, "control"]
+        names = [*scenarios, "capacity", "control"]
 
         def three_checks_each():
             lines, default_lines = graphite.lines, default_graphite.lines
             counts = []
             for name in names:
                 item = "ranged" if name == "control" else "cells_total"
-                command = "control" if name == "control" else "nova_services"
+                command = COMMANDS.get(name, "nova_services")
                 counts.append(sum(line.startswith(f"{PREFIX.format(name)}.{item}.value ") for line in lines))
                 counts.append(
                     sum(line.startswith(f"{DEFAULT_PREFIX.format(name, command)}.{item}.value ") for line in default_lines)
@@ -369,7 +420,7 @@ object Service "control" {{
             return all(count >= 3 for count in counts)
 
         wait_for("three checks of every service in both Graphites", three_checks_each, 120)
-        for name in scenarios:
+        for name in [*scenarios, "capacity"]:
             stored[name] = icinga.service("ctl1", name)["last_check_result"]["performance_data"]
     except BaseException:
         print(icinga.log_tail(80))
@@ -416,6 +467,19 @@ def test_every_item_arrives_in_graphite_with_its_thresholds(icinga_run):
     demo = metrics_of(lines, prefixes["demo"])
     assert f"{prefixes['demo']}.nova-compute_down.value" in demo
     assert f"{prefixes['demo']}.nova-compute_down.warn" not in demo and f"{prefixes['demo']}.nova-compute_down.crit" not in demo
+    # Capacity ranges (minimums) reach no writer either: value, min and max only, hence no threshold curves.
+    capacity = {
+        path[len(prefixes["capacity"]) + 1 :]: values for path, values in metrics_of(lines, prefixes["capacity"]).items()
+    }
+    assert {path: values for path, values in capacity.items() if path.startswith("az_az2_")} == {
+        "az_az2_usable.value": {"2"},
+        "az_az2_usable.min": {"0"},
+        "az_az2_usable.max": {"10"},
+        "az_az2_unknown.value": {"3"},
+        "az_az2_unknown.min": {"0"},
+        "az_az2_total.value": {"10"},
+        "az_az2_total.min": {"0"},
+    }
     # An undetermined max_age is left out, not sent as U.
     unwatched = metrics_of(lines, prefixes["unwatched"])
     assert not any(".nova-consoleauth_max_age." in path for path in unwatched)
@@ -445,7 +509,7 @@ def test_the_default_templates_write_the_same_items_under_the_check_command(icin
     """The writer the Graphite module and the dashboard assume: icinga2.<host>.services.<service>.<command>.perfdata."""
     default_lines = icinga_run.default_lines
     for name, perfdata in icinga_run.printed.items():
-        prefix = DEFAULT_PREFIX.format(name, "nova_services")
+        prefix = DEFAULT_PREFIX.format(name, COMMANDS.get(name, "nova_services"))
         received = metrics_of(default_lines, prefix)
         expected = expected_metrics(prefix, perfdata)
         assert received.keys() == expected.keys(), name
@@ -473,21 +537,33 @@ KINDS = {"<binary>" + metric.suffix for metric in BINARY_METRICS} | {
     "services_too_old",
     "clock_skew",
 }
+#: The capacity labels of issue 30, a zone's or aggregate's label (text.label of its name) as <zone>, <aggregate>:
+#: printed for every zone whenever the API database is read, and for each aggregate named in --aggregate-warning or
+#: --aggregate-critical. Not yet among metric_kinds' (the plugin's side comes in its own commits): then they join KINDS.
+ZONE_KINDS = {"az_<zone>_usable", "az_<zone>_unknown", "az_<zone>_total"}
+AGGREGATE_KINDS = {"aggregate_<aggregate>_usable", "aggregate_<aggregate>_unknown", "aggregate_<aggregate>_total"}
+#: Zones and aggregates of the synthetic services: plain names, one whose label ends like a curve's (the module reads
+#: a label back greedily), and names that need a safe label.
+ZONES = ["nova", "az2", "az2_usable", label("az 3.b"), label("zone:é")]
+AGGREGATES = ["gpu", "tenant-a", label("pool.b")]
 #: Labels drawn by no graph, on purpose (none: every label is graphed).
 NOT_GRAPHED: set[str] = set()
 #: Metrics whose context prints no perfdata (a state only): host_clock, the WARNING of this host's wrong clock,
 #: whose measure is clock_skew (tests/test_clock_skew.py proves it prints none).
 WITHOUT_PERFDATA = {"host_clock"}
-#: Each graph template of the .ini: whether it is drawn once per binary, and its curves.
+#: Each graph template of the .ini: the macro it is drawn once for each value of (binary, zone, aggregate) or None
+#: (drawn once), and its curves.
 GRAPHS = {
-    "nova_services-services": (True, ["down.value", "disabled.value", "total.value", "down.warn", "down.crit"]),
-    "nova_services-heartbeat": (True, ["max_age.value"]),
-    "nova_services-late": (True, ["late.value"]),
-    "nova_services-versions": (True, ["version_min.value", "version_max.value"]),
-    "nova_services-cells": (False, ["unreachable.value", "total.value"]),
-    "nova_services-clock": (False, ["clock_skew.value"]),
-    "nova_services-too-old": (False, ["too_old.value"]),
-    "nova_services-excluded": (False, ["excluded.value"]),
+    "nova_services-services": ("binary", ["down.value", "disabled.value", "total.value", "down.warn", "down.crit"]),
+    "nova_services-heartbeat": ("binary", ["max_age.value"]),
+    "nova_services-late": ("binary", ["late.value"]),
+    "nova_services-versions": ("binary", ["version_min.value", "version_max.value"]),
+    "nova_services-cells": (None, ["unreachable.value", "total.value"]),
+    "nova_services-clock": (None, ["clock_skew.value"]),
+    "nova_services-too-old": (None, ["too_old.value"]),
+    "nova_services-excluded": (None, ["excluded.value"]),
+    "nova_services-zone-capacity": ("zone", ["usable.value", "unknown.value", "total.value"]),
+    "nova_services-aggregate-capacity": ("aggregate", ["usable.value", "unknown.value", "total.value"]),
 }
 #: Graphite render parameters the templates may set (https://graphite.readthedocs.io/en/latest/render_api.html).
 URL_PARAMS = {"areaAlpha", "areaMode", "lineWidth", "min", "max", "title", "vtitle", "yUnitSystem"}
@@ -496,12 +572,16 @@ SERVICE = MonitoredService("ctl1", "nova-services", "nova_services")
 CELLS_LABEL = _labels(["cells"])["cells"]
 
 
-def synthetic_paths(binaries: list[str], service: MonitoredService = SERVICE) -> set[str]:
+def synthetic_paths(
+    binaries: list[str], service: MonitoredService = SERVICE, zones: Iterable[str] = (), aggregates: Iterable[str] = ()
+) -> set[str]:
     """What the default writer writes for one service printing every kind of label, thresholds included."""
     prefix = DEFAULT_PREFIX.format(writer_escape(service.name), service.check_command).replace(
         "ctl1", writer_escape(service.host)
     )
     labels = {kind.replace("<binary>", binary) for kind in KINDS for binary in binaries}
+    labels |= {kind.replace("<zone>", zone) for kind in ZONE_KINDS for zone in zones}
+    labels |= {kind.replace("<aggregate>", aggregate) for kind in AGGREGATE_KINDS for aggregate in aggregates}
     return {f"{prefix}.{item}.{field}" for item in labels for field in ("value", "warn", "crit", "min", "max")}
 
 
@@ -513,21 +593,29 @@ def binaries_of(perfdata: Iterable[str]) -> set[str]:
     return {name[: -len("_down")] for name in perfdata if name.endswith("_down")}
 
 
-def check_templates(service: MonitoredService, paths: set[str], binaries: set[str]) -> set[str]:
+def check_templates(
+    service: MonitoredService,
+    paths: set[str],
+    binaries: set[str],
+    zones: Iterable[str] = (),
+    aggregates: Iterable[str] = (),
+) -> set[str]:
     """Every graph of the .ini as the module draws it for ``service`` from ``paths``: each curve finds paths,
-    each per-binary graph is drawn once for each binary, the rest once, every chart with all its curves, titles
-    and functions without a macro left; returns the labels drawn."""
+    each per-binary graph is drawn once for each binary, each capacity graph once for each zone or aggregate
+    (none where the service prints none), the rest once, every chart with all its curves, titles and functions
+    without a macro left; returns the labels drawn."""
     templates = load_templates(GRAPHITE_TEMPLATE)
     assert set(templates) == set(GRAPHS)
+    each = {"binary": set(binaries), "zone": set(zones), "aggregate": set(aggregates)}
     drawn: set[str] = set()
     for name, template in templates.items():
-        per_binary, curves = GRAPHS[name]
+        macro, curves = GRAPHS[name]
         assert list(template.curves) == curves, name
         for curve in template.curves.values():
-            assert fetch_column(template.full_curve(curve), service, paths), (name, curve.name)
+            assert bool(fetch_column(template.full_curve(curve), service, paths)) is bool(macro is None or each[macro])
         found = charts(template, service, paths)
-        if per_binary:
-            assert sorted(chart.variables()["binary"] for chart in found) == sorted(binaries), name
+        if macro:
+            assert sorted(chart.variables()[macro] for chart in found) == sorted(each[macro]), name
         else:
             assert len(found) == 1, (name, found)
         for chart in found:
@@ -535,8 +623,8 @@ def check_templates(service: MonitoredService, paths: set[str], binaries: set[st
             assert all(metric in paths for metric in chart.metrics.values())
             params = chart.url_params()
             assert "$" not in "".join(params.values()), params
-            if per_binary:
-                assert chart.variables()["binary"] in params["title"]
+            if macro:
+                assert chart.variables()[macro] in params["title"]
             targets = chart.targets()
             assert [metric in target for metric, target in zip(chart.metrics.values(), targets)] == [True] * len(targets)
             assert all("$" not in target for target in targets), targets
@@ -550,9 +638,15 @@ def dashboard() -> dict:
     return json.loads(DASHBOARD.read_text(encoding="utf-8"))
 
 
-def check_dashboard(service: MonitoredService, paths: set[str], binaries: set[str]) -> dict[str, set[str]]:
-    """Every target of the dashboard, its variables set as Grafana would for ``service``: each finds paths.
-    Returns panel title -> the names of the series it draws."""
+def check_dashboard(
+    service: MonitoredService,
+    paths: set[str],
+    binaries: set[str],
+    zones: Iterable[str] = (),
+    aggregates: Iterable[str] = (),
+) -> dict[str, set[str]]:
+    """Every target of the dashboard, its variables set as Grafana would for ``service``: each finds paths (a
+    panel repeated over no zone or aggregate draws none). Returns panel title -> the names of the series it draws."""
     board = dashboard()
     variables = {v["name"]: v for v in board["templating"]["list"]}
     values = {"ds": ["graphite"]}
@@ -562,6 +656,9 @@ def check_dashboard(service: MonitoredService, paths: set[str], binaries: set[st
     values["service"] = [writer_escape(service.name)]
     assert sorted(variable_values(variables["binary"], values, paths)) == sorted(binaries)
     values["binary"] = sorted(binaries)  # All
+    for name, labels in (("zone", zones), ("aggregate", aggregates)):
+        assert sorted(variable_values(variables[name], values, paths)) == sorted(labels), name
+        values[name] = sorted(labels)  # All
     drawn: dict[str, set[str]] = {}
     for panel in board["panels"]:
         repeats = [[value] for value in values[panel["repeat"]]] if panel.get("repeat") else [None]
@@ -576,8 +673,9 @@ def check_dashboard(service: MonitoredService, paths: set[str], binaries: set[st
     return drawn
 
 
-def expected_series(binaries: set[str]) -> dict[str, set[str]]:
+def expected_series(binaries: set[str], zones: Iterable[str] = (), aggregates: Iterable[str] = ()) -> dict[str, set[str]]:
     out = {f"{b}: services down of all": {"down", "disabled", "late", "all", "critical"} for b in binaries}
+    out |= {f"{name}: computes usable of all": {"usable", "unknown", "all"} for name in [*zones, *aggregates]}
     out["Oldest heartbeat per binary"] = set(binaries)
     out["Service versions per binary"] = {f"{b} min" for b in binaries} | {f"{b} max" for b in binaries}
     out["Cells unreachable of all"] = {"unreachable", "all"}
@@ -591,6 +689,7 @@ def test_the_graphs_know_every_label_the_plugin_can_print():
     its resource, so a new item fails here until listed, and the tests of the graphs until graphed."""
     assert metric_kinds(RESOURCE) == KINDS | WITHOUT_PERFDATA
     assert NOT_GRAPHED <= KINDS
+    assert not (ZONE_KINDS | AGGREGATE_KINDS) & KINDS
 
 
 def test_the_graphite_template_is_an_ini_the_module_loads():
@@ -620,25 +719,28 @@ def test_the_graphite_template_is_an_ini_the_module_loads():
 
 def test_every_metric_filter_names_one_label_of_the_service_and_every_function_its_metric():
     templates = load_templates(GRAPHITE_TEMPLATE)
-    filters = re.compile(r"\$service_name_template\$\.perfdata\.((?:\$binary\$)?[a-z_]+)\.(value|warn|crit|min|max)")
+    filters = re.compile(
+        r"\$service_name_template\$\.perfdata\.((?:[a-z]+_)?(?:\$(binary|zone|aggregate)\$)?[a-z_]+)\.(value|warn|crit|min|max)"
+    )
     for template in templates.values():
         assert template.check_commands == ["nova_services"]
-        per_binary = GRAPHS[template.name][0]
+        macro = GRAPHS[template.name][0]
         for curve in template.curves.values():
             match = filters.fullmatch(curve.metrics_filter.original)
             assert match, curve.metrics_filter.original
-            assert match.group(1).replace("$binary$", "<binary>") in KINDS
-            assert match.group(1).startswith("$binary$") == per_binary
-            assert curve.name.endswith("." + match.group(2))
+            kind = re.sub(r"\$(\w+)\$", r"<\1>", match.group(1))
+            assert kind in KINDS | ZONE_KINDS | AGGREGATE_KINDS, kind
+            assert match.group(2) == macro
+            assert curve.name.endswith("." + match.group(3))
             assert curve.function.macros() == ["metric"], curve.function.original
-        if per_binary:
-            assert all("$binary$" in value.original for value in [template.urlparams["title"]])
+        if macro:
+            assert f"${macro}$" in template.urlparams["title"].original
 
 
 def test_each_curve_has_a_colour_of_its_own_and_no_title_a_plus():
     """Seen in a real Icinga Web 2 (issue 28): "Crit (down)" had the red of "Down", and graphite-web 1.1.8 decodes a
     title twice, so the clock skew title's + showed as a space. The dashboard's fixed colours differ too."""
-    colour = re.compile(r"color\(\$metric\$, '(#[0-9a-f]{6})'\)")
+    colour = re.compile(r"color\((?:\$metric\$|stacked\(\$metric\$\)), '(#[0-9a-f]{6})'\)")
     for name, template in load_templates(GRAPHITE_TEMPLATE).items():
         found = [colour.search(curve.function.original) for curve in template.curves.values()]
         colours = [match.group(1) for match in found if match]
@@ -685,9 +787,57 @@ def test_equal_minimum_and_highest_versions_both_show():
     ],
 )
 def test_the_graphite_template_draws_every_label_of_a_written_service(binaries):
-    paths = synthetic_paths(binaries)
-    drawn = check_templates(SERVICE, paths, set(binaries))
+    paths = synthetic_paths(binaries, zones=ZONES, aggregates=AGGREGATES)
+    drawn = check_templates(SERVICE, paths, set(binaries), ZONES, AGGREGATES)
     assert drawn | NOT_GRAPHED == {label_of(path) for path in paths}
+
+
+def test_a_service_without_the_api_database_gets_no_capacity_graph():
+    """No zone is printed without the API database, no aggregate unless named: no capacity graph, and no curve of
+    one takes a binary's or the check's own label."""
+    paths = synthetic_paths(["nova-compute", "nova-conductor"])
+    drawn = check_templates(SERVICE, paths, {"nova-compute", "nova-conductor"})
+    assert drawn | NOT_GRAPHED == {label_of(path) for path in paths}
+    dashboard_drawn = check_dashboard(SERVICE, paths, {"nova-compute", "nova-conductor"})
+    assert dashboard_drawn.pop("<paths>") == {path for path in paths if path.endswith(".value") or path.endswith("_down.crit")}
+    assert dashboard_drawn == expected_series({"nova-compute", "nova-conductor"})
+
+
+def test_the_capacity_graphs_stack_the_unknown_computes_on_the_usable_ones():
+    """A zone with computes in a cell that could not be read: usable, then unknown stacked on it (the most the zone
+    may have), and all as a line; the module's chart and the dashboard's panel draw exactly these series."""
+    paths = synthetic_paths(["nova-compute"], zones=["az2"], aggregates=["gpu"])
+    for name, macro, value in (
+        ("nova_services-zone-capacity", "zone", "az2"),
+        ("nova_services-aggregate-capacity", "aggregate", "gpu"),
+    ):
+        (chart,) = charts(load_templates(GRAPHITE_TEMPLATE)[name], SERVICE, paths)
+        assert chart.variables()[macro] == value
+        prefix = "az" if macro == "zone" else "aggregate"
+        assert chart.targets() == [
+            f"alias(color(stacked({chart.metrics['usable.value']}), '#44bb77'), 'Usable')",
+            f"alias(color(stacked({chart.metrics['unknown.value']}), '#ff8d00'), 'Unknown (cell not read)')",
+            f"alias(color({chart.metrics['total.value']}, '#cfd7e6'), 'All')",
+        ]
+        assert [label_of(metric) for metric in chart.metrics.values()] == [
+            f"{prefix}_{value}_usable",
+            f"{prefix}_{value}_unknown",
+            f"{prefix}_{value}_total",
+        ]
+        assert chart.url_params()["title"] == f"{macro.capitalize()} {value} computes usable of all"
+    for title in ("${zone}: computes usable of all", "${aggregate}: computes usable of all"):
+        panel = next(panel for panel in dashboard()["panels"] if panel["title"] == title)
+        stacking = {
+            override["matcher"]["options"]: prop["value"]
+            for override in panel["fieldConfig"]["overrides"]
+            for prop in override["properties"]
+            if prop["id"] == "custom.stacking"
+        }
+        assert stacking == {
+            "usable": {"mode": "normal", "group": "capacity"},
+            "unknown": {"mode": "normal", "group": "capacity"},
+        }
+        assert [target["target"].rsplit(", ", 1)[1] for target in panel["targets"]] == ["'usable')", "'unknown')", "'all')"]
 
 
 def test_a_service_checked_through_nrpe_finds_its_graphs_under_nrpe():
@@ -697,6 +847,9 @@ def test_a_service_checked_through_nrpe_finds_its_graphs_under_nrpe():
     assert next(iter(paths)).startswith("icinga2.ctl1_example_org.services.nova_services.nrpe.perfdata.")
     check_templates(nrpe, paths, {"nova-compute"})
     check_dashboard(nrpe, paths, {"nova-compute"})
+    capacity = synthetic_paths(["nova-compute"], nrpe, zones=["az2"], aggregates=["gpu"])
+    check_templates(nrpe, capacity, {"nova-compute"}, ["az2"], ["gpu"])
+    check_dashboard(nrpe, capacity, {"nova-compute"}, ["az2"], ["gpu"])
 
 
 def test_the_port_of_the_module_reads_templates_as_the_module_does():
@@ -744,7 +897,7 @@ def test_the_dashboard_is_grafana_json_of_graphite_targets():
     board = dashboard()
     assert board["uid"] and board["title"] and isinstance(board["schemaVersion"], int)
     variables = board["templating"]["list"]
-    assert [v["name"] for v in variables] == ["ds", "host", "service", "binary"]
+    assert [v["name"] for v in variables] == ["ds", "host", "service", "binary", "zone", "aggregate"]
     assert variables[0]["type"] == "datasource" and variables[0]["query"] == "graphite"
     ids = [panel["id"] for panel in board["panels"]]
     assert len(ids) == len(set(ids)) and all(isinstance(i, int) for i in ids)
@@ -753,7 +906,7 @@ def test_the_dashboard_is_grafana_json_of_graphite_targets():
         grid = panel["gridPos"]
         assert grid["x"] + grid["w"] <= 24 and grid["w"] > 0 and grid["h"] > 0, panel["title"]
         assert panel["datasource"] == {"type": "graphite", "uid": "${ds}"}
-        assert panel.get("repeat") in (None, "binary")
+        assert panel.get("repeat") in (None, "binary", "zone", "aggregate")
         refs = [target["refId"] for target in panel["targets"]]
         assert len(refs) == len(set(refs)), panel["title"]
         for target in panel["targets"]:
@@ -780,12 +933,12 @@ def test_the_dashboard_is_grafana_json_of_graphite_targets():
     [["nova-compute", "nova-conductor", "nova-scheduler"], ["nova-compute", CELLS_LABEL, label("nova.compute"), "x_down"]],
 )
 def test_the_dashboard_draws_every_label_of_a_written_service(binaries):
-    paths = synthetic_paths(binaries)
-    drawn = check_dashboard(SERVICE, paths, set(binaries))
+    paths = synthetic_paths(binaries, zones=ZONES, aggregates=AGGREGATES)
+    drawn = check_dashboard(SERVICE, paths, set(binaries), ZONES, AGGREGATES)
     assert {label_of(path) for path in drawn.pop("<paths>")} | NOT_GRAPHED == {
         label_of(path) for path in paths if path.endswith(".value")
     }
-    assert drawn == expected_series(set(binaries))
+    assert drawn == expected_series(set(binaries), ZONES, AGGREGATES)
 
 
 @pytest.mark.slow
@@ -805,6 +958,11 @@ def test_the_graphite_template_draws_every_graph_from_what_icinga_wrote(icinga_r
     )
     assert sorted(chart.variables()["binary"] for chart in found) == sorted(binaries_of(hostile))
     assert {CELLS_LABEL, label("nova.compute")} <= binaries_of(hostile) and "cells" not in binaries_of(hostile)
+    # With the capacity items: a graph per zone and per aggregate besides, every label drawn.
+    capacity = icinga_run.printed["capacity"]
+    service = MonitoredService("ctl1", "capacity", CAPACITY_COMMAND)
+    drawn = check_templates(service, paths, binaries, CAPACITY_ZONES, CAPACITY_AGGREGATES)
+    assert drawn | NOT_GRAPHED == set(capacity)
 
 
 @pytest.mark.slow
@@ -827,3 +985,9 @@ def test_the_dashboard_draws_every_graph_from_what_icinga_wrote(icinga_run):
     assert sorted(name for _, name in drawn_hostile) == sorted(
         name[: -len("_max_age")] for name in hostile if name.endswith("_max_age")
     )
+    # With the capacity items: the zone and aggregate variables offer each, a panel each.
+    capacity = icinga_run.printed["capacity"]
+    service = MonitoredService("ctl1", "capacity", CAPACITY_COMMAND)
+    drawn = check_dashboard(service, paths, binaries, CAPACITY_ZONES, CAPACITY_AGGREGATES)
+    assert {label_of(path) for path in drawn.pop("<paths>")} | NOT_GRAPHED == set(capacity)
+    assert drawn == expected_series(binaries, CAPACITY_ZONES, CAPACITY_AGGREGATES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import shutil
 import signal
@@ -14,7 +15,8 @@ import time
 import pytest
 from sqlalchemy.engine import make_url
 
-from check_nova_services.demo.writer import service
+from check_nova_services.demo.writer import service, write_deployment
+from tests.conftest import NOW, clean_env, run_check
 from tests.harness.daemons import (
     ICINGA2,
     ICINGA_DIR,
@@ -26,6 +28,7 @@ from tests.harness.daemons import (
     wait_for,
     write_plugin,
 )
+from tests.harness.faults import parse_plugin_output
 
 pytestmark = pytest.mark.slow
 
@@ -260,6 +263,7 @@ def test_arguments_follow_the_options(icinga):
     options = help_options()
     repeatable = repeatable_options()
     assert repeatable >= {"--host", "--binary", "--cell", "--zone", "--warning", "--critical", "--config-file"}
+    assert repeatable >= {"--zone-warning", "--zone-critical", "--aggregate-warning", "--aggregate-critical"}
     for key, argument in checkcommand_arguments(icinga).items():
         name = option_of(key, options)
         assert name, f"{key} is not an option of check_nova_services --help"
@@ -614,6 +618,80 @@ object Notification "page" {{
     finally:
         icinga.stop()
         heartbeats.stop()
+
+
+#: Capacity thresholds (issue 30) as a Service sets them: a plain range for every zone, a zone's own, aggregates'.
+CAPACITY_VARS = {
+    "nova_services_zone_warning": "50%:",
+    "nova_services_zone_critical": ["az2=6:", "nova=50%:"],
+    "nova_services_aggregate_warning": "gpu=2:",
+    "nova_services_aggregate_critical": ["gpu=1:", "tenant-a=1:"],
+}
+
+
+def test_the_capacity_arguments_are_repeatable_arrays_named_after_their_options(icinga):
+    arguments = checkcommand_arguments(icinga)
+    capacity = {key: argument for key, argument in arguments.items() if key.startswith(("--zone-", "--aggregate-"))}
+    assert {key: (argument["value"], argument["repeat_key"]) for key, argument in capacity.items()} == {
+        "--zone-warning": ("$nova_services_zone_warning$", True),
+        "--zone-critical": ("$nova_services_zone_critical$", True),
+        "--aggregate-warning": ("$nova_services_aggregate_warning$", True),
+        "--aggregate-critical": ("$nova_services_aggregate_critical$", True),
+    }
+    assert capacity["--zone-critical"]["description"] == "as --zone-warning, for CRITICAL"
+    assert capacity["--aggregate-critical"]["description"] == "as --aggregate-warning, for CRITICAL"
+
+
+def test_icinga_passes_the_capacity_thresholds_as_repeated_options(icinga, tmp_path):
+    """A Service's capacity variables (a string or an array each) reach the plugin as one option per item, in
+    Icinga's order of the keys; the plugin, given the API database through the environment, answers Icinga as it
+    answers the same command run by hand (the clock fixed, so both runs read the same ages)."""
+    api_url = write_deployment(make_url(f"sqlite:///{tmp_path / 'nova-demo.sqlite'}"), 2, 36, NOW)
+    url = api_url.render_as_string(hide_password=False)
+    write_plugin(icinga.plugin_dir)
+    variables = "".join(f"\tvars.{name} = {json.dumps(value)}\n" for name, value in CAPACITY_VARS.items())
+    try:
+        icinga.start(
+            include_lines([ICINGA_DIR / "nova_services.conf"])
+            + f"""
+object Host "ctl1" {{
+	check_command = "dummy"
+	enable_active_checks = false
+}}
+
+object Service "capacity" {{
+	host_name = "ctl1"
+	check_command = "nova_services"
+	check_interval = 1s
+	retry_interval = 1s
+	vars.nova_services_api_db_url = "{url}"
+	vars.nova_services_clock = "{NOW.isoformat()}"
+{variables}}}
+"""
+        )
+        cr = wait_for("a check result of capacity", lambda: icinga.service("ctl1", "capacity")["last_check_result"], 30)
+    except BaseException:
+        print(icinga.log_tail(80))
+        raise
+    finally:
+        icinga.stop()
+    plugin = str(icinga.plugin_dir / "check_nova_services")
+    options = [
+        "--aggregate-critical", "gpu=1:", "--aggregate-critical", "tenant-a=1:",
+        "--aggregate-warning", "gpu=2:",
+        "--clock", NOW.isoformat(),
+        "--timeout", "10",
+        "--zone-critical", "az2=6:", "--zone-critical", "nova=50%:",
+        "--zone-warning", "50%:",
+        "-v",
+    ]  # fmt: skip
+    assert cr["command"] == [plugin, *options]
+    by_hand = run_check(*options, env={**clean_env(), "NOVA_SERVICES_API_DB_URL": url})
+    assert by_hand.stderr == ""
+    parsed = parse_plugin_output(by_hand.stdout, by_hand.code)
+    assert cr["exit_status"] == by_hand.code
+    assert cr["output"].rstrip("\n").split("\n") == [parsed.status_line, *parsed.long_output]
+    assert perfdata(cr["performance_data"]) == parsed.perfdata
 
 
 # --------------------------------------------------------------------------- icinga/README's demo walk-through
