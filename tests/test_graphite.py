@@ -239,16 +239,16 @@ CAPACITY_ZONES = ["az2", "nova", label("az 3.b")]
 CAPACITY_AGGREGATES = ["gpu"]
 CAPACITY_PERFDATA = {
     "az_az2_total": "10;;;0",
-    "az_az2_unknown": "3;;;0",
+    "az_az2_unknown": "3;;;0;10",
     "az_az2_usable": "2;5:;6:;0;10",
     f"az_{label('az 3.b')}_total": "4;;;0",
-    f"az_{label('az 3.b')}_unknown": "0;;;0",
+    f"az_{label('az 3.b')}_unknown": "0;;;0;4",
     f"az_{label('az 3.b')}_usable": "4;;;0;4",
     "az_nova_total": "60;;;0",
-    "az_nova_unknown": "0;;;0",
+    "az_nova_unknown": "0;;;0;60",
     "az_nova_usable": "50;30:;;0;60",
     "aggregate_gpu_total": "4;;;0",
-    "aggregate_gpu_unknown": "0;;;0",
+    "aggregate_gpu_unknown": "0;;;0;4",
     "aggregate_gpu_usable": "1;2:;1:;0;4",
 }
 #: The check command of the capacity sample: what the graphs' run prints with the capacity items added, printed by a
