@@ -15,14 +15,13 @@ from typing import TypeVar
 from sqlalchemy.engine import URL
 
 from check_nova_services.readings import Clock
-from check_nova_services.rule.capacity import COMPUTE_BINARY
 from check_nova_services.rule.heartbeat import DEFAULT_REPORT_INTERVAL, DEFAULT_SERVICE_DOWN_TIME, effective_down_time
 from check_nova_services.rule.patterns import runaway_repetition
 from check_nova_services.rule.policy import Policy
 from check_nova_services.rule.releases import SERVICE_VERSION_ALIASES
 from check_nova_services.rule.selection import Selection
 from check_nova_services.rule.thresholds import DEFAULT_CRITICAL, DEFAULT_WARNING, CapacityRanges, ThresholdTable
-from check_nova_services.rule.versions import Floor, parse_floor
+from check_nova_services.rule.versions import COMPUTE, Floor, parse_floor
 from check_nova_services.shared.deadline import Deadline
 from check_nova_services.shared.errors import ConfigError
 from check_nova_services.shared.redaction import redact
@@ -223,8 +222,8 @@ def _capacity_ranges(args: argparse.Namespace, api_database: bool) -> CapacityRa
             f"--{given[0]}-warning and --{given[0]}-critical need the API database (--api-db-url or "
             "[api_database]/connection): zones and aggregates live there"
         )
-    if given and args.binary and COMPUTE_BINARY not in args.binary:
-        raise ConfigError(f"--{given[0]}-warning and --{given[0]}-critical count {COMPUTE_BINARY}: --binary leaves it out")
+    if given and args.binary and COMPUTE not in args.binary:
+        raise ConfigError(f"--{given[0]}-warning and --{given[0]}-critical count {COMPUTE}: --binary leaves it out")
     return ranges
 
 

@@ -5,6 +5,7 @@ real MariaDB and on SQLite."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from check_nova_services.demo.writer import service, write_cell
 from check_nova_services.readings import listed
+from check_nova_services.rule.capacity import usable_compute
 from check_nova_services.rule.heartbeat import judge
 from check_nova_services.rule.policy import Policy, Standing, TallyBuilder, assess
 from check_nova_services.rule.selection import Selection, ServiceFilter
@@ -96,19 +98,25 @@ def python_form(url, query: TallyQuery, now: dt.datetime):
     policy = Policy(query.down_time, query.age_warning, query.count_disabled, query.ahead_after)
     builder = TallyBuilder(policy, query.problem_limit)
     listing = []
+    computes: tuple[list[str], list[str]] = ([], [])
     for service_row in rows:
         assessed = assess(service_row, "cell", now, policy)
         builder.add(assessed)
         listing.append(listed(assessed))
+        usable = usable_compute(service_row, assessed.verdict.up)
+        if usable is not None:
+            computes[not usable].append(service_row.host)
     furthest = builder.furthest_ahead
     problems = [a.row.id for a in builder.kept_problems()]
     listing.sort(key=lambda s: s.id)
-    return builder.tallies, problems, furthest and abs(furthest.verdict.age or 0), builder.nova_versions, listing
+    capacity = (sorted(computes[0]), sorted(computes[1]))
+    return builder.tallies, problems, furthest and abs(furthest.verdict.age or 0), builder.nova_versions, listing, capacity
 
 
 def sql_form(url, query: TallyQuery):
-    """The counts, and the list view's rows as the database judges them (counts.Listing), in id order."""
-    counts = read_counts(url, query, Deadline.after(10), Listing("cell"))
+    """The counts, the list view's rows as the database judges them (counts.Listing), in id order, and the usable
+    and other computes' hosts (capacity)."""
+    counts = read_counts(url, dataclasses.replace(query, computes=True), Deadline.after(10), Listing("cell"))
     furthest = counts.furthest_ahead
     distance = None
     if furthest is not None:
@@ -116,7 +124,9 @@ def sql_form(url, query: TallyQuery):
         distance = abs(verdict.age or 0)
     assert counts.listed is not None
     listing = sorted(counts.listed, key=lambda s: s.id)
-    return counts.tallies, [row.id for row in counts.problem_rows], distance, counts.nova_versions, listing
+    assert counts.computes is not None
+    capacity = (sorted(counts.computes[0]), sorted(counts.computes[1]))
+    return counts.tallies, [row.id for row in counts.problem_rows], distance, counts.nova_versions, listing, capacity
 
 
 @pytest.fixture(scope="module")
@@ -158,8 +168,8 @@ def test_the_forms_agree_on_a_known_table(databases):
         ],
     )
     query = TallyQuery(ServiceFilter(), DOWN_TIME, AGE_WARNING, False, 100, NOW, REPORT_INTERVAL)
-    tallies, problems, furthest, versions, listing = sql_form(url, query)
-    assert (tallies, problems, furthest, versions, listing) == python_form(url, query, NOW)
+    tallies, problems, furthest, versions, listing, capacity = sql_form(url, query)
+    assert (tallies, problems, furthest, versions, listing, capacity) == python_form(url, query, NOW)
     # the list view's standings, a to g, as the database judged them
     assert [(s.host, s.standing, s.up) for s in listing] == [
         ("a", "up, heartbeat late", True),
@@ -175,10 +185,11 @@ def test_the_forms_agree_on_a_known_table(databases):
     assert (compute.ahead, furthest) == (1, 61.0)  # c, 61 s ahead: down by Nova's abs(), and its writer's clock is noted
     assert compute.max_age == 61.0  # b and c, by distance; g (maintenance) is not watched
     assert problems == [5, 2, 3, 6, 1, 4, 7]  # conductor e first among the down, then b c f; late a d; disabled g
+    assert capacity == (["a", "d"], ["b", "c", "f", "g"])  # usable: up and enabled (f is up, but AUTO-disabled)
     write_cell(url, [service("a", "nova-compute", NOW, age=-10.0), service("b", "nova-compute", NOW, age=-11.0)])
-    tallies, problems, furthest, versions, listing = sql_form(url, query)
+    tallies, problems, furthest, versions, listing, capacity = sql_form(url, query)
     assert (tallies["nova-compute"].ahead, furthest) == (1, 11.0)  # exactly report_interval ahead is not
-    assert (tallies, problems, furthest, versions, listing) == python_form(url, query, NOW)
+    assert (tallies, problems, furthest, versions, listing, capacity) == python_form(url, query, NOW)
 
 
 @pytest.mark.parametrize(("backend", "computes"), [("mariadb", ((57, 1), (74, 1))), ("sqlite", ((74, 1),))])
@@ -196,8 +207,8 @@ def test_the_forms_agree_on_novas_minimum_at_its_edges(databases, backend, compu
         ],
     )
     query = TallyQuery(ServiceFilter(), DOWN_TIME, AGE_WARNING, False, 100, NOW, REPORT_INTERVAL)
-    tallies, problems, furthest, versions, listing = sql_form(url, query)
-    assert (tallies, problems, furthest, versions, listing) == python_form(url, query, NOW)
+    tallies, problems, furthest, versions, listing, capacity = sql_form(url, query)
+    assert (tallies, problems, furthest, versions, listing, capacity) == python_form(url, query, NOW)
     assert versions == {"nova-compute": computes}
     assert (tallies["nova-compute"].versions, tallies["Nova-Compute "].versions) == (((74, 1),), ((57, 1),))
 

@@ -10,11 +10,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-#: The binary whose services are capacity.
-COMPUTE_BINARY = "nova-compute"
+from check_nova_services.rule.heartbeat import ServiceRow
+from check_nova_services.rule.selection import COMPUTE_TOPIC
+from check_nova_services.rule.versions import COMPUTE
 
 ZONE = "zone"
 AGGREGATE = "aggregate"
+
+
+def usable_compute(row: ServiceRow, up: bool) -> bool | None:
+    """Whether a service is capacity that can take instances (up by Nova's rule and enabled); None when it is no
+    capacity at all: another binary or topic, or a row that names no service. The database's form is
+    sources/counts.py's ``_RuleSql.computes``, proven equal by tests/test_rule_sql.py."""
+    if row.binary != COMPUTE or row.topic != COMPUTE_TOPIC or row.defect is not None:
+        return None
+    return up and not row.disabled
 
 
 @dataclass(frozen=True, order=True)

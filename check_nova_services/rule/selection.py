@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
-from check_nova_services.rule.capacity import COMPUTE_BINARY
 from check_nova_services.rule.heartbeat import ServiceRow
 from check_nova_services.rule.patterns import portable_regexp
+from check_nova_services.rule.versions import COMPUTE
 
 
 @dataclass(frozen=True)
@@ -120,13 +120,13 @@ class Selection:
     def keeps_compute(self, host: str, zone: str) -> bool:
         """A nova-compute on ``host`` in ``zone`` is in the view, and not left out by --exclude (a compute the run
         could not read, known only from host_mappings)."""
-        if self.binaries and COMPUTE_BINARY not in self.binaries:
+        if self.binaries and COMPUTE not in self.binaries:
             return False
         if self.hosts and host not in self.hosts:
             return False
         if self.zones and not set(self.zones).intersection(zone.split(",")):
             return False
-        return not any(pattern.search(f"{COMPUTE_BINARY}@{host}") for pattern in self.exclude)
+        return not any(pattern.search(f"{COMPUTE}@{host}") for pattern in self.exclude)
 
     def excludes(self, row: ServiceRow) -> bool:
         return any(pattern.search(f"{row.binary}@{row.host}") for pattern in self.exclude)

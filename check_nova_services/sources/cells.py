@@ -9,11 +9,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from check_nova_services.readings import Cell, CellReading, Clock, ListedBlocks, PoolMap, ZoneNames, listed
-from check_nova_services.rule.capacity import COMPUTE_BINARY
+from check_nova_services.rule.capacity import usable_compute
 from check_nova_services.rule.heartbeat import ServiceRow
 from check_nova_services.rule.nodes import lag_tolerance
 from check_nova_services.rule.policy import PROBLEM_LIMIT, Assessed, Policy, TallyBuilder, assess
-from check_nova_services.rule.selection import COMPUTE_TOPIC, Selection, ServiceFilter
+from check_nova_services.rule.selection import Selection, ServiceFilter
 from check_nova_services.rule.versions import naming_bound
 from check_nova_services.shared.timestamps import utc_now
 from check_nova_services.sources.counts import Listing, TallyQuery, read_counts_on
@@ -148,8 +148,9 @@ def judge_rows(
             builder.add_version(assessed)
         else:
             builder.add(assessed)
-            if row.binary == COMPUTE_BINARY and row.topic == COMPUTE_TOPIC and row.defect is None:
-                computes[not (assessed.verdict.up and not row.disabled)].append(row.host)
+            usable = usable_compute(row, assessed.verdict.up)
+            if usable is not None:
+                computes[not usable].append(row.host)
         if plan.keep_all:
             services.append(listed(assessed))
     seconds = 0.0 if begun is None else time.monotonic() - begun
