@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import pytest
 
 from check_nova_services.rule.releases import RELEASES, SERVICE_VERSION_ALIASES
+from check_nova_services.shared.text import label
 from tests.conftest import clean_env, run_check
 from tests.harness import nova_env
 
@@ -43,6 +44,10 @@ LINE = re.compile(
     r"disabled_reason=(?P<reason>.*)$"
 )
 PERF = re.compile(r"'([^']+)'=([^;\s]*)")
+#: A zone's capacity items (issue 30): unquoted where the label needs no quotes.
+ZONE_PERF = re.compile(r"(?:^|\s)'?(az_[^'=\s]+)'?=([^;\s]*)")
+#: The internal zone's names in the scenarios: no capacity (the plugin counts topic compute only, as Nova zones them).
+INTERNAL_ZONES = {"internal", "zone-internal"}
 
 
 # --- fixtures -------------------------------------------------------------------------------------
@@ -95,7 +100,9 @@ def ask_plugin(confs, *args: str, env: dict[str, str] | None = None, also_counte
     # with Nova, and it must be the list view's.
     counted = run_check(*conf_args, "-t", "60", *args, env=env, timeout=120)
     assert counted.stderr == ""
-    perfdata = {name: value for name, value in PERF.findall(counted.stdout.partition("|")[2])}
+    counted_perfdata = counted.stdout.partition("|")[2]
+    perfdata = {name: value for name, value in PERF.findall(counted_perfdata)}
+    perfdata |= {name: value for name, value in ZONE_PERF.findall(counted_perfdata)}
     # On the real clock the two runs are a moment apart: heartbeat ages and late ones may move (the scenarios keep
     # a margin around Nova's boundary only), what Nova decides may not.
     assert (counted.code, decided(perfdata)) == (run.code, decided(listed))
@@ -182,11 +189,37 @@ def assert_agrees(verdict: dict, plugin: PluginAnswer, count_disabled: bool, whe
             got = plugin.perfdata.get(f"{binary}_{metric}") if plugin.perfdata is not None else None
             if got != str(want):
                 problems.append(f"perfdata {binary}_{metric}: plugin={got} Nova-derived={want}")
+    if plugin.perfdata is not None:
+        problems += capacity_disagreements(nova, plugin.perfdata)
     assert not problems, (
         f"plugin and Nova {nova_env.NOVA_RELEASE} disagree{where}:\n"
         + "\n".join(problems)
         + (f"\n--- plugin output\n{plugin.stdout}")
     )
+
+
+def capacity_disagreements(nova: dict, perfdata: dict[str, str]) -> list[str]:
+    """Per zone, Nova's usable computes (a nova-compute Nova shows up and enabled, in each of its zones) and all of
+    them, against the plugin's az_<zone>_usable and az_<zone>_total; and no zone of the plugin's that Nova lacks."""
+    usable: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    for s in nova.values():
+        if s["binary"] != "nova-compute" or s["zone"] in INTERNAL_ZONES:
+            continue
+        for zone in zones(s["zone"]):
+            total[zone] += 1
+            usable[zone] += s["state"] == "up" and s["status"] == "enabled"
+    problems = []
+    for zone in sorted(total):
+        for metric, want in (("usable", usable[zone]), ("total", total[zone])):
+            got = perfdata.get(f"az_{label(zone)}_{metric}")
+            if got != str(want):
+                problems.append(f"perfdata az_{label(zone)}_{metric}: plugin={got} Nova-derived={want}")
+    ours = {name for name in perfdata if name.startswith("az_") and name.endswith("_total")}
+    problems += [
+        f"perfdata {name}: a zone Nova has no compute in" for name in sorted(ours - {f"az_{label(z)}_total" for z in total})
+    ]
+    return problems
 
 
 def states(verdict: dict) -> dict:

@@ -76,6 +76,8 @@ GRANTS = {
     "cell_mappings": "GRANT SELECT ON `priv_api`.`cell_mappings` TO 'priv_cells'@'%'",
     "aggregate_hosts": "GRANT SELECT ON `priv_api`.`aggregate_hosts` TO 'priv_cells'@'%'",
     "aggregate_metadata": "GRANT SELECT ON `priv_api`.`aggregate_metadata` TO 'priv_cells'@'%'",
+    "host_mappings": "GRANT SELECT ON `priv_api`.`host_mappings` TO 'priv_cells'@'%'",
+    "aggregates": "GRANT SELECT ON `priv_api`.`aggregates` TO 'priv_cells'@'%'",
     "cell1 services": "GRANT SELECT ON `priv_cell1`.`services` TO 'priv_cells'@'%'",
     "cell2 services": "GRANT SELECT ON `priv_cell2`.`services` TO 'priv_cells'@'%'",
 }
@@ -91,15 +93,17 @@ def cells(mariadb):
         api,
         [(uuid, f"cell{n}", f"mysql+pymysql://nova:NovaOwn-1@127.0.0.1:{port}/priv_cell{n}") for n, uuid in CELLS.items()],
         zones={"az1": ["cmp1"], "az2": ["cmp2"]},
+        host_mappings={CELLS["1"]: ["cmp1"], CELLS["2"]: ["cmp2"]},
+        aggregates={"gpu": ["cmp2"]},
     )
     return mariadb
 
 
-def grant_all_but(mariadb, missing: str | None) -> None:
+def grant_all_but(mariadb, *missing: str | None) -> None:
     mariadb.execute(
         "DROP USER IF EXISTS 'priv_cells'@'%'",
         f"CREATE USER 'priv_cells'@'%' IDENTIFIED BY 'Cells-{PASSWORD.replace(chr(39), chr(39) * 2)}'",
-        *(grant for name, grant in GRANTS.items() if name != missing),
+        *(grant for name, grant in GRANTS.items() if name not in missing),
     )
 
 
@@ -108,15 +112,42 @@ def cells_args(port: int) -> list[str]:
     return ["--api-db-url", api, "--cell-credentials", "api", CLOCK]
 
 
-@pytest.mark.parametrize(("extra", "read"), [((), False), (("-v",), True), (("--zone", "az1"), True), (("--list",), True)])
-def test_the_zones_are_read_only_by_a_run_that_shows_them(cells, extra, read):
-    """Issue 29: a check that names no zone asks the aggregates with LIMIT 0 (its grants checked, "zones unknown"
-    still said) instead of reading every aggregated host of the cloud; -v, --zone and --list read them."""
+def test_the_aggregates_table_is_read_only_for_the_aggregates_named(cells):
+    """Every run reads the zones and host_mappings (capacity per zone); the aggregates table only for
+    --aggregate-warning/--aggregate-critical, and then only the aggregates named."""
     grant_all_but(cells, None)
-    run, _, statements = logged_run(cells, lambda: run_check(*cells_args(cells.admin.port), *extra), "priv_cells")
-    asked = [s for s in statements if "FROM aggregate_hosts" in s]
-    assert [s.endswith(" LIMIT 0") for s in asked] == [not read], asked
+    run, _, statements = logged_run(cells, lambda: run_check(*cells_args(cells.admin.port)), "priv_cells")
+    assert [s for s in statements if "FROM aggregates " in s] == []
+    assert len([s for s in statements if "FROM host_mappings" in s]) == 1
     assert (run.code, run.stderr) == (0, "")
+    run, _, statements = logged_run(
+        cells, lambda: run_check(*cells_args(cells.admin.port), "--aggregate-critical", "gpu=1:"), "priv_cells"
+    )
+    assert [s.split("WHERE ")[-1] for s in statements if "FROM aggregates " in s] == [
+        "CAST(aggregates.name AS BINARY) IN (X'677075')"  # gpu
+    ]
+    assert run.status == "NOVA_SERVICES OK - 2 of 2 services up: nova-compute 2/2"
+    assert run.perfdata["aggregate_gpu_usable"] == "1;;1:;0;1"
+
+
+def test_without_host_mappings_a_dark_cells_computes_are_any_number(cells):
+    """host_mappings is an optional grant: unread, nothing changes while every cell answers; with a cell dark, its
+    computes are unknown in number, said once, and a zone range that they could break is UNKNOWN."""
+    grant_all_but(cells, "host_mappings")
+    run = run_check(*cells_args(cells.admin.port), "--zone-critical", "1:")
+    assert run.status == "NOVA_SERVICES OK - 2 of 2 services up: nova-compute 2/2"
+    assert (run.code, run.stderr) == (0, "")
+    grant_all_but(cells, "host_mappings", "cell2 services")
+    run = run_check(*cells_args(cells.admin.port), "--zone-critical", "1:,az2=2:", "-v")
+    assert run.status == (
+        f"NOVA_SERVICES UNKNOWN - cell cell2 ({CELLS['2'][:8]}…) unreachable; their computes unknown (host_mappings "
+        "unreadable); az2: 0 of 0 computes usable, more unknown (needs 2); nova 0/0 usable (needs 1)"
+    )
+    denied = "SELECT command denied to user 'priv_cells'@'localhost' for table `priv_api`.`host_mappings` (error 1142)"
+    assert run.lines[-2] == f"note: host_mappings unreadable, the computes of unreachable cells unknown: {denied}"
+    assert "az_az2_unknown" not in run.perfdata  # any number: no value to graph
+    assert run.perfdata["az_az2_usable"] == "0;;2:;0;0"
+    assert run.code == 3
 
 
 def test_select_on_four_tables_is_all_every_cell_needs(cells):
@@ -139,7 +170,7 @@ def test_select_on_four_tables_is_all_every_cell_needs(cells):
         (
             "cell2 services",
             f"NOVA_SERVICES UNKNOWN - cell cell2 ({CELLS['2']}) unreachable: Access denied for user "
-            "'priv_cells'@'%' to database 'priv_cell2' (error 1044)",
+            "'priv_cells'@'%' to database 'priv_cell2' (error 1044); 1 compute (az2 1)",
         ),
     ],
 )
