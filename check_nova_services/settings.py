@@ -143,6 +143,11 @@ def build_settings(args: argparse.Namespace, deadline: Deadline, environ: Mappin
         raise ConfigError(redact(str(exc), secrets)) from None
 
 
+def _zones_shown(args: argparse.Namespace) -> bool:
+    """Some output names each service's zone: -v, the list, the metrics' per-service series."""
+    return bool(args.verbose or args.list or args.format == "openmetrics" or args.textfile is not None)
+
+
 def _assemble(
     args: argparse.Namespace,
     deadline: Deadline,
@@ -177,7 +182,7 @@ def _assemble(
             only=tuple(args.cell),
             default_zone=conf.default_availability_zone or "nova",
             internal_zone=conf.internal_service_availability_zone or "internal",
-            zones=ZonesWanted(bool(args.verbose or args.list), tuple(args.zone), conf.default_availability_zone or "nova"),
+            zones=ZonesWanted(_zones_shown(args), tuple(args.zone), conf.default_availability_zone or "nova"),
         ),
         conf=conf,
         service_down_time=service_down_time,
