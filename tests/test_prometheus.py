@@ -329,3 +329,23 @@ def test_the_shipped_rules_pass_promtools_checks_and_unit_tests():
         [PROMTOOL, "test", "rules", "nova-services.rules.test.yml"], cwd=tests, capture_output=True, text=True, timeout=60
     )
     assert (unit.returncode, unit.stdout) == (0, "Unit Testing:  nova-services.rules.test.yml\n  SUCCESS\n\n"), unit.stdout
+
+
+def test_the_readme_names_every_metric_the_plugin_writes_and_each_binarys_from_the_table():
+    """The contract: README's Prometheus table lists every family the writer has, the per-binary ones by their row."""
+    section = (REPO / "README.md").read_text(encoding="utf-8").split("\n### Prometheus\n", 1)[1].split("\n### ", 1)[0]
+    listed = {
+        name
+        for line in section.splitlines()
+        if line.startswith("| `")
+        for name in re.findall(r"`(nova_\w+)`", line.split(" | ")[0])
+    }
+    written = set(re.findall(r"^# TYPE (\w+) gauge$", EXPECTED, re.MULTILINE))
+    only_sometimes = {"nova_services_scrape_error_info", "nova_services_excluded", "nova_database_clock_skew_seconds"}
+    assert listed == written | only_sometimes
+    source = (REPO / "check_nova_services" / "output" / "openmetrics.py").read_text(encoding="utf-8")
+    assert all(f'"{name}"' in source for name in only_sometimes)
+    rows = {line.split(" | ")[0]: line for line in section.splitlines() if line.startswith("| `nova_services")}
+    for row in BINARY_METRICS:
+        line = next(text for first, text in rows.items() if f"`{row.metric}`" in first)
+        assert f"`<binary>{row.suffix}`" in line, row.metric
