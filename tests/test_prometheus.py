@@ -349,3 +349,22 @@ def test_the_readme_names_every_metric_the_plugin_writes_and_each_binarys_from_t
     for row in BINARY_METRICS:
         line = next(text for first, text in rows.items() if f"`{row.metric}`" in first)
         assert f"`<binary>{row.suffix}`" in line, row.metric
+
+
+def test_the_timeout_ends_a_metrics_run_as_it_ends_the_check(tmp_path, monkeypatch):
+    """nagiosplugin's hard bound (SIGALRM) over a survey that never ends: the check's UNKNOWN line, and the textfile
+    says so with the same words. In process, the survey replaced by one that hangs."""
+    import time
+
+    from check_nova_services.cli import run as run_module
+    from tests.harness.faults import run_in_process
+
+    monkeypatch.setattr(run_module, "survey_of", lambda *args, **kwargs: time.sleep(30))
+    target = tmp_path / "nova_services.prom"
+    started = time.monotonic()
+    run = run_in_process("--db-url", f"sqlite:///{tmp_path}/x.sqlite", "-t", "1", "--textfile", str(target))
+    assert time.monotonic() - started < 5
+    reason = "timed out after 1s: no complete answer from the database(s)"
+    assert (run.stdout, run.stderr, run.code) == (f"NOVA_SERVICES UNKNOWN - {reason}\n", "", 3)
+    assert f'nova_services_scrape_error_info{{reason="{reason}"}} 1\n' in target.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nova_services.prom"]
