@@ -17,6 +17,7 @@ from typing import NoReturn, TypeVar
 
 import nagiosplugin
 
+from check_nova_services.cli.options import UNKNOWN
 from check_nova_services.output.listing import exit_code, json_chunks, table_lines, unreachable_lines
 from check_nova_services.output.openmetrics import exposition, failure_exposition, write_textfile
 from check_nova_services.plugin.check import build_check
@@ -30,7 +31,6 @@ from check_nova_services.shared.text import safe
 from check_nova_services.sources.survey import survey
 
 _T = TypeVar("_T")
-UNKNOWN = 3
 
 
 def run_check(args: argparse.Namespace, started: float, secrets: list[str]) -> NoReturn:
