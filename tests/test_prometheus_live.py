@@ -1,13 +1,17 @@
 """The metrics through the real thing: the plugin writes its textfile from a real MariaDB, Debian's node_exporter
 serves it (textfile collector only), Debian's Prometheus scrapes it every second with the shipped alert rules loaded;
 its HTTP API then gives the same numbers as the plugin's perfdata on the same database, every service's series with
-its labels as written (hostile host names too), and the alerts the rules fire on them. Loopback ports, own
-directories, seconds."""
+its labels as written (hostile host names too), an unreachable cell with its reason, and the alerts the rules fire
+on them. The same file is also served as OpenMetrics (its content type), which Prometheus then parses with its
+OpenMetrics parser: the same series. Loopback ports, own directories, seconds."""
 
 from __future__ import annotations
 
+import http.server
 import json
+import re
 import subprocess
+import threading
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -24,6 +28,11 @@ PROMETHEUS = "/usr/bin/prometheus"
 NODE_EXPORTER = "/usr/bin/prometheus-node-exporter"
 RULES = Path(__file__).resolve().parent.parent / "prometheus" / "nova-services.rules.yml"
 CELL_UUID = "00000000-0000-0000-0000-0000000000c1"
+GONE_UUID = "00000000-0000-0000-0000-0000000000c2"
+STATUS = (
+    "NOVA_SERVICES UNKNOWN - cell cell2 (00000000…) unreachable: Unknown database 'prometheus_gone' (error 1049); "
+    "nova-compute 1/5 down: cmp2 (95s); 1 heartbeat late: nova-compute@cmp3 (45s)"
+)
 #: Host names that must come through the textfile, node_exporter and Prometheus as they are.
 HOSTILE = ['cmp"4', "cmp\n5"]
 
@@ -37,17 +46,16 @@ class PrometheusAPI:
     def __init__(self, port: int) -> None:
         self.base = f"http://127.0.0.1:{port}/api/v1/"
 
-    def get(self, path: str, **params: str) -> list | dict:
+    def get(self, path: str, **params: str) -> dict:
         url = self.base + path + ("?" + urllib.parse.urlencode(params) if params else "")
         with urllib.request.urlopen(url, timeout=5) as answer:
             body = json.load(answer)
         assert body["status"] == "success", body
         return body["data"]
 
-    def query(self, expr: str) -> dict[tuple[tuple[str, str], ...], float]:
-        """Each series' labels (without its name, instance and job) -> its value."""
-        data = self.get("query", query=expr)
-        assert isinstance(data, dict)
+    def query(self, expr: str, job: str = "node") -> dict[tuple[tuple[str, str], ...], float]:
+        """Each series' labels (without its name, instance and job) -> its value, of one scrape job."""
+        data = self.get("query", query=f'{expr}{{job="{job}"}}')
         return {
             tuple(sorted((k, v) for k, v in r["metric"].items() if k not in ("__name__", "instance", "job"))): float(
                 r["value"][1]
@@ -56,17 +64,39 @@ class PrometheusAPI:
         }
 
 
+class OpenMetricsFile(http.server.BaseHTTPRequestHandler):
+    """Serves the textfile as an OpenMetrics 1.0 exposition: Prometheus then reads it with that parser."""
+
+    path_to_serve: Path
+
+    def do_GET(self) -> None:
+        body = self.path_to_serve.read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/openmetrics-text; version=1.0.0; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
 @pytest.fixture
 def stack(tmp_path):
     need(PROMETHEUS, NODE_EXPORTER)
     textfiles = tmp_path / "textfiles"
     textfiles.mkdir()
     exporter_port, prometheus_port = free_port(), free_port()
+    handler = type("Handler", (OpenMetricsFile,), {"path_to_serve": textfiles / "nova_services.prom"})
+    openmetrics = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=openmetrics.serve_forever, daemon=True).start()
     config = tmp_path / "prometheus.yml"
     config.write_text(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
         f"rule_files:\n  - {RULES}\n"
-        f"scrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ['127.0.0.1:{exporter_port}']\n"
+        "scrape_configs:\n"
+        f"  - job_name: node\n    static_configs:\n      - targets: ['127.0.0.1:{exporter_port}']\n"
+        f"  - job_name: openmetrics\n    static_configs:\n      - targets: ['127.0.0.1:{openmetrics.server_port}']\n"
     )
     exporter = prometheus = None
     try:
@@ -93,12 +123,14 @@ def stack(tmp_path):
     finally:
         stop_process(prometheus)
         stop_process(exporter)
+        openmetrics.shutdown()
+        openmetrics.server_close()
 
 
 @pytest.fixture
 def deployment(mariadb):
-    """One cell on the real MariaDB (a conductor, a compute down, one late, two with hostile names) and its API
-    database with a zone."""
+    """One cell on the real MariaDB (a conductor, a compute down, one late, two with hostile names), a second cell
+    whose database does not exist, and their API database with a zone."""
     cell = mariadb.create_database("prometheus_cell1")
     write_cell(
         cell,
@@ -112,25 +144,26 @@ def deployment(mariadb):
         ],
     )
     api = mariadb.create_database("prometheus_api")
-    write_api_database(api, [(CELL_UUID, "cell1", cell.render_as_string(hide_password=False))], zones={"az1": ["cmp1", "cmp2"]})
+    gone = cell.set(database="prometheus_gone").render_as_string(hide_password=False)
+    cells = [(CELL_UUID, "cell1", cell.render_as_string(hide_password=False)), (GONE_UUID, "cell2", gone)]
+    write_api_database(api, cells, zones={"az1": ["cmp1", "cmp2"]})
     return api.render_as_string(hide_password=False)
 
 
 def test_prometheus_scrapes_the_checks_numbers_and_the_rules_fire_on_them(stack, deployment):
     textfiles, api, tmp_path = stack
-    wrote = run_check("--api-db-url", deployment, CLOCK, "--textfile", str(textfiles / "nova_services.prom"))
-    assert (wrote.stdout, wrote.stderr, wrote.code) == ("", "", 1)  # the check's WARNING: a compute down, one late
+    textfile = textfiles / "nova_services.prom"
+    wrote = run_check("--api-db-url", deployment, CLOCK, "--textfile", str(textfile))
+    assert (wrote.stdout, wrote.stderr, wrote.code) == ("", "", 3)  # the check's UNKNOWN: a cell cannot be read
     check = run_check("--api-db-url", deployment, CLOCK)
-    assert (
-        check.status == "NOVA_SERVICES WARNING - nova-compute 1/5 down: cmp2 (95s); 1 heartbeat late: nova-compute@cmp3 (45s)"
-    )
-    assert check.code == 1
+    assert check.status == STATUS
+    assert check.code == 3
 
     def scraped():
         return api.query("nova_services_scrape_success")
 
     log = tmp_path / "prometheus.log"
-    assert wait_for(f"Prometheus to scrape the textfile ({log})", scraped, timeout=30) == {(): 1.0}
+    assert wait_for(f"Prometheus to scrape the textfile ({log})", scraped, timeout=30) == {(): 0.0}
     assert api.query("node_textfile_scrape_error") == {(): 0.0}  # node_exporter read the file without an error
 
     # The perfdata's numbers, each binary's from the one table, through node_exporter and Prometheus.
@@ -146,9 +179,12 @@ def test_prometheus_scrapes_the_checks_numbers_and_the_rules_fire_on_them(stack,
         (("binary", "nova-conductor"),): 0.0,
         (("binary", "nova-scheduler"),): 0.0,
     }
-    assert (check.perfdata["cells_total"], check.perfdata["cells_unreachable"]) == ("1;;;0", "0;;;0;1")
-    assert (api.query("nova_cells"), api.query("nova_cells_unreachable")) == ({(): 1.0}, {(): 0.0})
-    assert api.query("nova_services_check_state") == {(): 1.0}
+    assert (check.perfdata["cells_total"], check.perfdata["cells_unreachable"]) == ("2;;;0", "1;;;0;2")
+    assert (api.query("nova_cells"), api.query("nova_cells_unreachable")) == ({(): 2.0}, {(): 1.0})
+    assert api.query("nova_cell_unreachable_info") == {
+        (("cell", "cell2"), ("cell_uuid", GONE_UUID), ("reason", "Unknown database 'prometheus_gone' (error 1049)")): 1.0
+    }
+    assert api.query("nova_services_check_state") == {(): 3.0}
     assert (check.perfdata["clock_skew"], api.query("nova_database_clock_skew_seconds")) == ("0s;-25:25", {(): 0.0})
     assert (check.perfdata["services_too_old"], api.query("nova_services_too_old")) == ("0;0;;0", {(): 0.0})
 
@@ -166,22 +202,27 @@ def test_prometheus_scrapes_the_checks_numbers_and_the_rules_fire_on_them(stack,
         labels("nova-scheduler", "ctl1", "internal"): 1.0,
     }
 
+    # The same file read by Prometheus's OpenMetrics parser: every family, the same series and values.
+    families = re.findall(r"^# TYPE (\w+) gauge$", textfile.read_text(encoding="utf-8"), re.MULTILINE)
+    assert len(families) == 19
+    wait_for("the OpenMetrics scrape", lambda: api.query("nova_services_scrape_success", job="openmetrics"), timeout=30)
+    assert [f for f in families if api.query(f, job="openmetrics") != api.query(f) or not api.query(f)] == []
+
     # The shipped rules on these numbers (evaluated every second): what the check says, as alerts.
     def firing():
-        alerts = api.get("alerts")
-        assert isinstance(alerts, dict)
+        alerts = api.get("alerts")["alerts"]
         return sorted(
-            (a["labels"]["alertname"], a["labels"].get("binary", ""), a["labels"].get("host", ""))
-            for a in alerts["alerts"]
-            if a["state"] == "firing"
+            (a["labels"]["alertname"], a["labels"].get("binary", a["labels"].get("cell", "")), a["labels"].get("host", ""))
+            for a in alerts
+            if a["state"] == "firing" and a["labels"]["job"] == "node"
         )
 
     expected = [
+        ("NovaCellUnreachable", "cell2", ""),
         ("NovaServiceDown", "nova-compute", "cmp2"),
         ("NovaServicesDown", "nova-compute", ""),
         ("NovaServicesLate", "nova-compute", ""),
     ]
     wait_for("the rules to fire", lambda: firing() == expected, timeout=30)
     rules = api.get("rules")
-    assert isinstance(rules, dict)
     assert [r["health"] for g in rules["groups"] for r in g["rules"]] == ["ok"] * 11

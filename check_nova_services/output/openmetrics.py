@@ -1,7 +1,8 @@
 """``--format openmetrics`` and ``--textfile``: the check's Reading and state as Prometheus metrics.
 
 The Prometheus text exposition format (version 0.0.4, which node_exporter's textfile collector and ``promtool check
-metrics`` read), gauges only, ending with OpenMetrics' ``# EOF`` (a comment to a text-format parser). Written here,
+metrics`` read) that is OpenMetrics 1.0 too: gauges only, ending with OpenMetrics' ``# EOF`` (a comment to a
+text-format parser); Prometheus reads it with either parser (tests/test_prometheus_live.py). Written here,
 not by prometheus_client: a few dozen lines of text are no reason for a dependency. The metric names are a contract
 (README "Prometheus"); each binary's are rule/metrics.py's table, the same numbers as the perfdata.
 Pure: the Reading in, text out; and the one file write, atomic.
