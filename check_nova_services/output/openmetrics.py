@@ -24,9 +24,8 @@ from check_nova_services.shared.text import safe
 #: Lone surrogates cannot be written as UTF-8, which Prometheus requires of a label value: the replacement character,
 #: as a name that is not UTF-8 is read from the database.
 _SURROGATES = re.compile("[\ud800-\udfff]")
-
-#: The labels of each service's series: enough to name it in an alert, and stable while it lives.
-SERVICE_LABELS = ("binary", "host", "cell", "zone")
+#: What a label value cannot hold as it is: the three characters the format escapes, and lone surrogates.
+_TO_ESCAPE = re.compile('[\\\\"\n\ud800-\udfff]')
 
 
 def label_value(text: str | None) -> str:
@@ -34,6 +33,8 @@ def label_value(text: str | None) -> str:
     character as it is (in UTF-8); a missing value is empty, which Prometheus reads as no label."""
     if text is None:
         return ""
+    if not _TO_ESCAPE.search(text):  # nearly every name: as it is
+        return text
     return _SURROGATES.sub("\ufffd", text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
@@ -144,19 +145,31 @@ def _per_service(reading: Reading) -> Iterator[str]:
 
 
 def _service_labels(services: Iterator[ListedService]) -> Iterator[tuple[str, ListedService]]:
-    """Each service's label set. Two rows whose labels would be the same series (two host names that are not UTF-8
-    and read alike, rows without a host) would make Prometheus refuse the whole exposition: a repeat gets the row's
-    ``service_id`` too. Repeats are neighbours: the services come in list order (binary, host, cell)."""
+    """Each service's label set (binary, host, cell, zone). Two rows whose labels would be the same series (two host
+    names that are not UTF-8 and read alike, rows without a host) would make Prometheus refuse the whole exposition:
+    a repeat gets the row's ``service_id`` too. Repeats are neighbours: the services come in list order (binary,
+    host, cell). The values that repeat (binary, cell, zone) are escaped once per run."""
     group: tuple[str, str, str] | None = None
     seen: set[str | None] = set()
+    escaped: dict[str | None, str] = {}
+
+    def once(value: str | None) -> str:
+        text = escaped.get(value)
+        if text is None:
+            text = escaped[value] = label_value(value)
+        return text
+
     for service in services:
         if service.order != group:
             group, seen = service.order, set()
-        pairs: list[tuple[str, str | None]] = [(name, getattr(service, name)) for name in SERVICE_LABELS]
+        labels = (
+            f'{{binary="{once(service.binary)}",host="{label_value(service.host)}",cell="{once(service.cell)}",'
+            f'zone="{once(service.zone)}"'
+        )
         if service.zone in seen:
-            pairs.append(("service_id", str(service.id)))
+            labels += f',service_id="{service.id}"'
         seen.add(service.zone)
-        yield _labels(pairs), service
+        yield labels + "}", service
 
 
 def write_textfile(path: str, chunks: Iterable[str]) -> None:
