@@ -208,7 +208,7 @@ def test_every_argument_is_a_plugin_option():
     for key, argument in arguments.items():
         assert argument["description"].startswith(options[option_of(key, options)]["help"]), key
     covered = {option_of(key, options) for key in arguments}
-    assert set(options) - covered == {"--help", "--version", "--list", "--format"}
+    assert set(options) - covered == {"--help", "--version", "--list", "--format", "--textfile"}
 
 
 def test_command_timeout_and_defaults_are_the_checkcommands():
@@ -302,7 +302,7 @@ def test_choice_options_are_found_in_help():
         "--clock": ["local", "db"],
         "--too-old-compute-state": ["warning", "critical"],
         "--unreachable-cell-state": ["unknown", "critical"],
-        "--format": ["text", "json"],
+        "--format": ["text", "json", "openmetrics"],
     }
 
 
@@ -311,7 +311,7 @@ def test_datalist_entries_are_choices_the_plugin_accepts():
     actions = parser_actions()
     for option, words in choice_options().items():
         if option == "--format":
-            continue  # --list's, not the check's
+            continue  # --list's and the metrics', not the check's
         field = fields[variable(option)]
         entries = basket()["DataList"][field["settings"]["datalist"]]["entries"]
         assert sorted(e["entry_name"] for e in entries) == sorted(words), option

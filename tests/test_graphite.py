@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import pytest
 
 from check_nova_services.demo.writer import demo_rows, service, write_cell
-from check_nova_services.plugin.metrics import BINARY_METRICS
 from check_nova_services.plugin.resource import _labels
+from check_nova_services.rule.metrics import BINARY_METRICS
 from check_nova_services.shared.text import LABEL_LIMIT, label
 from tests.conftest import CLOCK, NOW, run_check
 from tests.harness.daemons import ICINGA2, ICINGA_DIR, REPO, Icinga2, include_lines, need, wait_for, write_plugin

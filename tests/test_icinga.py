@@ -253,7 +253,8 @@ def test_every_plugin_option_is_an_argument(icinga):
     options = help_options()
     arguments = checkcommand_arguments(icinga)
     covered = {option_of(key, options) for key in arguments}
-    not_check_arguments = {"--help", "--version", "--list", "--format"}  # the service list is not a check
+    # The service list and the Prometheus metrics are not the check's output.
+    not_check_arguments = {"--help", "--version", "--list", "--format", "--textfile"}
     assert set(options) - covered - not_check_arguments == set()
     assert not_check_arguments <= set(options)
 

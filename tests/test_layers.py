@@ -77,10 +77,12 @@ def test_the_contracts_catch_an_import_that_breaks_a_layer(tmp_path, module, lin
         "rule.policy",
         "rule.selection",
         "rule.nodes",
+        "rule.metrics",
         "readings",
         "output.pager",
         "output.long_output",
         "output.listing",
+        "output.openmetrics",
         "shared.deadline",
     ],
 )

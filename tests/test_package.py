@@ -106,6 +106,7 @@ def test_sdist_carries_docs_license_metadata_definitions_and_tests(dist):
         "check_nova_services/__init__.py",
         "icinga/nova_services.conf",
         "icinga/nova-services-page.sh",
+        "prometheus/nova-services.rules.yml",
         "tests/run",
         "tests/conftest.py",
         "tests/harness/mariadb.py",
@@ -157,10 +158,11 @@ def test_wheel_demo_and_check(wheel_venv, tmp_path):
     ]
 
 
-def test_the_wheel_installs_the_monitoring_definitions_as_data(wheel_venv):
-    """Every file of icinga/ lands in <venv>/share/check_nova_services/icinga/, as it is in the checkout."""
-    shared = wheel_venv / "share" / "check_nova_services" / "icinga"
-    source = REPO / "icinga"
+@pytest.mark.parametrize("directory", ["icinga", "prometheus"])
+def test_the_wheel_installs_the_monitoring_definitions_as_data(wheel_venv, directory):
+    """Every file of icinga/ and prometheus/ lands in <venv>/share/check_nova_services/, as it is in the checkout."""
+    shared = wheel_venv / "share" / "check_nova_services" / directory
+    source = REPO / directory
     expected = sorted(str(p.relative_to(source)) for p in source.rglob("*") if p.is_file())
     installed = sorted(str(p.relative_to(shared)) for p in shared.rglob("*") if p.is_file())
     assert installed == expected

@@ -1,4 +1,4 @@
-"""The table of each binary's perfdata items (plugin/metrics.py) and what reads it: the Resource prints its rows
+"""The table of each binary's perfdata items (rule/metrics.py) and what reads it: the Resource prints its rows
 under the binaries' labels with the unit, min and max they say; a row is left out when undetermined exactly where
 the tally may not know it; the README's perfdata table lists exactly its rows, with their min, max, unit and gaps.
 The exact values in every situation are the other tests' (test_pager*, test_check_*, test_cli, test_graphite); the
@@ -10,7 +10,7 @@ import dataclasses
 import re
 from pathlib import Path
 
-from check_nova_services.plugin.metrics import BINARY_METRICS, BinaryMetric
+from check_nova_services.rule.metrics import BINARY_METRICS, BinaryMetric
 from check_nova_services.rule.policy import BinaryTally
 from tests.harness.factories import check, computes, row
 
@@ -54,7 +54,7 @@ def test_the_readmes_perfdata_table_lists_each_binarys_items_as_the_table_has_th
 
 def test_a_row_added_to_the_table_and_not_to_the_readme_is_caught():
     text = README.read_text(encoding="utf-8")
-    ahead = BinaryMetric("_ahead", "ahead", "count", maximum="total")
+    ahead = BinaryMetric("_ahead", "ahead", "count", "nova_services_ahead", "Heartbeats ahead", maximum="total")
     assert readme_differences(text, (*BINARY_METRICS, ahead)) == ["<binary>_ahead: not in the README"]
     late = next(metric for metric in BINARY_METRICS if metric.suffix == "_late")
     changed = tuple(dataclasses.replace(m, maximum=None, uom="s") if m is late else m for m in BINARY_METRICS)

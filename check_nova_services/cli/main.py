@@ -14,6 +14,7 @@ from typing import NoReturn
 from check_nova_services.cli.options import (
     UNKNOWN,
     build_parser,
+    refuse_conflicts,
 )
 from check_nova_services.shared.errors import UsageError
 
@@ -39,10 +40,7 @@ def masked(message: str, secrets: Sequence[str]) -> str:
 
 def main(argv: list[str] | None = None) -> NoReturn:
     started = time.monotonic()
-    # A legacy 8-bit locale must not turn a Unicode host name into a crash: escape what cannot be encoded.
-    for stream in (sys.stdout, sys.stderr):
-        if hasattr(stream, "reconfigure"):
-            stream.reconfigure(errors="backslashreplace")
+    _escape_what_cannot_be_encoded()
     # Icinga shows stderr in the check result: nothing may go there in a normal run.
     warnings.simplefilter("ignore")
     logging.getLogger().addHandler(logging.NullHandler())
@@ -55,16 +53,21 @@ def main(argv: list[str] | None = None) -> NoReturn:
 
         try:
             args = build_parser().parse_args(argv)
-            from check_nova_services.cli.run import run_check, run_list
+            refuse_conflicts(args)
+            from check_nova_services.cli.run import run_check, run_list, run_metrics
 
             if args.list:
                 give_up = partial(_list_failure, args.format)
                 sys.exit(run_list(args, started, secrets))
+            if args.format == "openmetrics" or args.textfile is not None:
+                sys.exit(run_metrics(args, started, secrets))
             run_check(args, started, secrets)
         except (UsageError, ConfigError, ReadError) as exc:
             give_up(str(exc).splitlines()[0], secrets)
         except nagiosplugin.Timeout as exc:
-            give_up(f"timed out after {exc}: no complete answer from the database(s)", secrets)
+            from check_nova_services.cli.run import timed_out
+
+            give_up(timed_out(exc), secrets)
     except SystemExit:
         raise
     except BrokenPipeError:
@@ -74,6 +77,13 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except BaseException as exc:  # noqa: BLE001 - a monitoring check must never die with a traceback
         give_up(f"internal error: {type(exc).__name__}: {exc}".splitlines()[0], secrets)
     sys.exit(UNKNOWN)
+
+
+def _escape_what_cannot_be_encoded() -> None:
+    """A legacy 8-bit locale must not turn a Unicode host name into a crash: escape what cannot be encoded."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
 
 
 def closed_pipe() -> NoReturn:

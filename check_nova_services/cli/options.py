@@ -102,6 +102,12 @@ def _connections(text: str) -> int:
     return value
 
 
+def _file_path(text: str) -> str:
+    if not text or text.endswith("/"):
+        raise _refused("the path of a file", text)
+    return text
+
+
 def _one_of(*choices: str) -> Callable[[str], str]:
     """A choice type whose error message does not change between Python versions."""
 
@@ -148,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
         allow_abbrev=False,
     )
-    for add_group in (_where, _rule, _which, _thresholds, _general, _service_list):
+    for add_group in (_where, _rule, _which, _thresholds, _general, _service_list, _prometheus):
         add_group(parser)
     return parser
 
@@ -397,8 +403,29 @@ def _service_list(parser: argparse.ArgumentParser) -> None:
     )
     tools.add_argument(
         "--format",
-        type=_one_of("text", "json"),
+        type=_one_of("text", "json", "openmetrics"),
         default="text",
-        metavar="text|json",
-        help='--list as an aligned table (text, default) or as JSON: {"services": [...], "errors": [...]}',
+        metavar="text|json|openmetrics",
+        help='--list as an aligned table (text, default) or as JSON: {"services": [...], "errors": [...]}; openmetrics, '
+        "without --list: the check's reading and state as Prometheus metrics on stdout instead of the Nagios line",
     )
+
+
+def _prometheus(parser: argparse.ArgumentParser) -> None:
+    """--textfile: the check's metrics for node_exporter's textfile collector."""
+    prometheus = parser.add_argument_group("Prometheus (instead of the Nagios line)")
+    prometheus.add_argument(
+        "--textfile",
+        metavar="PATH",
+        type=_file_path,
+        help="write --format openmetrics's metrics to PATH (e.g. DIR/nova_services.prom in node_exporter's "
+        "--collector.textfile.directory) atomically, by a temporary file in the same directory; nothing on stdout "
+        "unless the file cannot be written or nothing could be read (one UNKNOWN line); exit status the check's",
+    )
+
+
+def refuse_conflicts(args: argparse.Namespace) -> None:
+    """The metrics are the check's, not the list's: --list takes neither --format openmetrics nor --textfile."""
+    if args.list and (args.format == "openmetrics" or args.textfile is not None):
+        given = "--textfile" if args.textfile is not None else "--format openmetrics"
+        raise UsageError(f"{given} gives the check's metrics, not the list: give it without --list")

@@ -1,5 +1,6 @@
 """One run in its named steps: the settings (settings.py, data only), then the check -- nagiosplugin's Resource
-surveys the cells (sources/survey.py), its Contexts judge, its Summary words (output/) -- or the list."""
+surveys the cells (sources/survey.py), its Contexts judge, its Summary words (output/) -- or the list, or the check's
+reading and state as Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -7,18 +8,29 @@ import argparse
 import logging
 import math
 import os
+import signal
 import sys
-from typing import NoReturn
+import time
+from collections.abc import Callable, Iterator
+from types import FrameType
+from typing import NoReturn, TypeVar
 
 import nagiosplugin
 
+from check_nova_services.cli.options import UNKNOWN
 from check_nova_services.output.listing import exit_code, json_chunks, table_lines, unreachable_lines
+from check_nova_services.output.openmetrics import exposition, failure_exposition, write_textfile
 from check_nova_services.plugin.check import build_check
 from check_nova_services.plugin.streamed import StreamedOutput
 from check_nova_services.readings import Reading
 from check_nova_services.settings import Settings, build_settings
 from check_nova_services.shared.deadline import Deadline
+from check_nova_services.shared.errors import ConfigError, ReadError, UsageError
+from check_nova_services.shared.redaction import redact
+from check_nova_services.shared.text import safe
 from check_nova_services.sources.survey import survey
+
+_T = TypeVar("_T")
 
 
 def run_check(args: argparse.Namespace, started: float, secrets: list[str]) -> NoReturn:
@@ -49,6 +61,65 @@ def run_list(args: argparse.Namespace, started: float, secrets: list[str]) -> in
         for line in unreachable_lines(reading):
             print(line, file=sys.stderr)
     return exit_code(reading)
+
+
+def run_metrics(args: argparse.Namespace, started: float, secrets: list[str]) -> int:
+    """--format openmetrics, --textfile: the check's own reading and judgement (the same survey, every service kept
+    for its series) as Prometheus metrics, on stdout or atomically into the textfile; the exit status is the check's.
+    A run that read nothing (a config file, the databases, the timeout) is an exposition too, scrape_success 0 with
+    the reason, so that a textfile never goes on showing an older reading; with --textfile the reason is also the
+    one UNKNOWN line of the check (main), as is a textfile that cannot be written."""
+    failure: Exception | None = None
+    chunks: Iterator[str]
+    try:
+        settings = settings_of(args, started, secrets)
+        reading, state = _judged(settings, args.timeout)
+        chunks = exposition(reading, state, time.time(), settings.judgement.excluding)
+    except (UsageError, ConfigError, ReadError, nagiosplugin.Timeout) as exc:
+        failure, state = exc, UNKNOWN
+        reason = timed_out(exc) if isinstance(exc, nagiosplugin.Timeout) else str(exc).splitlines()[0]
+        chunks = failure_exposition(safe(redact(reason, secrets), 500), time.time())
+    if args.textfile is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.writelines(chunk.encode("utf-8") for chunk in chunks)  # UTF-8 whatever the locale
+        sys.stdout.buffer.flush()
+        return state
+    try:
+        write_textfile(args.textfile, chunks)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the textfile {args.textfile}: {exc.strerror or exc}") from None
+    if failure is not None:
+        raise failure
+    return state
+
+
+def _judged(settings: Settings, timeout: float) -> tuple[Reading, int]:
+    """The survey, within nagiosplugin's hard bound as the check has it, then the check's judgement of it: its exit
+    status, from the same Contexts, without its words."""
+    reading = _within(timeout, lambda: survey_of(settings, every_service=True))
+    check = build_check(settings.judgement, lambda: reading)
+    check()
+    return reading, int(check.exitcode)
+
+
+def _within(seconds: float, work: Callable[[], _T]) -> _T:
+    """nagiosplugin's Runtime bound (SIGALRM, whole seconds, nagiosplugin.Timeout), for a run without its Runtime."""
+
+    def expire(signum: int, frame: FrameType | None) -> NoReturn:
+        raise nagiosplugin.Timeout(f"{math.ceil(seconds)}s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(math.ceil(seconds))
+    try:
+        return work()
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def timed_out(exc: nagiosplugin.Timeout) -> str:
+    """The line of a run that nagiosplugin's timeout ended."""
+    return f"timed out after {exc}: no complete answer from the database(s)"
 
 
 def settings_of(args: argparse.Namespace, started: float, secrets: list[str]) -> Settings:

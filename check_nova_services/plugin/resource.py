@@ -7,9 +7,9 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 import nagiosplugin
 
 from check_nova_services import CHECK_NAME
-from check_nova_services.plugin.metrics import BINARY_METRICS
 from check_nova_services.readings import Reading
 from check_nova_services.rule.capacity import AGGREGATE, ZONE, Pool, PoolCount
+from check_nova_services.rule.metrics import BINARY_METRICS
 from check_nova_services.rule.policy import BinaryTally
 from check_nova_services.shared.errors import ReadError
 from check_nova_services.shared.text import label

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from check_nova_services.plugin.metrics import BINARY_METRICS
+from check_nova_services.rule.metrics import BINARY_METRICS
 
 #: Icinga 2's GraphiteWriter defaults (lib/perfdata/graphitewriter.ti), which the module assumes unless configured.
 HOST_NAME_TEMPLATE = "icinga2.$host.name$.host.$host.check_command$"
@@ -466,7 +466,7 @@ def variable_values(variable: dict, values: dict[str, list[str]], paths: Iterabl
 
 def metric_kinds(resource: Path) -> set[str]:
     """Every perfdata label the plugin's resource can yield, a binary's prefix as ``<binary>``: each binary's from
-    the table the resource loops over (plugin/metrics.py), the check's own from the names of its
+    the table the resource loops over (rule/metrics.py), the check's own from the names of its
     nagiosplugin.Metric(...) calls, read from the source."""
     kinds = {"<binary>" + metric.suffix for metric in BINARY_METRICS}
     named_by_table = []
