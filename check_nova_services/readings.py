@@ -416,6 +416,15 @@ class Reading:
     def total(self) -> int:
         return sum(t.total for t in self.tallies.values())
 
+    def capacity_with(self, named: AbstractSet[Pool]) -> dict[Pool, PoolCount]:
+        """Every pool counted; a pool a range names that exists but holds no compute, in a view of every compute,
+        as 0 of 0 (an empty zone is a fact; in a view narrowed by --host, --zone or --cell it may be one by choice)."""
+        capacity = dict(self.capacity)
+        if self.known_pools is not None and not self.computes_narrowed:
+            for pool in sorted(named & self.known_pools):
+                capacity.setdefault(pool, PoolCount())
+        return dict(sorted(capacity.items()))
+
     def every_service(self) -> Iterator[ListedService]:
         """The list view's services of every cell, in the list's order (binary, host, cell): each cell's come in
         that order, so they are merged as they are read, never all unpacked at once."""

@@ -132,6 +132,18 @@ nova_compute_version_floor 72
 # HELP nova_services_too_old nova-compute services older than the control plane accepts
 # TYPE nova_services_too_old gauge
 nova_services_too_old 0
+# HELP nova_zone_usable_computes Usable computes (nova-compute up and enabled) of an availability zone
+# TYPE nova_zone_usable_computes gauge
+nova_zone_usable_computes{zone="az1"} 1
+nova_zone_usable_computes{zone="nova"} 0
+# HELP nova_zone_computes Computes of an availability zone, the unknown ones included
+# TYPE nova_zone_computes gauge
+nova_zone_computes{zone="az1"} 2
+nova_zone_computes{zone="nova"} 1
+# HELP nova_zone_unknown_computes Computes of an availability zone in cells that could not be read (host_mappings)
+# TYPE nova_zone_unknown_computes gauge
+nova_zone_unknown_computes{zone="az1"} 0
+nova_zone_unknown_computes{zone="nova"} 0
 # HELP nova_service_up 1 when Nova's rule counts the service up, 0 when down
 # TYPE nova_service_up gauge
 nova_service_up{binary="nova-compute",host="cmp1",cell="cell1",zone="az1"} 1
@@ -323,7 +335,7 @@ def test_the_shipped_rules_pass_promtools_checks_and_unit_tests():
     need_promtool()
     rules = REPO / "prometheus" / "nova-services.rules.yml"
     check = subprocess.run([PROMTOOL, "check", "rules", str(rules)], capture_output=True, text=True, timeout=60)
-    assert (check.returncode, check.stdout) == (0, f"Checking {rules}\n  SUCCESS: 11 rules found\n\n")
+    assert (check.returncode, check.stdout) == (0, f"Checking {rules}\n  SUCCESS: 13 rules found\n\n")
     tests = REPO / "tests" / "prometheus"
     unit = subprocess.run(
         [PROMTOOL, "test", "rules", "nova-services.rules.test.yml"], cwd=tests, capture_output=True, text=True, timeout=60
@@ -341,7 +353,14 @@ def test_the_readme_names_every_metric_the_plugin_writes_and_each_binarys_from_t
         for name in re.findall(r"`(nova_\w+)`", line.split(" | ")[0])
     }
     written = set(re.findall(r"^# TYPE (\w+) gauge$", EXPECTED, re.MULTILINE))
-    only_sometimes = {"nova_services_scrape_error_info", "nova_services_excluded", "nova_database_clock_skew_seconds"}
+    only_sometimes = {
+        "nova_services_scrape_error_info",
+        "nova_services_excluded",
+        "nova_database_clock_skew_seconds",
+        "nova_aggregate_usable_computes",
+        "nova_aggregate_computes",
+        "nova_aggregate_unknown_computes",
+    }
     assert listed == written | only_sometimes
     source = (REPO / "check_nova_services" / "output" / "openmetrics.py").read_text(encoding="utf-8")
     assert all(f'"{name}"' in source for name in only_sometimes)

@@ -187,6 +187,13 @@ def test_prometheus_scrapes_the_checks_numbers_and_the_rules_fire_on_them(stack,
     assert api.query("nova_services_check_state") == {(): 3.0}
     assert (check.perfdata["clock_skew"], api.query("nova_database_clock_skew_seconds")) == ("0s;-25:25", {(): 0.0})
     assert (check.perfdata["services_too_old"], api.query("nova_services_too_old")) == ("0;0;;0", {(): 0.0})
+    # Each zone's capacity, as the perfdata's az_<zone>_usable and _total (cell2's database is gone and it has no
+    # host_mappings rows: no unknown computes).
+    for family, suffix in (("nova_zone_usable_computes", "_usable"), ("nova_zone_computes", "_total")):
+        from_perfdata = {(("zone", z),): float(check.perfdata[f"az_{z}{suffix}"].split(";")[0]) for z in ("az1", "nova")}
+        assert api.query(family) == from_perfdata, family
+    assert api.query("nova_zone_usable_computes") == {(("zone", "az1"),): 1.0, (("zone", "nova"),): 3.0}
+    assert api.query("nova_zone_unknown_computes") == {(("zone", "az1"),): 0.0, (("zone", "nova"),): 0.0}
 
     # One series per service, its labels as the database holds them.
     def labels(binary: str, host: str, zone: str) -> tuple[tuple[str, str], ...]:
@@ -204,7 +211,7 @@ def test_prometheus_scrapes_the_checks_numbers_and_the_rules_fire_on_them(stack,
 
     # The same file read by Prometheus's OpenMetrics parser: every family, the same series and values.
     families = re.findall(r"^# TYPE (\w+) gauge$", textfile.read_text(encoding="utf-8"), re.MULTILINE)
-    assert len(families) == 19
+    assert len(families) == 22
     wait_for("the OpenMetrics scrape", lambda: api.query("nova_services_scrape_success", job="openmetrics"), timeout=30)
     assert [f for f in families if api.query(f, job="openmetrics") != api.query(f) or not api.query(f)] == []
 
@@ -225,4 +232,4 @@ def test_prometheus_scrapes_the_checks_numbers_and_the_rules_fire_on_them(stack,
     ]
     wait_for("the rules to fire", lambda: firing() == expected, timeout=30)
     rules = api.get("rules")
-    assert [r["health"] for g in rules["groups"] for r in g["rules"]] == ["ok"] * 11
+    assert [r["health"] for g in rules["groups"] for r in g["rules"]] == ["ok"] * 13

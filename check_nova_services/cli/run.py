@@ -74,7 +74,7 @@ def run_metrics(args: argparse.Namespace, started: float, secrets: list[str]) ->
     try:
         settings = settings_of(args, started, secrets)
         reading, state = _judged(settings, args.timeout)
-        chunks = exposition(reading, state, time.time(), settings.judgement.excluding)
+        chunks = exposition(reading, state, time.time(), settings.judgement.excluding, settings.judgement.capacity.named_pools)
     except (UsageError, ConfigError, ReadError, nagiosplugin.Timeout) as exc:
         failure, state = exc, UNKNOWN
         reason = timed_out(exc) if isinstance(exc, nagiosplugin.Timeout) else str(exc).splitlines()[0]

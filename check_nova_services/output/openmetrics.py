@@ -14,10 +14,12 @@ import contextlib
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 
 from check_nova_services.output.listing import listed_services
 from check_nova_services.readings import ListedService, Reading
+from check_nova_services.rule.capacity import AGGREGATE, ZONE, Pool, PoolCount
 from check_nova_services.rule.metrics import BINARY_METRICS
 from check_nova_services.shared.text import safe
 
@@ -71,7 +73,9 @@ def _run_families(success: bool, state: int, made_at: float) -> Iterator[str]:
     yield _single("nova_services_scrape_timestamp_seconds", "When this reading was made, Unix time", round(made_at, 3))
 
 
-def exposition(reading: Reading, state: int, made_at: float, excluding: bool = False) -> Iterator[str]:
+def exposition(
+    reading: Reading, state: int, made_at: float, excluding: bool = False, named_pools: AbstractSet[Pool] = frozenset()
+) -> Iterator[str]:
     """The whole exposition of one reading and the state the check gave it, in pieces to write as they come (one
     line per service: a list of 100,000 services is never held whole)."""
     yield from _run_families(not reading.unreachable, state, made_at)
@@ -100,6 +104,7 @@ def exposition(reading: Reading, state: int, made_at: float, excluding: bool = F
             "The database server clock furthest from this host's, + ahead, - behind",
             int(round(reading.skew[1])),
         )
+    yield from _capacity(reading.capacity_with(named_pools))
     yield from _per_service(reading)
     yield "# EOF\n"
 
@@ -120,6 +125,31 @@ def _per_binary(reading: Reading) -> Iterator[str]:
         if known:
             yield _family(metric.metric, metric.meaning)
             yield "".join(f"{metric.metric}{_labels([('binary', binary)])} {_number(value)}\n" for binary, value in known)
+
+
+#: Per kind of pool: its label, and the families of its usable, all and unknown computes.
+_POOL_FAMILIES = {
+    ZONE: ("zone", "nova_zone_usable_computes", "nova_zone_computes", "nova_zone_unknown_computes"),
+    AGGREGATE: ("aggregate", "nova_aggregate_usable_computes", "nova_aggregate_computes", "nova_aggregate_unknown_computes"),
+}
+
+
+def _capacity(capacity: Mapping[Pool, PoolCount]) -> Iterator[str]:
+    """The perfdata's az_<zone>_usable, _total and _unknown (aggregate_<name>_ alike) as families labelled by zone or
+    aggregate; unknown left out where it is any number (host_mappings unreadable), as in the perfdata."""
+    for kind, (name, usable, total, unknown) in _POOL_FAMILIES.items():
+        pools = [(pool, count) for pool, count in capacity.items() if pool.kind == kind]
+        if not pools:
+            continue
+        meaning = "an availability zone" if kind == ZONE else "a host aggregate named in a range"
+        yield _family(usable, f"Usable computes (nova-compute up and enabled) of {meaning}")
+        yield "".join(f"{usable}{_labels([(name, p.name)])} {c.usable}\n" for p, c in pools)
+        yield _family(total, f"Computes of {meaning}, the unknown ones included")
+        yield "".join(f"{total}{_labels([(name, p.name)])} {c.total}\n" for p, c in pools)
+        known = [(p, c) for p, c in pools if not c.unbounded]
+        if known:
+            yield _family(unknown, f"Computes of {meaning} in cells that could not be read (host_mappings)")
+            yield "".join(f"{unknown}{_labels([(name, p.name)])} {c.unknown}\n" for p, c in known)
 
 
 def _per_service(reading: Reading) -> Iterator[str]:

@@ -40,7 +40,7 @@ class NovaServices(nagiosplugin.Resource):
             raise nagiosplugin.CheckError(str(exc)) from None
         self.reading, self.tallies = reading, {}
         yield from self._per_binary(reading.tallies)
-        yield from self._per_pool(self._capacity(reading))
+        yield from self._per_pool(reading.capacity_with(self.named_pools))
         yield nagiosplugin.Metric("cells_total", len(reading.cells), min=0, context="count")
         yield nagiosplugin.Metric("cells_unreachable", len(reading.unreachable), min=0, max=len(reading.cells), context="cells")
         if self.excluding:
@@ -66,14 +66,6 @@ class NovaServices(nagiosplugin.Resource):
                 yield nagiosplugin.Metric(
                     name, value, uom=metric.uom, min=metric.minimum, max=metric.bound(tally), context=metric.context_of(binary)
                 )
-
-    def _capacity(self, reading: Reading) -> dict[Pool, PoolCount]:
-        """Every pool counted; a pool with ranges of its own that exists but holds no compute in a whole view, as 0."""
-        capacity = dict(reading.capacity)
-        if reading.known_pools is not None and not reading.computes_narrowed:
-            for pool in sorted(self.named_pools & reading.known_pools):
-                capacity.setdefault(pool, PoolCount())
-        return capacity
 
     def _per_pool(self, capacity: Mapping[Pool, PoolCount]) -> Iterator[nagiosplugin.Metric]:
         """Each pool's usable (judged), total and unknown computes; unknown left out when it is any number."""
