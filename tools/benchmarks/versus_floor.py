@@ -80,6 +80,8 @@ MODES = {
     "--zone": ["--zone", "az3"],
     # the default zone: its computes are those outside every aggregated host (none here), 100,000 hosts to rule out
     "--zone nova": ["--zone", "nova"],
+    # capacity: every zone judged (the default check counts them too; the ranges add the judging)
+    "--zone-critical": ["--zone-critical", "1:", "--zone-warning", "50%:"],
     "-vv": ["-vv"],
     "--list": ["--list"],
     "--list --format json": ["--list", "--format", "json"],
@@ -93,6 +95,7 @@ def deploy(server: MariaDB, name: str, services: int, cells: int, now: dt.dateti
     availability zones (aggregates); the plugin's and the floor's argv."""
     mappings, specs = [], []
     hosts: dict[str, list[str]] = {f"az{z}": [] for z in range(zones)}
+    mapped: dict[str, list[str]] = {}
     for n in range(cells):
         url = server.create_database(f"{name}_cell{n}")
         rows = realistic_rows(f"{name}{n}", services // cells, now, outage)
@@ -101,9 +104,10 @@ def deploy(server: MariaDB, name: str, services: int, cells: int, now: dt.dateti
         for index, host in enumerate(computes if zones else []):
             hosts[f"az{index % zones}"].append(host)
         mappings.append((f"{n:08d}-0000-4000-8000-000000000000", f"cell{n}", url.render_as_string(hide_password=False)))
+        mapped[mappings[-1][0]] = sorted(set(computes))  # host_mappings: each compute host once, in its cell
         specs.append(f"127.0.0.1:{server.admin.port}:{server.admin.username}::{url.database}")
     api = server.create_database(f"{name}_api")
-    write_api_database(api, mappings, hosts or None)
+    write_api_database(api, mappings, hosts or None, host_mappings=mapped)
     clock = now.isoformat()
     plugin = ["check_nova_services", "--api-db-url", api.render_as_string(hide_password=False), f"--clock={clock}", "-t", "60"]
     floor = [os.path.join(HERE, "floor.py"), clock, *specs]
