@@ -477,6 +477,7 @@ def test_every_item_arrives_in_graphite_with_its_thresholds(icinga_run):
         "az_az2_usable.max": {"10"},
         "az_az2_unknown.value": {"3"},
         "az_az2_unknown.min": {"0"},
+        "az_az2_unknown.max": {"10"},
         "az_az2_total.value": {"10"},
         "az_az2_total.min": {"0"},
     }
@@ -687,7 +688,10 @@ def expected_series(binaries: set[str], zones: Iterable[str] = (), aggregates: I
 def test_the_graphs_know_every_label_the_plugin_can_print():
     """KINDS is the plugin's: its table of each binary's items, and the check's own read from the Metric(...) calls of
     its resource, so a new item fails here until listed, and the tests of the graphs until graphed."""
-    assert metric_kinds(RESOURCE) == KINDS | WITHOUT_PERFDATA
+    pools = {"<pool>_usable", "<pool>_total", "<pool>_unknown"}
+    assert metric_kinds(RESOURCE) == KINDS | WITHOUT_PERFDATA | pools
+    assert {kind.replace("<pool>", "az_<zone>") for kind in pools} == ZONE_KINDS
+    assert {kind.replace("<pool>", "aggregate_<aggregate>") for kind in pools} == AGGREGATE_KINDS
     assert NOT_GRAPHED <= KINDS
     assert not (ZONE_KINDS | AGGREGATE_KINDS) & KINDS
 

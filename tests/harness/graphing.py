@@ -467,7 +467,8 @@ def variable_values(variable: dict, values: dict[str, list[str]], paths: Iterabl
 def metric_kinds(resource: Path) -> set[str]:
     """Every perfdata label the plugin's resource can yield, a binary's prefix as ``<binary>``: each binary's from
     the table the resource loops over (rule/metrics.py), the check's own from the names of its
-    nagiosplugin.Metric(...) calls, read from the source."""
+    nagiosplugin.Metric(...) calls, read from the source; a zone's or an aggregate's (a pool's), named
+    ``f"{name}_usable"`` there, as ``<pool>_usable``."""
     kinds = {"<binary>" + metric.suffix for metric in BINARY_METRICS}
     named_by_table = []
     for node in ast.walk(ast.parse(resource.read_text(encoding="utf-8"))):
@@ -475,6 +476,8 @@ def metric_kinds(resource: Path) -> set[str]:
             name = node.args[0]
             if isinstance(name, ast.Constant):
                 kinds.add(name.value)
+            elif isinstance(name, ast.JoinedStr) and ast.unparse(name).startswith("f'{name}"):
+                kinds.add("<pool>" + ast.unparse(name)[len("f'{name}") : -1])
             else:
                 named_by_table.append(ast.unparse(name))
     # One call names its Metric from elsewhere: the table's loop, each row's suffix after the binary's label.
