@@ -427,7 +427,9 @@ PARTIAL_PERF = (
     "'nova-compute_total'=3;;;0 'nova-compute_version_max'=74 'nova-compute_version_min'=74 "
     "'nova-conductor_disabled'=0;;;0;2 'nova-conductor_down'=0;0;0;0;2 "
     "'nova-conductor_late'=0;0;;0;2 'nova-conductor_max_age'=4.0s;;;0 'nova-conductor_total'=2;;;0 "
-    "'nova-conductor_version_max'=74 'nova-conductor_version_min'=74 cells_total=3;;;0 "
+    "'nova-conductor_version_max'=74 'nova-conductor_version_min'=74 "
+    # the zone of the cells that answered; cell3's computes unknown in number (no host_mappings grant): no _unknown
+    "az_nova_total=3;;;0 az_nova_usable=3;;;0;3 cells_total=3;;;0 "
     "cells_unreachable=1;;;0;3 clock_skew=0s;-25:25 services_too_old=0;0;;0"
 )
 

@@ -93,20 +93,23 @@ def ask_plugin(confs, *args: str, env: dict[str, str] | None = None, also_counte
         key = (match["cell"], match["host"], match["binary"])
         assert key not in services, f"{key} twice:\n{run.stdout}"
         services[key] = match.groupdict()
-    listed = {name: value for text in perf_text for name, value in PERF.findall(text)}
+    listed = {name: value for text in perf_text for name, value in perf_items(text)}
     if not also_counted:
         return PluginAnswer(services, listed, run.stdout)
     # Without -vv the database counts (the SQL form of the rule): its perfdata is what is compared
     # with Nova, and it must be the list view's.
     counted = run_check(*conf_args, "-t", "60", *args, env=env, timeout=120)
     assert counted.stderr == ""
-    counted_perfdata = counted.stdout.partition("|")[2]
-    perfdata = {name: value for name, value in PERF.findall(counted_perfdata)}
-    perfdata |= {name: value for name, value in ZONE_PERF.findall(counted_perfdata)}
+    perfdata = dict(perf_items(counted.stdout.partition("|")[2]))
     # On the real clock the two runs are a moment apart: heartbeat ages and late ones may move (the scenarios keep
     # a margin around Nova's boundary only), what Nova decides may not.
-    assert (counted.code, decided(perfdata)) == (run.code, decided(listed))
+    assert (counted.code, decided(perfdata)) == (run.code, decided(listed)), counted.stdout
     return PluginAnswer(services, perfdata, run.stdout)
+
+
+def perf_items(text: str) -> list[tuple[str, str]]:
+    """Each perfdata item's label and value: the binaries' (quoted) and the zones' (quoted where they must be)."""
+    return [*PERF.findall(text), *((name, value) for name, value in ZONE_PERF.findall(text) if not name.endswith("'"))]
 
 
 def ask_list(confs, *args: str) -> PluginAnswer:

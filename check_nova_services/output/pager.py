@@ -41,6 +41,8 @@ class Capacity:
 
     shortfalls: tuple[Shortfall, ...] = ()
     unmatched: tuple[Pool, ...] = ()
+    #: Some range is given (--zone-*, --aggregate-*): that a dark cell's computes cannot be counted is news.
+    judged: bool = False
 
 
 #: No zone or aggregate judged.
@@ -84,7 +86,7 @@ def _facts(
     host_clock = _host_clock(reading)
     skew = [] if host_clock else _skew(reading, skew_warning)
     unreachable = _unreachable(reading, alone=not known and not skew and not host_clock)
-    facts = [*unreachable, *_unknown_computes(reading), *known]
+    facts = [*unreachable, *_unknown_computes(reading, capacity.judged), *known]
     notes = skew + _notes(reading, unmatched_thresholds) + _unmatched_pools(capacity.unmatched)
     if not facts:
         room = budget - sum(len(n.head) + len(SEPARATOR) for n in host_clock + notes)
@@ -116,14 +118,15 @@ def _unreachable(reading: Reading, alone: bool) -> list[Fact]:
     return facts
 
 
-def _unknown_computes(reading: Reading) -> list[Fact]:
+def _unknown_computes(reading: Reading, judged: bool) -> list[Fact]:
     """The computes of the cells that could not be read, by zone, as host_mappings places them (Nova's API lists
-    them so): "6 computes (az2 3, nova 3)"; when host_mappings cannot say, that, once."""
+    them so): "6 computes (az2 3, nova 3)"; when host_mappings cannot say, that, once, where capacity is judged (-v
+    says it always)."""
     gone = [r for r in reading.unreachable if r.capacity]
     if not gone:
         return []
     if any(count.unbounded for r in gone for count in r.capacity.values()):
-        return [Fact("their computes unknown (host_mappings unreadable)", terse="computes unknown")]
+        return [Fact("their computes unknown (host_mappings unreadable)", terse="computes unknown")] if judged else []
     computes = sum(len(r.unknown_hosts) for r in gone)
     by_zone: dict[str, int] = defaultdict(int)
     for r in gone:

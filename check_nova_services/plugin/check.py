@@ -40,7 +40,11 @@ def build_check(judgement: Judgement, survey: Callable[[], Reading]) -> nagiospl
         SkewContext(judgement.skew_warning),
         HostClockContext(),
         ServicesSummary(
-            judgement.every_service, judgement.threshold_binaries, judgement.skew_warning, judgement.capacity.named_pools
+            judgement.every_service,
+            judgement.threshold_binaries,
+            judgement.skew_warning,
+            judgement.capacity.named_pools,
+            judgement.capacity.judged,
         ),
         SeverityResults(),
     )

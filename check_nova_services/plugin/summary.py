@@ -40,6 +40,7 @@ class ServicesSummary(nagiosplugin.Summary):
         threshold_binaries: frozenset[str] = frozenset(),
         skew_warning: float | None = None,
         named_pools: frozenset[Pool] = frozenset(),
+        capacity_judged: bool = False,
     ):
         #: -vv (Judgement.every_service): every service in the long output, not only the problems.
         self.every_service = every_service
@@ -48,6 +49,7 @@ class ServicesSummary(nagiosplugin.Summary):
         self.skew_warning = skew_warning
         #: Zones and aggregates named in the capacity ranges: one that does not exist is likely a typo.
         self.named_pools = named_pools
+        self.capacity_judged = capacity_judged
 
     def ok(self, results: Results) -> str:
         return self.status_text(results)
@@ -73,7 +75,9 @@ class ServicesSummary(nagiosplugin.Summary):
         shortfalls = [r.shortfall for r in results if isinstance(r, CapacityResult) and r.shortfall is not None]
         order = {"critical": 0, "unknown": 1, "warning": 2}
         return Capacity(
-            tuple(sorted(shortfalls, key=lambda s: (order[s.state], s.pool))), unmatched_pools(reading, self.named_pools)
+            tuple(sorted(shortfalls, key=lambda s: (order[s.state], s.pool))),
+            unmatched_pools(reading, self.named_pools),
+            self.capacity_judged,
         )
 
     def verbose(self, results: Results) -> list[str] | Iterator[str]:  # type: ignore[override]  # StreamedOutput walks it

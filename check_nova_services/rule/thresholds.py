@@ -144,6 +144,11 @@ class CapacityRanges:
         )
 
     @property
+    def judged(self) -> bool:
+        """Some range is given: capacity is judged, not only counted."""
+        return self.zones_judged or bool(self.named_aggregates)
+
+    @property
     def named_zones(self) -> frozenset[str]:
         return self.zone_warning.named_binaries | self.zone_critical.named_binaries
 
