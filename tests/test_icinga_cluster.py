@@ -205,7 +205,8 @@ def test_the_master_gets_the_agents_result_and_pages_a_lost_agent(cluster, maria
 
         # The agent dies right after a result (a check in flight at that moment would wait for its answer for the
         # CheckCommand's timeout + 30 s before the master schedules it again).
-        fresh = result(NOVA, 1, after=cr["execution_end"])["last_check_result"]
+        latest = master.service(AGENT, NOVA)["last_check_result"]["execution_end"]
+        fresh = result(NOVA, 1, after=latest)["last_check_result"]
         agent.kill()
         killed = time.monotonic()
 
