@@ -83,6 +83,20 @@ def test_shipped_configuration_validates(icinga):
         "ctl1.regiontwo.example.org",
         "master",
     )
+    # The agent itself, checked on the master: its zone's connection; the nova check depends on it (issue 32).
+    lost = icinga.find("Service", "ctl1.regiontwo.example.org!nova-services-agent")
+    assert (lost["check_command"], lost["command_endpoint"], lost["zone"]) == ("cluster-zone", "", "master")
+    assert lost["vars"] == {"cluster_zone": "ctl1.regiontwo.example.org"}
+    dependency = icinga.find("Dependency", "ctl1.regiontwo.example.org!nova-services!nova-services-agent")
+    assert (dependency["parent_host_name"], dependency["parent_service_name"], dependency["states"]) == (
+        "ctl1.regiontwo.example.org",
+        "nova-services-agent",
+        ["OK"],
+    )
+    assert (dependency["disable_checks"], dependency["disable_notifications"]) == (False, True)
+    assert [obj["properties"]["__name"] for obj in icinga.objects() if obj["type"] == "Dependency"] == [
+        "ctl1.regiontwo.example.org!nova-services!nova-services-agent"
+    ]
     nrpe = icinga.find("Service", "ctl1.regionthree.example.org!nova-services")
     assert nrpe["check_command"] == "nrpe"
     assert (nrpe["vars"]["nrpe_command"], nrpe["vars"]["nrpe_timeout"]) == ("check_nova_services", "20:UNKNOWN")
@@ -99,6 +113,10 @@ def test_shipped_configuration_validates(icinga):
         )
         assert paging["vars"] == {"nova_services_page_open_dir": "/var/lib/icinga2/nova-services-pages"}
         assert (mail["states"], mail["types"]) == (["OK", "Warning", "Unknown"], ["Problem", "Recovery"])
+    # A lost agent pages and mails through the same rules.
+    lost_paging = icinga.find("Notification", "ctl1.regiontwo.example.org!nova-services-agent!page")
+    assert (lost_paging["users"], lost_paging["states"]) == (["nova-oncall"], ["OK", "Warning", "Critical", "Unknown"])
+    assert icinga.find("Notification", "ctl1.regiontwo.example.org!nova-services-agent!mail")["users"] == ["nova-team"]
 
 
 #: Notifications of one incident as Icinga hands them to the page script: (host, type, state, the state and type of

@@ -118,8 +118,9 @@ class Icinga2:
 
     node = "nova-services-test"
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, node: str | None = None):
         self.root = root
+        self.node = node or self.node
         self.dirs = {name: root / name for name in ("etc", "data", "log", "cache", "spool", "run")}
         for path in self.dirs.values():
             path.mkdir(parents=True, exist_ok=True)
@@ -200,14 +201,19 @@ class Icinga2:
 
     # -- the running daemon
 
-    def start(self, body: str, timeout: float = 60) -> None:
-        """Start the daemon in the foreground with an API listener, and wait until the API answers."""
-        self._make_certificate()
-        self.port = free_port()
+    def start(self, body: str, timeout: float = 60, listener: str = "") -> None:
+        """Start the daemon in the foreground with an API listener, and wait until the API answers.
+
+        ``listener``: more attributes of the ApiListener (an agent's accept_commands, accept_config). A certificate
+        made before (``certify``) and a port chosen before (``port``) are kept: a cluster's nodes need both first.
+        """
+        if not (self.dirs["data"] / "certs" / f"{self.node}.crt").exists():
+            self._make_certificate()
+        self.port = self.port or free_port()
         api = (
             'object CheckerComponent "checker" {}\n'
             'object NotificationComponent "notification" {}\n'
-            f'object ApiListener "api" {{ bind_host = "127.0.0.1"\n bind_port = {self.port} }}\n'
+            f'object ApiListener "api" {{ bind_host = "127.0.0.1"\n bind_port = {self.port}\n{listener} }}\n'
             f'object ApiUser "test" {{ password = "{self.api_password}"\n permissions = [ "*" ] }}\n'
         )
         config = self.write_config(api + body)
@@ -243,9 +249,18 @@ class Icinga2:
         )
         shutil.copy(crt, certs / "ca.crt")  # self-signed: its own CA
 
-    def api(self, path: str) -> dict:
+    def certify(self, ca: IcingaCA) -> None:
+        """A certificate for this node signed by ``ca``, and ``ca``'s certificate as the one it trusts: what
+        ``icinga2 node setup`` leaves in DataDir/certs, made with ``icinga2 pki`` only."""
+        certs = self.dirs["data"] / "certs"
+        certs.mkdir(exist_ok=True)
+        ca.sign(self.node, certs)
+
+    def api(self, path: str, post: dict | None = None) -> dict:
+        """GET ``path`` of the REST API, or POST ``post`` to it (an action)."""
         request = urllib.request.Request(
             f"https://127.0.0.1:{self.port}{path}",
+            data=None if post is None else json.dumps(post).encode(),
             headers={
                 "Accept": "application/json",
                 "Authorization": "Basic " + b64encode(f"test:{self.api_password}".encode()).decode(),
@@ -267,6 +282,69 @@ class Icinga2:
 
     def stop(self) -> None:
         stop_process(self.process)
+
+
+class IcingaCA:
+    """An Icinga 2 cluster's CA: ``icinga2 pki new-ca`` in a DataDir of its own (never /var/lib/icinga2), which
+    ``icinga2 pki sign-csr`` then uses to sign each node's request."""
+
+    def __init__(self, root: Path):
+        self.data = root / "ca-data"
+        self.data.mkdir(parents=True, exist_ok=True)
+        self._pki("new-ca")
+        self.certificate = self.data / "ca" / "ca.crt"
+
+    def _pki(self, *args: str) -> None:
+        user, group = current_user()  # as root, icinga2 would switch to nagios, who may not write here
+        defines = [f"-DRunAsUser={user}", f"-DRunAsGroup={group}", f"-DDataDir={self.data}", f"-DLogDir={self.data}"]
+        run = subprocess.run(
+            [ICINGA2, "pki", *args, *defines, f"-DCacheDir={self.data}"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert run.returncode == 0, f"icinga2 pki {' '.join(args)}: {run.stdout}{run.stderr}"
+
+    def sign(self, node: str, certs: Path) -> None:
+        """``certs``/NODE.key and NODE.crt, signed for the common name ``node``, and ``certs``/ca.crt."""
+        key, csr, crt = (certs / f"{node}.{ext}" for ext in ("key", "csr", "crt"))
+        self._pki("new-cert", "--cn", node, "--key", str(key), "--csr", str(csr))
+        self._pki("sign-csr", "--csr", str(csr), "--cert", str(crt))
+        shutil.copy(self.certificate, certs / "ca.crt")
+
+
+class IcingaAgent(Icinga2):
+    """An Icinga 2 agent: its own Endpoint and Zone (named after it) come from the zones.conf it is given, as
+    on a real agent; here its parent's Endpoint and Zone. With ``parent_port`` it connects to its parent on
+    127.0.0.1 as ``icinga2 node wizard`` sets an agent up, at once after each start or reload (the parent retries
+    only every 10 s)."""
+
+    def __init__(self, root: Path, node: str, parent: str, parent_zone: str = "master"):
+        super().__init__(root, node)
+        self.parent, self.parent_zone = parent, parent_zone
+        self.parent_port: int | None = None
+
+    def preamble(self) -> str:
+        return (
+            f'const NodeName = "{self.node}"\n'
+            f'const ZoneName = "{self.node}"\n'
+            f'const PluginDir = "{PLUGIN_DIR}"\n'
+            f'const ManubulonPluginDir = "{PLUGIN_DIR}"\n'
+            f'const PluginContribDir = "{self.plugin_dir}"\n'
+            "include <itl>\n"
+            "include <plugins>\n"
+            "include <plugins-contrib>\n"
+            f'object Endpoint "{self.parent}" {{\n'
+            + (f'\thost = "127.0.0.1"\n\tport = "{self.parent_port}"\n' if self.parent_port else "")
+            + "}\n"
+            f'object Zone "{self.parent_zone}" {{ endpoints = [ "{self.parent}" ] }}\n'
+        )
+
+    def kill(self) -> None:
+        """SIGKILL to the daemon's whole process group (umbrella and worker): a crash, no goodbye to the master."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
 
 
 # --------------------------------------------------------------------------- NRPE
