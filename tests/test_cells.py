@@ -163,8 +163,13 @@ def test_every_cell_is_read_including_cell0_and_template_urls(deployment):
         "up: nova-scheduler@ctl1 cell=cell0 zone=internal status=enabled state=up heartbeat=4s ago "
         "(last_seen_up 2026-11-26 11:59:56) forced_down=no disabled_reason=-",
     ]
+    # Each zone's usable computes: cmp1 (in both cells) and cmp2 in az1, cmp2 also in az2, cmp3 in the default zone.
+    zones = (
+        "az_az1_total=3;;;0 az_az1_unknown=0;;;0;3 az_az1_usable=3;;;0;3 az_az2_total=1;;;0 az_az2_unknown=0;;;0;1 "
+        "az_az2_usable=1;;;0;1 az_nova_total=1;;;0 az_nova_unknown=0;;;0;1 az_nova_usable=1;;;0;1 "
+    )
     assert run.lines[9] == (
-        f"| {PERF_CELLS_OK}cells_total=3;;;0 cells_unreachable=0;;;0;3 clock_skew=0s;-25:25 services_too_old=0;0;;0"
+        f"| {PERF_CELLS_OK}{zones}cells_total=3;;;0 cells_unreachable=0;;;0;3 clock_skew=0s;-25:25 services_too_old=0;0;;0"
     )
     assert (run.code, run.stderr) == (0, "")
 
