@@ -260,6 +260,8 @@ class Deployment:
     aggregate_hosts: Mapping[str, frozenset[str]] = field(default_factory=dict)
     #: Why host_mappings or the named aggregates could not be read.
     pools_problem: str | None = None
+    #: The aggregates named on the command line, when the aggregates could not be read: any number of computes.
+    unread_aggregates: tuple[str, ...] = ()
 
     @property
     def known_pools(self) -> frozenset[Pool] | None:
@@ -267,7 +269,7 @@ class Deployment:
         if self.known_zones is None:
             return None
         zones = {Pool(ZONE, zone) for zone in (*self.known_zones, self.default_zone)}
-        return frozenset(zones | {Pool(AGGREGATE, name) for name in self.aggregate_hosts})
+        return frozenset(zones | {Pool(AGGREGATE, name) for name in (*self.aggregate_hosts, *self.unread_aggregates)})
 
     def zone_of(self, row: ServiceRow) -> str | None:
         zones = self.zone_names
@@ -484,7 +486,13 @@ def combine(
         removed=removed_binaries(newest_control),
         host_clock=host_clock,
         newest_control_plane=newest_control,
-        capacity=summed(r.capacity for r in readings),
+        # Named aggregates that could not be read hold any number of computes: judged UNKNOWN, never OK or a page.
+        capacity=summed(
+            [
+                *(r.capacity for r in readings),
+                {Pool(AGGREGATE, n): PoolCount(unbounded=True) for n in deployment.unread_aggregates},
+            ]
+        ),
         pools=pools,
         pools_problem=deployment.pools_problem,
         known_pools=deployment.known_pools,

@@ -130,6 +130,18 @@ def test_the_aggregates_table_is_read_only_for_the_aggregates_named(cells):
     assert run.perfdata["aggregate_gpu_usable"] == "1;;1:;0;1"
 
 
+def test_named_aggregates_that_cannot_be_read_are_unknown_never_ok_nor_a_page(cells):
+    grant_all_but(cells, "aggregates")
+    run = run_check(*cells_args(cells.admin.port), "--aggregate-critical", "gpu=1:", "-v")
+    assert run.status == "NOVA_SERVICES UNKNOWN - aggregate gpu: 0 of 0 computes usable, more unknown (needs 1)"
+    denied = "SELECT command denied to user 'priv_cells'@'localhost' for table `priv_api`.`aggregates` (error 1142)"
+    assert run.lines[1:3] == [
+        "capacity: aggregate gpu: 0 of 0 computes usable, more unknown (needs 1)",
+        f"note: capacity partly unknown (optional grants: host_mappings, aggregates): {denied}",
+    ]
+    assert (run.code, run.stderr) == (3, "")
+
+
 def test_without_host_mappings_a_dark_cells_computes_are_any_number(cells):
     """host_mappings is an optional grant: unread, nothing changes while every cell answers; with a cell dark, its
     computes are unknown in number, said once, and a zone range that they could break is UNKNOWN."""
@@ -144,7 +156,7 @@ def test_without_host_mappings_a_dark_cells_computes_are_any_number(cells):
         "unreadable); az2: 0 of 0 computes usable, more unknown (needs 2); nova 0/0 usable (needs 1)"
     )
     denied = "SELECT command denied to user 'priv_cells'@'localhost' for table `priv_api`.`host_mappings` (error 1142)"
-    assert run.lines[-2] == f"note: host_mappings unreadable, the computes of unreachable cells unknown: {denied}"
+    assert run.lines[-2] == f"note: capacity partly unknown (optional grants: host_mappings, aggregates): {denied}"
     assert "az_az2_unknown" not in run.perfdata  # any number: no value to graph
     assert run.perfdata["az_az2_usable"] == "0;;2:;0;0"
     assert run.code == 3

@@ -99,10 +99,9 @@ def _facts_and_notes(
     notes += [
         f"note: capacity range for {pool.kind} {safe(pool.name, 255)}, which does not exist" for pool in capacity.unmatched
     ]
-    if reading.pools_problem is not None and reading.unreachable:
-        notes.append(
-            f"note: host_mappings unreadable, the computes of unreachable cells unknown: {safe(reading.pools_problem, 300)}"
-        )
+    if reading.pools_problem is not None and any(c.unbounded for c in reading.capacity.values()):
+        grants = "optional grants: host_mappings, aggregates"
+        notes.append(f"note: capacity partly unknown ({grants}): {safe(reading.pools_problem, 300)}")
     if reading.host_clock is not None:
         lines.append(
             f"clock: this host's clock is {abs(reading.host_clock):.3f}s {ahead_or_behind(reading.host_clock)} every "

@@ -64,8 +64,8 @@ class ApiDatabase:
     #: host_mappings: each cell's compute hosts by cell uuid (None: unreadable, ``pools_problem`` says why), for the
     #: computes of a cell that cannot be read (Nova's API lists them so since microversion 2.69).
     mapped_hosts: dict[str, tuple[str, ...]] | None = None
-    #: The aggregates named in --aggregate-warning/--aggregate-critical that exist, with their hosts.
-    aggregate_hosts: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: The aggregates named in --aggregate-warning/--aggregate-critical that exist, with their hosts (None: unreadable).
+    aggregate_hosts: dict[str, frozenset[str]] | None = field(default_factory=dict)
     #: Why host_mappings or the named aggregates could not be read (optional grants, like the aggregate tables).
     pools_problem: str | None = None
 
@@ -88,14 +88,15 @@ def read_api_database(url: URL, deadline: Deadline, aggregate_names: tuple[str, 
                 for uuid, name, conn_url, disabled in conn.execute(mappings_stmt)
             ]
             read_zones, zones_problem = _optional(conn, url, _read_zones)
-            pools, pools_problem = _read_pools(conn, url, aggregate_names)
+            mapped, mapped_problem = _optional(conn, url, _mapped_hosts)
+            named, named_problem = _optional(conn, url, lambda c: _aggregate_hosts(c, aggregate_names))
     except Exception as exc:  # noqa: BLE001 - the driver raises more than DBAPI errors (option files, TLS files)
         raise ReadError(describe_error(exc, url)) from None
     finally:
         engine.dispose()
-    mapped_hosts, aggregate_hosts = pools
     zones, zone_names = read_zones or (None, None)
-    return ApiDatabase(mappings, zones, zones_problem, zone_names, mapped_hosts, aggregate_hosts, pools_problem)
+    problem = mapped_problem or named_problem
+    return ApiDatabase(mappings, zones, zones_problem, zone_names, mapped, named, problem)
 
 
 _T = TypeVar("_T")
@@ -126,19 +127,6 @@ def _read_zones(conn: Connection) -> tuple[dict[str, frozenset[str]], frozenset[
     return _zones_of_hosts(conn, zones_stmt), names
 
 
-def _read_pools(
-    conn: Connection, url: URL, aggregate_names: tuple[str, ...]
-) -> tuple[tuple[dict[str, tuple[str, ...]] | None, dict[str, frozenset[str]]], str | None]:
-    """Each cell's mapped hosts and the named aggregates' hosts; why not, when either cannot be read."""
-    mapped, mapped_problem = _optional(conn, url, _mapped_hosts)
-    named: dict[str, frozenset[str]] | None = {}
-    named_problem = None
-    if aggregate_names:
-        named, named_problem = _optional(conn, url, lambda c: _aggregate_hosts(c, aggregate_names))
-    problem = mapped_problem or named_problem
-    return (mapped, named or {}), problem
-
-
 def _mapped_hosts(conn: Connection) -> dict[str, tuple[str, ...]]:
     """host_mappings by cell uuid: on MySQL/MariaDB one text per cell (rows when a name holds the separator)."""
     joined = host_mappings.join(cell_mappings, host_mappings.c.cell_id == cell_mappings.c.id)
@@ -160,7 +148,10 @@ def _mapped_hosts(conn: Connection) -> dict[str, tuple[str, ...]]:
 
 
 def _aggregate_hosts(conn: Connection, names: tuple[str, ...]) -> dict[str, frozenset[str]]:
-    """The hosts of each aggregate named (compared exactly: MySQL's = ignores case); one that does not exist is absent."""
+    """The hosts of each aggregate named (compared exactly: MySQL's = ignores case); one that does not exist is absent.
+    None named: nothing asked."""
+    if not names:
+        return {}
     stmt = (
         select(aggregates.c.name, aggregate_hosts.c.host)
         .select_from(aggregates.outerjoin(aggregate_hosts, aggregate_hosts.c.aggregate_id == aggregates.c.id))

@@ -111,6 +111,7 @@ def discover(
         zones_problem=api.zones_problem,
         known_zones=api.zone_names,
         mapped_hosts=api.mapped_hosts,
-        aggregate_hosts=api.aggregate_hosts,
+        aggregate_hosts=api.aggregate_hosts or {},
+        unread_aggregates=aggregates if api.aggregate_hosts is None else (),
         pools_problem=api.pools_problem,
     )
