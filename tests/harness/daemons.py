@@ -113,6 +113,20 @@ def include_lines(paths: list[Path]) -> str:
     return "\n".join(f'include "{path}"' for path in paths) + "\n"
 
 
+def icinga_constants(node: str, zone: str, plugin_dir: object) -> str:
+    """The constants and ITL includes every private icinga2's icinga2.conf starts with."""
+    return (
+        f'const NodeName = "{node}"\n'
+        f'const ZoneName = "{zone}"\n'
+        f'const PluginDir = "{PLUGIN_DIR}"\n'
+        f'const ManubulonPluginDir = "{PLUGIN_DIR}"\n'
+        f'const PluginContribDir = "{plugin_dir}"\n'
+        "include <itl>\n"
+        "include <plugins>\n"
+        "include <plugins-contrib>\n"
+    )
+
+
 class Icinga2:
     """``icinga2 daemon`` with every directory under ``root``, run as the current user."""
 
@@ -148,15 +162,7 @@ class Icinga2:
     def preamble(self) -> str:
         """Constants a packaged icinga2.conf/constants.conf provide, then the ITL."""
         return (
-            f'const NodeName = "{self.node}"\n'
-            'const ZoneName = "master"\n'
-            f'const PluginDir = "{PLUGIN_DIR}"\n'
-            f'const ManubulonPluginDir = "{PLUGIN_DIR}"\n'
-            f'const PluginContribDir = "{self.plugin_dir}"\n'
-            "include <itl>\n"
-            "include <plugins>\n"
-            "include <plugins-contrib>\n"
-            "object Endpoint NodeName {}\n"
+            icinga_constants(self.node, "master", self.plugin_dir) + "object Endpoint NodeName {}\n"
             "object Zone ZoneName { endpoints = [ NodeName ] }\n"
         )
 
@@ -326,15 +332,8 @@ class IcingaAgent(Icinga2):
 
     def preamble(self) -> str:
         return (
-            f'const NodeName = "{self.node}"\n'
-            f'const ZoneName = "{self.node}"\n'
-            f'const PluginDir = "{PLUGIN_DIR}"\n'
-            f'const ManubulonPluginDir = "{PLUGIN_DIR}"\n'
-            f'const PluginContribDir = "{self.plugin_dir}"\n'
-            "include <itl>\n"
-            "include <plugins>\n"
-            "include <plugins-contrib>\n"
-            f'object Endpoint "{self.parent}" {{\n'
+            icinga_constants(self.node, self.node, self.plugin_dir)
+            + f'object Endpoint "{self.parent}" {{\n'
             + (f'\thost = "127.0.0.1"\n\tport = "{self.parent_port}"\n' if self.parent_port else "")
             + "}\n"
             f'object Zone "{self.parent_zone}" {{ endpoints = [ "{self.parent}" ] }}\n'
