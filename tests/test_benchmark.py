@@ -46,6 +46,7 @@ def test_the_floor_benchmark_measures_every_mode():
         "`--exclude`, 200 services, 2 cells",
         "`--zone`, 200 services, 2 cells",
         "`--zone nova`, 200 services, 2 cells",
+        "`--zone-critical`, 200 services, 2 cells",
         "`-vv`, 200 services, 2 cells",
         "`--list`, 200 services, 2 cells",
         "`--list --format json`, 200 services, 2 cells",
@@ -56,4 +57,5 @@ def test_the_floor_benchmark_measures_every_mode():
     assert answers[2].startswith("|   | NOVA_SERVICES WARNING - nova-compute 4/182 down: "), answers[2]  # 10 excluded
     assert answers[3].startswith("|   | NOVA_SERVICES WARNING - nova-compute 2/20 down"), answers[3]
     assert answers[4] == "|   | NOVA_SERVICES UNKNOWN - no services matched (--zone nova) | | |"  # every compute zoned
-    assert answers[7] == '|   | {"services": [ | | |'
+    assert answers[5].startswith("|   | NOVA_SERVICES WARNING - nova-compute 14/192 down: "), answers[5]  # no zone short
+    assert answers[8] == '|   | {"services": [ | | |'

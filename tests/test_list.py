@@ -166,7 +166,10 @@ def test_exit_codes(cloud, tmp_path):
     assert unusable.code == 3
     assert json.loads(unusable.stdout)["errors"][0]["error"].startswith("no cell nosuch in the API database")
     bad = run_check("--api-db-url", cloud, "--list", "--format", "yaml")
-    assert (bad.code, bad.stdout) == (3, "NOVA_SERVICES UNKNOWN - argument --format: expected text or json, not 'yaml'\n")
+    assert (bad.code, bad.stdout) == (
+        3,
+        "NOVA_SERVICES UNKNOWN - argument --format: expected text or json or openmetrics, not 'yaml'\n",
+    )
 
 
 @pytest.mark.parametrize(
