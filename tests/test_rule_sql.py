@@ -59,7 +59,8 @@ rows_strategy = st.lists(
             ),
             "version": st.sampled_from([74, 72, 57, 0, -1, None]),
             # a NUL first (SQLite's length() stops there) and trailing spaces (MySQL's = ignores them): no defect
-            "host": st.sampled_from(["named", "named", "named", "nul", "spaced", "", None]),
+            # and a line break: the separator of the computes' hosts in the aggregate's text (read as rows instead)
+            "host": st.sampled_from(["named", "named", "named", "nul", "spaced", "lined", "", None]),
             "deleted": st.sampled_from([0, 0, 0, 0, 3]),
         }
     ),
@@ -84,7 +85,14 @@ def as_rows(drawn: list[dict]) -> list[dict]:
             version=d["version"],
         )
         row["binary"] = d["binary"]
-        row["host"] = {"named": f"h{index}", "nul": f"\x00h{index}", "spaced": f"h{index}  ", "": "", None: None}[d["host"]]
+        row["host"] = {
+            "named": f"h{index}",
+            "nul": f"\x00h{index}",
+            "spaced": f"h{index}  ",
+            "lined": f"h{index}\nx",
+            "": "",
+            None: None,
+        }[d["host"]]
         if d["host"] == "" and any(r["host"] == "" for r in rows):
             row["host"] = None  # the unique (host, binary/topic, deleted) constraints allow one ''
         if d["created_age"] is None:
@@ -257,3 +265,15 @@ def test_a_row_left_out_by_a_filter_does_not_end_the_cell():
     reading = reading_of({"cell1": rows}, selection=Selection(hosts=("cmp2", "cmp3")))
     assert [(s.row.host, s.standing) for s in reading.problems] == [("cmp2", Standing.DOWN)]
     assert reading.total == 2
+
+
+@pytest.mark.parametrize("backend", ["mariadb", "sqlite"])
+def test_a_compute_host_holding_the_separator_is_read_as_a_row(databases, backend):
+    """The computes' hosts come joined by line breaks with the aggregate (MariaDB): a host holding one is seen by the
+    count and the length, and the hosts are read as rows instead: the same capacity, never a host split in two."""
+    url = databases[backend]
+    write_cell(url, [service("a\nb", "nova-compute", NOW), service("c", "nova-compute", NOW, age=300.0)])
+    query = TallyQuery(ServiceFilter(), DOWN_TIME, AGE_WARNING, False, 100, NOW, REPORT_INTERVAL)
+    *_, capacity = sql_form(url, query)
+    assert capacity == (["a\nb"], ["c"])
+    assert sql_form(url, query) == python_form(url, query, NOW)

@@ -120,7 +120,12 @@ def read_counts_on(link: Link, url: URL, query: TallyQuery, listing: Listing | N
         asked = _within_cell(conn, query)
         rule = _RuleSql(columns, now, asked)
         shape = (frozenset(columns), now, asked)
-        groups = [_Group.of(row, list(rule.atoms)) for row in _execute(conn, ("aggregate", *shape), rule.aggregate)]
+        # MySQL/MariaDB: the computes' hosts come with the aggregate, in the same scan (rows on SQLite, _compute_hosts).
+        with_hosts = query.computes and conn.dialect.name == "mysql"
+        if with_hosts:
+            conn.exec_driver_sql("SET SESSION group_concat_max_len = 4294967295")
+        rows: list[AnyRow] = list(_execute(conn, ("aggregate", with_hosts, *shape), lambda: rule.aggregate(with_hosts)))
+        groups = [_Group.of(tuple(row)[:-3] if with_hosts else tuple(row), list(rule.atoms)) for row in rows]
         problems = [row._mapping for row in _execute(conn, ("problems", *shape), rule.problems)]
         ahead = None
         if query.ahead_after is not None and any(group.atoms["ahead"] for group in groups):
@@ -128,11 +133,12 @@ def read_counts_on(link: Link, url: URL, query: TallyQuery, listing: Listing | N
         oldest_rows = []
         if rule.versioned and _worth_naming(groups, query.name_below):
             oldest_rows = [row._mapping for row in _execute(conn, ("oldest", *shape), rule.oldest_computes)]
-        computes = _compute_hosts(conn, rule) if query.computes else None
+        computes = _hosts_of_groups(rows, groups, query.count_disabled) if with_hosts else None
+        if query.computes and computes is None:
+            computes = _compute_hosts(conn, rule)
         listed = None
         if listing is not None:  # last: its rows stream in as they are judged, none held but in ListedBlocks
-            rows = _execute(conn, ("listing", *shape), rule.listing, stream=True)
-            listed = _listed(rows, rule, now, listing)
+            listed = _listed(_execute(conn, ("listing", *shape), rule.listing, stream=True), rule, now, listing)
         return _ReadInSnapshot(clock, now, rule, groups, problems, ahead, oldest_rows, listed, computes)
 
     node, result = read_in_snapshot(link, url, read, lag_tolerance(query.down_time, query.ahead_after))
@@ -189,21 +195,31 @@ def _within_cell(conn: Connection, query: TallyQuery) -> TallyQuery:
     return replace(query, where=replace(query.where, zones=zones.within(hosts)))
 
 
+def _hosts_of_groups(
+    rows: Sequence[AnyRow], groups: Sequence[_Group], count_disabled: bool
+) -> tuple[list[str], list[str]] | None:
+    """The hosts of the wanted computes, usable and not, from the aggregate's last three columns (the count, length in
+    characters and text of each group's compute hosts: _RuleSql.aggregate); None when a name holds the separator or
+    a text was cut (group_concat_max_len), as the count and the length tell: then they are read as rows."""
+    usable: list[str] = []
+    other: list[str] = []
+    for row, group in zip(rows, groups):
+        count, length, joined = row[-3:]
+        atoms = group.atoms
+        if not count or group.binary != COMPUTE or atoms["defect"] or atoms["excluded"]:
+            continue
+        hosts = text_of(joined).split("\n")
+        if len(hosts) != count or sum(map(len, hosts)) != length:
+            return None
+        (usable if logic_of(atoms, count_disabled)["up"] and not atoms["disabled"] else other).extend(hosts)
+    return usable, other
+
+
 def _compute_hosts(conn: Connection, rule: _RuleSql) -> tuple[list[str], list[str]]:
-    """The hosts of the wanted nova-compute services, usable and not: on MySQL/MariaDB one text per kind (100,000
-    hosts are two rows, not 100,000), rows when a name holds the separator or the text was cut, and on SQLite."""
-    if conn.dialect.name == "mysql":
-        conn.exec_driver_sql("SET SESSION group_concat_max_len = 4294967295")
-        usable: list[str] = []
-        other: list[str] = []
-        whole = True
-        for flag, count, length, joined in _execute(conn, ("computes", rule.shape), rule.computes_grouped):
-            hosts = text_of(joined).split("\n")
-            whole = whole and len(hosts) == count and sum(map(len, hosts)) == length
-            (usable if flag else other).extend(hosts)
-        if whole:
-            return usable, other
-    usable, other = [], []
+    """The hosts of the wanted nova-compute services, usable and not, row by row (SQLite; or a host name the
+    aggregate's texts could not carry)."""
+    usable: list[str] = []
+    other: list[str] = []
     for flag, host in _execute(conn, ("compute rows", rule.shape), rule.computes, stream=True):
         (usable if flag else other).append(text_of(host))
     return usable, other
@@ -224,7 +240,7 @@ class _Group(NamedTuple):
     latest: object
 
     @classmethod
-    def of(cls, row: AnyRow, names: list[str]) -> _Group:
+    def of(cls, row: tuple[Any, ...], names: list[str]) -> _Group:
         binary, *flags, version, nova_binary, count, oldest, latest = row
         return cls(
             text_of(binary),
@@ -397,14 +413,27 @@ class _RuleSql:
         #: The table has Nova's version column (since Liberty).
         self.versioned = "version" in columns
 
-    def aggregate(self) -> AnySelect:
+    def aggregate(self, with_hosts: bool = False) -> AnySelect:
         """One row per binary and combination of atoms (a handful): the database evaluates each atom once
-        per row, and :func:`policy_logic` combines them per group in Python."""
+        per row, and :func:`policy_logic` combines them per group in Python. ``with_hosts`` (MySQL/MariaDB): each
+        group's hosts of topic compute too, their count, length in characters and the hosts joined by a line break
+        (capacity: :func:`_hosts_of_groups`), in the same scan."""
         flags = [case((cond, 1), else_=0) for cond in self.atoms.values()]
         # The version is grouped on too (a few per cell): the counts of each version, Nova's minimum with them; and the
         # Nova binary the database compares the binary equal to (one per binary: it adds no group).
         version = services.c.version if self.versioned else literal(None)
-        columns = [self.binary, *flags, version, counted_as(), func.count(), func.min(self.beat), func.max(self.beat)]
+        columns: list[ColumnElement[Any]] = [
+            self.binary,
+            *flags,
+            version,
+            counted_as(),
+            func.count(),
+            func.min(self.beat),
+            func.max(self.beat),
+        ]
+        if with_hosts:
+            host = case((self.facts["compute"], services.c.host))
+            columns += [func.count(host), func.sum(func.char_length(host)), func.aggregate_strings(host, "\n")]
         grouped = [1, *range(2, len(flags) + 2), *([len(flags) + 2] if self.versioned else []), len(flags) + 3]
         # GROUP BY 1, 2, ...: the select's columns by position
         positions: list[ColumnClause[Any]] = [literal_column(str(n)) for n in grouped]
@@ -473,20 +502,8 @@ class _RuleSql:
         ]
         return usable, compute
 
-    def computes_grouped(self) -> AnySelect:
-        """MySQL/MariaDB: per kind (usable or not), the count of its computes, their hosts' length in characters and
-        the hosts joined by a line break."""
-        usable, compute = self._usable_compute()
-        host = services.c.host
-        return (
-            select(usable, func.count(), func.sum(func.char_length(host)), func.aggregate_strings(host, "\n"))
-            .select_from(services)
-            .where(*compute)
-            .group_by(literal_column("1"))
-        )
-
     def computes(self) -> AnySelect:
-        """Each wanted compute's host and whether it is usable (the grouped form's rows)."""
+        """Each wanted compute's host and whether it is usable (the aggregate's texts, as rows)."""
         usable, compute = self._usable_compute()
         return select(usable, services.c.host).select_from(services).where(*compute)
 
