@@ -219,6 +219,18 @@ class CellReading:
         return self.services >= WHOLE_CELL_MINIMUM and sum(t.down for t in self.tallies.values()) == self.services
 
 
+#: A cell's hosts in host_mappings: their names, or one text of them joined by line breaks (checked to hold no other:
+#: 100,000 names stay one string each cell until a cell cannot be read).
+MappedHosts = Union[str, tuple[str, ...]]
+
+
+def mapped_names(hosts: MappedHosts) -> tuple[str, ...]:
+    """The names of a cell's mapped hosts."""
+    if isinstance(hosts, str):
+        return tuple(hosts.split("\n")) if hosts else ()
+    return hosts
+
+
 @dataclass(frozen=True)
 class ZoneNames:
     """Each aggregated host's zones as the one name Nova shows ("az1,az2"), and Nova's set_availability_zones
@@ -255,7 +267,7 @@ class Deployment:
     #: Every zone an aggregate names (None: zones unknown or no API database).
     known_zones: frozenset[str] | None = None
     #: Each cell's compute hosts by cell uuid, from host_mappings (None: unread, ``pools_problem`` says why).
-    mapped_hosts: Mapping[str, tuple[str, ...]] | None = None
+    mapped_hosts: Mapping[str, MappedHosts] | None = None
     #: The hosts of each aggregate named on the command line that exists.
     aggregate_hosts: Mapping[str, frozenset[str]] = field(default_factory=dict)
     #: Why host_mappings or the named aggregates could not be read.

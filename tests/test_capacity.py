@@ -52,7 +52,7 @@ class Cloud:
         self.port = port
         self.write_api()
 
-    def write_api(self, cell2_url: str | None = None) -> None:
+    def write_api(self, cell2_url: str | None = None, cell2_also: tuple[str, ...] = ()) -> None:
         cells = [
             (CELL0_UUID, "cell0", self.text["cell0"]),
             (CELL1_UUID, "cell1", self.text["cell1"]),
@@ -62,12 +62,12 @@ class Cloud:
             self.urls["api"],
             cells,
             zones={"az1": ["a1", "a2", "g1", "a3"], "az2": ["b1", "b2", "b3"], ODD_ZONE: ["z1"], "empty": []},
-            host_mappings={CELL1_UUID: ["a1", "a2", "g1", "b1"], CELL2_UUID: ["a3", "b2", "b3", "n1", "z1"]},
+            host_mappings={CELL1_UUID: ["a1", "a2", "g1", "b1"], CELL2_UUID: ["a3", "b2", "b3", "n1", "z1", *cell2_also]},
             aggregates={"gpu": ["g1", "a3"], "idle": []},
         )
 
-    def cell2_unreachable(self) -> None:
-        self.write_api(f"mysql+pymysql://root@127.0.0.1:{free_port()}/{self.prefix}_cell2")
+    def cell2_unreachable(self, *also: str) -> None:
+        self.write_api(f"mysql+pymysql://root@127.0.0.1:{free_port()}/{self.prefix}_cell2", also)
 
     def args(self, *more: str) -> list[str]:
         return ["--api-db-url", self.text["api"], CLOCK, *more]
@@ -251,3 +251,12 @@ def test_the_row_path_counts_capacity_as_the_database_does(cloud):
 def test_a_range_that_cannot_be_judged_is_one_unknown_line(cloud, args, line):
     run = run_check(*(args if args[0] == "--db-url" else cloud.args(*args)))
     assert (run.stdout, run.code, run.stderr) == (f"NOVA_SERVICES UNKNOWN - {line}\n", 3, "")
+
+
+def test_a_mapped_host_holding_a_line_break_is_one_compute(cloud):
+    """host_mappings comes as one text per cell, its names joined by line breaks: a name holding one is seen by the
+    count and the length, and the names are read as rows instead (one compute, never two)."""
+    cloud.cell2_unreachable("odd\nname")
+    run = run_check(*cloud.args("--zone", "nova", "-v"))
+    assert run.status.endswith("; 2 computes (nova 2)")
+    assert run.lines[2] == ("unknown computes of cell cell2 (c2c2c2c2-0000-4000-8000-000000000002): nova (2): n1, odd\\x0aname")

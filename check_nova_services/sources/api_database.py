@@ -18,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
+from check_nova_services.readings import MappedHosts
 from check_nova_services.shared.deadline import Deadline
 from check_nova_services.shared.errors import ReadError
 from check_nova_services.shared.text import text_of
@@ -63,7 +64,7 @@ class ApiDatabase:
     zone_names: frozenset[str] | None = None
     #: host_mappings: each cell's compute hosts by cell uuid (None: unreadable, ``pools_problem`` says why), for the
     #: computes of a cell that cannot be read (Nova's API lists them so since microversion 2.69).
-    mapped_hosts: dict[str, tuple[str, ...]] | None = None
+    mapped_hosts: dict[str, MappedHosts] | None = None
     #: The aggregates named in --aggregate-warning/--aggregate-critical that exist, with their hosts (None: unreadable).
     aggregate_hosts: dict[str, frozenset[str]] | None = field(default_factory=dict)
     #: Why host_mappings or the named aggregates could not be read (optional grants, like the aggregate tables).
@@ -127,11 +128,12 @@ def _read_zones(conn: Connection) -> tuple[dict[str, frozenset[str]], frozenset[
     return _zones_of_hosts(conn, zones_stmt), names
 
 
-def _mapped_hosts(conn: Connection) -> dict[str, tuple[str, ...]]:
-    """host_mappings by cell uuid: on MySQL/MariaDB one text per cell (rows when a name holds the separator)."""
+def _mapped_hosts(conn: Connection) -> dict[str, MappedHosts]:
+    """host_mappings by cell uuid: on MySQL/MariaDB one text per cell, kept whole (only a cell that cannot be read is
+    split into its names, readings.mapped_names); rows when a name holds the separator."""
     joined = host_mappings.join(cell_mappings, host_mappings.c.cell_id == cell_mappings.c.id)
     if conn.dialect.name == "mysql":
-        grouped = _grouped(
+        joined_texts = _joined(
             conn,
             "SELECT cell_mappings.uuid, COUNT(*), SUM(CHAR_LENGTH(host_mappings.host)), "
             "GROUP_CONCAT(host_mappings.host SEPARATOR '\\n') "
@@ -139,8 +141,8 @@ def _mapped_hosts(conn: Connection) -> dict[str, tuple[str, ...]]:
             "GROUP BY cell_mappings.uuid",
             (),
         )
-        if grouped is not None:
-            return {cell: tuple(hosts) for cell, hosts in grouped}
+        if joined_texts is not None:
+            return dict(joined_texts)
     by_cell: dict[str, list[str]] = {}
     for uuid, host in conn.execute(select(cell_mappings.c.uuid, host_mappings.c.host).select_from(joined)):
         by_cell.setdefault(text_of(uuid), []).append(text_of(host))
@@ -200,13 +202,20 @@ def _zone_hosts_grouped(conn: Connection) -> list[tuple[str, list[str]]] | None:
 
 def _grouped(conn: Connection, statement: str, values: tuple[object, ...]) -> list[tuple[str, list[str]]] | None:
     """``statement``'s rows of (key, count of names, their length in characters, the names joined by the separator)
-    as (key, names); None when a name holds the separator or the text was cut (group_concat_max_len), as the count
-    and the length tell: then the caller reads rows."""
+    as (key, names); None when a name holds the separator or the text was cut: then the caller reads rows."""
+    texts = _joined(conn, statement, values)
+    return None if texts is None else [(key, text.split(_SEPARATOR)) for key, text in texts]
+
+
+def _joined(conn: Connection, statement: str, values: tuple[object, ...]) -> list[tuple[str, str]] | None:
+    """``statement``'s rows as (key, the names joined by the separator), checked whole without splitting them: as many
+    separators as names less one, as many characters as the names' and the separators' (group_concat_max_len cuts,
+    a name may hold the separator: None, rows are read instead)."""
     conn.exec_driver_sql("SET SESSION group_concat_max_len = 4294967295")
-    pairs = []
+    texts = []
     for key, count, length, joined in conn.exec_driver_sql(statement, values):
-        names = text_of(joined).split(_SEPARATOR)
-        if len(names) != count or sum(map(len, names)) != length:
+        text = text_of(joined)
+        if text.count(_SEPARATOR) != count - 1 or len(text) != length + count - 1:
             return None
-        pairs.append((text_of(key), names))
-    return pairs
+        texts.append((text_of(key), text))
+    return texts

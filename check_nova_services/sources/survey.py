@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from check_nova_services.readings import CellReading, Clock, Deployment, PoolMap, Reading, combine
+from check_nova_services.readings import CellReading, Clock, Deployment, PoolMap, Reading, combine, mapped_names
 from check_nova_services.rule.capacity import AGGREGATE, ZONE, Pool, PoolCount
 from check_nova_services.rule.clocks import host_clock_offset
 from check_nova_services.rule.policy import Policy
@@ -91,7 +91,9 @@ def _with_unknown_computes(reading: CellReading, deployment: Deployment, selecti
         every += [Pool(AGGREGATE, name) for name in sorted(deployment.aggregate_hosts)]
         return replace(reading, capacity={pool: PoolCount(unbounded=True) for pool in every})
     hosts = tuple(
-        host for host in mapped.get(reading.cell.uuid or "", ()) if selection.keeps_compute(host, pools.zone_of(host))
+        host
+        for host in mapped_names(mapped.get(reading.cell.uuid or "", ()))
+        if selection.keeps_compute(host, pools.zone_of(host))
     )
     return replace(reading, capacity=pools.unknown(hosts), unknown_hosts=hosts)
 
