@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 
@@ -207,6 +206,8 @@ def write_textfile(path: str, chunks: Iterable[str]) -> None:
     the same directory (a dot file not ending in .prom, which the collector skips), then renamed over ``path``; on
     any failure the temporary file is removed and ``path`` keeps what it had. Readable by all (0644): the collector
     runs as another user."""
+    import tempfile  # here: on Python 3.9 it loads threading (shutil -> bz2), which the words never load
+
     directory, name = os.path.split(os.path.abspath(path))
     descriptor, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
     try:
