@@ -160,6 +160,9 @@ def test_without_host_mappings_a_dark_cells_computes_are_any_number(cells):
     assert "az_az2_unknown" not in run.perfdata  # any number: no value to graph
     assert run.perfdata["az_az2_usable"] == "0;;2:;0;0"
     assert run.code == 3
+    # in a view of one zone, that zone alone is any number (az2's items are none of its business)
+    one = run_check(*cells_args(cells.admin.port), "--zone", "az1", "--zone-critical", "1:")
+    assert sorted(name for name in one.perfdata if name.startswith("az_")) == ["az_az1_total", "az_az1_usable"]
 
 
 def test_select_on_four_tables_is_all_every_cell_needs(cells):

@@ -12,6 +12,7 @@ from check_nova_services.rule.capacity import AGGREGATE, ZONE, Pool, PoolCount
 from check_nova_services.rule.clocks import host_clock_offset
 from check_nova_services.rule.policy import Policy
 from check_nova_services.rule.selection import Selection, ZoneHosts
+from check_nova_services.rule.versions import COMPUTE
 from check_nova_services.shared.deadline import Deadline
 from check_nova_services.shared.errors import NothingToJudge
 from check_nova_services.shared.timestamps import utc_now
@@ -86,9 +87,11 @@ def _with_unknown_computes(reading: CellReading, deployment: Deployment, selecti
     """A cell that could not be read, with its computes in the run's view as host_mappings places them: unknown, each
     in its zones (or, host_mappings unreadable, any number of them in every zone and aggregate)."""
     mapped = deployment.mapped_hosts
-    if mapped is None:
-        every = [Pool(ZONE, zone) for zone in sorted({*(deployment.known_zones or ()), deployment.default_zone})]
-        every += [Pool(AGGREGATE, name) for name in sorted(deployment.aggregate_hosts)]
+    if mapped is None:  # any number, in every zone (or every zone --zone names) and aggregate of the view
+        if selection.binaries and COMPUTE not in selection.binaries:
+            return reading
+        zones = selection.zones or sorted({*(deployment.known_zones or ()), deployment.default_zone})
+        every = [Pool(ZONE, zone) for zone in zones] + [Pool(AGGREGATE, name) for name in sorted(deployment.aggregate_hosts)]
         return replace(reading, capacity={pool: PoolCount(unbounded=True) for pool in every})
     hosts = tuple(
         host
